@@ -1,0 +1,1 @@
+"""platform-secrets: the catalog model, stack settings, cloud adapters, Kubernetes binding and components."""

@@ -1,0 +1,219 @@
+"""The service catalog: which services exist and which secrets and plain settings each needs.
+
+Plain Python and pydantic, no Pulumi: the catalog is data (``catalog.yaml``) shared by every stack, and this
+module turns it into a validated model or one error that names every problem at once.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+SERVICE_NAME = r"^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$"
+"""A DNS-1123 label short enough for every cloud's identity names (GCP service accounts allow 30 chars
+once the environment prefix is added; the model checks the composed names in ``naming``)."""
+
+KEY_NAME = r"^[A-Z][A-Z0-9_]*$"
+"""An environment variable name."""
+
+SHARED_OWNER = "shared"
+"""Owner name of the secrets that several services read; no service may take this name."""
+
+
+class Source(str, Enum):
+    """Where a secret's value comes from."""
+
+    GENERATED = "generated"
+    CONFIG = "config"
+    EXTERNAL = "external"
+
+
+class Rule(str, Enum):
+    """A rule on a plain setting's value, checked in the environments of ``rules_in``."""
+
+    NO_WILDCARD = "no_wildcard"
+    HTTPS_URL = "https_url"
+    HTTPS_PROTOCOL = "https_protocol"
+
+
+class Environment(str, Enum):
+    """The environment a stack deploys; ``prod`` turns on protection and the strict rules."""
+
+    DEV = "dev"
+    STAGING = "staging"
+    PROD = "prod"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SecretSpec(_Strict):
+    """A secret owned by one service, or a shared secret."""
+
+    description: str = Field(default="", description="What the secret is for.")
+    source: Source = Field(description="Where the value comes from: generated, config or external.")
+    length: Annotated[int, Field(ge=16, le=256)] = Field(
+        default=48, description="Length of a generated value (generated only)."
+    )
+    special: bool = Field(
+        default=False,
+        description="Whether a generated value may contain punctuation (off: safe in URLs and shells).",
+    )
+    required_in: tuple[Environment, ...] = Field(
+        default=(), description="Environments in which the secret must have a value."
+    )
+    rotation_days: Annotated[int, Field(ge=1, le=365)] | None = Field(
+        default=None, description="Rotation period in days; the stack's default when unset."
+    )
+
+
+class SharedRef(_Strict):
+    """A service's use of a shared secret, under the service's env var name."""
+
+    shared: str = Field(description="Name of the secret under the catalog's `shared` section.")
+
+
+class SettingSpec(_Strict):
+    """A plain (non-secret) setting, delivered through a ConfigMap."""
+
+    description: str = Field(default="", description="What the setting is for.")
+    default: str | None = Field(default=None, description="Value used when the stack sets none.")
+    required_in: tuple[Environment, ...] = Field(
+        default=(), description="Environments in which the setting must have a value."
+    )
+    rules: tuple[Rule, ...] = Field(default=(), description="Rules on the value.")
+    rules_in: tuple[Environment, ...] = Field(
+        default=(Environment.PROD,), description="Environments in which the rules are enforced."
+    )
+
+
+class ServiceSpec(_Strict):
+    """One service: its secrets (own or shared) and plain settings."""
+
+    description: str = Field(default="", description="What the service is.")
+    path: str = Field(default="", description="Where the service lives in the source tree.")
+    workload: bool = Field(
+        default=True,
+        description="A Kubernetes workload (namespace, ServiceAccount, bindings); false for CI/tooling.",
+    )
+    namespace: str | None = Field(
+        default=None,
+        pattern=SERVICE_NAME,
+        description="Kubernetes namespace; the service name when unset. One service per namespace.",
+    )
+    secrets: dict[Annotated[str, Field(pattern=KEY_NAME)], SecretSpec | SharedRef] = Field(
+        default_factory=dict, description="Env var name -> secret."
+    )
+    settings: dict[Annotated[str, Field(pattern=KEY_NAME)], SettingSpec] = Field(
+        default_factory=dict, description="Env var name -> plain setting."
+    )
+
+
+class Catalog(_Strict):
+    """The whole catalog."""
+
+    shared: dict[Annotated[str, Field(pattern=KEY_NAME)], SecretSpec] = Field(
+        default_factory=dict, description="Secrets read by several services."
+    )
+    services: dict[Annotated[str, Field(pattern=SERVICE_NAME)], ServiceSpec] = Field(
+        description="Service name (a DNS label) -> service."
+    )
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Catalog:
+        problems = catalog_problems(self)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+def catalog_problems(catalog: Catalog) -> list[str]:
+    """Every cross-reference problem of a catalog, as sentences that name the place."""
+    problems: list[str] = []
+    if SHARED_OWNER in catalog.services:
+        problems.append(f"service name {SHARED_OWNER!r} is reserved for shared secrets")
+    used: set[str] = set()
+    namespaces: dict[str, str] = {}
+    for name, service in catalog.services.items():
+        for key, spec in service.secrets.items():
+            if isinstance(spec, SharedRef):
+                used.add(spec.shared)
+                if spec.shared not in catalog.shared:
+                    problems.append(
+                        f"services.{name}.secrets.{key}: shared secret {spec.shared!r} is not declared"
+                    )
+        for key in service.secrets.keys() & service.settings.keys():
+            problems.append(f"services.{name}: {key} is both a secret and a setting")
+        if service.workload:
+            ns = service.namespace or name
+            if ns in namespaces:
+                problems.append(
+                    f"services.{name}: namespace {ns!r} is already used by {namespaces[ns]!r} "
+                    "(one service per namespace keeps RBAC and identities apart)"
+                )
+            namespaces[ns] = name
+        elif service.settings:
+            problems.append(f"services.{name}: a non-workload service has no ConfigMap for settings")
+    for key in catalog.shared.keys() - used:
+        problems.append(f"shared.{key}: declared but read by no service")
+    for owner, key, spec in _all_secret_specs(catalog):
+        if spec.source is not Source.GENERATED and "length" in spec.model_fields_set:
+            problems.append(f"{owner}.{key}: `length` applies only to generated secrets")
+    return problems
+
+
+def _all_secret_specs(catalog: Catalog) -> list[tuple[str, str, SecretSpec]]:
+    specs = [(f"shared", key, spec) for key, spec in catalog.shared.items()]
+    for name, service in catalog.services.items():
+        specs += [
+            (f"services.{name}.secrets", key, spec)
+            for key, spec in service.secrets.items()
+            if isinstance(spec, SecretSpec)
+        ]
+    return specs
+
+
+class CatalogError(ValueError):
+    """The catalog is invalid; the message names every problem."""
+
+
+def format_validation_error(error: ValidationError, where: str) -> str:
+    """One readable line per problem, each naming its place in the document."""
+    lines = []
+    for item in error.errors():
+        loc = ".".join(str(part) for part in item["loc"] if not str(part).startswith("function-"))
+        message = re.sub(r"^Value error, ", "", item["msg"])
+        for part in message.split("; "):
+            lines.append(f"  - {loc + ': ' if loc else ''}{part}")
+    return f"{where} has {len(lines)} problem(s):\n" + "\n".join(lines)
+
+
+def parse_catalog(data: Any, where: str = "catalog") -> Catalog:
+    """Validate raw catalog data; raise CatalogError naming every problem."""
+    try:
+        return Catalog.model_validate(data)
+    except ValidationError as error:
+        raise CatalogError(format_validation_error(error, where)) from None
+
+
+def load_catalog(path: Path) -> Catalog:
+    """Read and validate a catalog file."""
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as error:
+        raise CatalogError(f"{path}: cannot be read as YAML: {error}") from None
+    return parse_catalog(data, str(path))
+
+
+def json_schema() -> dict[str, Any]:
+    """The catalog's JSON Schema, for editors (yaml-language-server) and reviews."""
+    schema = Catalog.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "platform-secrets service catalog"
+    return schema

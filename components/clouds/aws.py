@@ -1,0 +1,261 @@
+"""AWS: Secrets Manager entries under a customer-managed KMS key, one IRSA role per service.
+
+- one multi-region KMS key per environment (rotation on; a replica in the DR region when configured);
+- one Secrets Manager entry per secret, with a resource policy that denies every principal but its readers and
+  the admin roles (``block_public_policy`` on), replicated to the DR region when configured;
+- one IAM role per service, assumable only by its ServiceAccount through the cluster's OIDC provider, with an
+  inline policy that reads exactly its entries and decrypts only through Secrets Manager.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components.clouds import aws_policies as policies
+from components.clouds.base import CloudAdapter, Identity, StoredEntry
+from components.model import Entry, Service, StackModel
+from components.settings import AwsSettings
+
+ROLE_NAME_MAX = 64
+SECRET_NAME_MAX = 512
+
+
+class AwsAdapter(CloudAdapter):
+    """Secrets Manager + KMS + IRSA."""
+
+    def __init__(self, model: StackModel) -> None:
+        super().__init__(model)
+        assert model.settings.aws is not None  # Settings checks it
+        self.aws: AwsSettings = model.settings.aws
+        self.key: aws.kms.Key | None = None
+        self.replica_key: aws.kms.ReplicaKey | None = None
+        self._provider: aws.Provider | None = None
+
+    # --- names (pure, deterministic: a fresh stack re-creates the same ones) ---
+
+    @staticmethod
+    def role_name(settings: Any, service: str) -> str:
+        return f"{settings.name_prefix}-{settings.environment.value}-{service}"
+
+    def entry_name(self, entry: Entry) -> str:
+        return f"{self.settings.name_prefix}/{self.settings.environment.value}/{entry.owner}/{entry.key}"
+
+    def role_arn(self, service: str) -> str:
+        return policies.role_arn(self.aws.account_id, self.role_name(self.settings, service))
+
+    @property
+    def regions(self) -> list[str]:
+        return [self.aws.region] + ([self.aws.replica_region] if self.aws.replica_region else [])
+
+    @staticmethod
+    def problems(model: StackModel) -> list[str]:
+        problems = []
+        for service in model.services:
+            name = AwsAdapter.role_name(model.settings, service.name)
+            if len(name) > ROLE_NAME_MAX:
+                problems.append(f"services.{service.name}: IAM role name {name!r} exceeds 64 characters")
+        return problems
+
+    # --- resources ---
+
+    def provider_opts(self) -> pulumi.ResourceOptions:
+        if self._provider is None:
+            # An explicit provider refuses to touch any account but the stack's (a wrong profile fails fast).
+            self._provider = aws.Provider(
+                "aws",
+                region=self.aws.region,
+                allowed_account_ids=[self.aws.account_id],
+                default_tags={"tags": self._tags()},
+            )
+        return pulumi.ResourceOptions(providers={"aws": self._provider})
+
+    def _tags(self) -> dict[str, str]:
+        return {
+            "managed-by": "pulumi",
+            "project": self.settings.name_prefix,
+            "environment": self.settings.environment.value,
+        }
+
+    def _durable(self, parent: pulumi.Resource) -> pulumi.ResourceOptions:
+        """Options of what must survive a mistake: protected and retained in prod."""
+        return pulumi.ResourceOptions(
+            parent=parent, protect=self.settings.protect, retain_on_delete=self.settings.protect
+        )
+
+    def create_foundation(self, parent: pulumi.Resource) -> None:
+        prefix = f"{self.settings.name_prefix}-{self.settings.environment.value}"
+        window = self.settings.effective_recovery_window_days
+        self.key = aws.kms.Key(
+            "secrets-key",
+            description=f"{prefix}: encrypts the Secrets Manager entries of platform-secrets",
+            enable_key_rotation=True,
+            rotation_period_in_days=365,
+            deletion_window_in_days=window,
+            # Multi-region so that the DR region's replica decrypts with the same key material.
+            multi_region=bool(self.aws.replica_region),
+            policy=json.dumps(policies.key_policy(self.aws.account_id)),
+            opts=self._durable(parent),
+        )
+        aws.kms.Alias(
+            "secrets-key-alias",
+            name=f"alias/{prefix}-secrets",
+            target_key_id=self.key.key_id,
+            opts=pulumi.ResourceOptions(parent=parent),
+        )
+        if self.aws.replica_region:
+            self.replica_key = aws.kms.ReplicaKey(
+                "secrets-key-replica",
+                primary_key_arn=self.key.arn,
+                region=self.aws.replica_region,
+                description=f"{prefix}: replica of the secrets key for disaster recovery",
+                deletion_window_in_days=window,
+                policy=json.dumps(policies.key_policy(self.aws.account_id)),
+                opts=self._durable(parent),
+            )
+        if self.aws.create_oidc_provider:
+            aws.iam.OpenIdConnectProvider(
+                "cluster-oidc-provider",
+                url=f"https://{self.aws.oidc_issuer}",
+                client_id_lists=["sts.amazonaws.com"],
+                opts=pulumi.ResourceOptions(parent=parent),
+            )
+
+    def _key_arns(self) -> list[pulumi.Output[str]]:
+        assert self.key is not None, "create_foundation first"
+        keys = [self.key.arn]
+        if self.replica_key is not None:
+            keys.append(self.replica_key.arn)
+        return keys
+
+    def create_entry(
+        self,
+        name: str,
+        entry: Entry,
+        value: pulumi.Output[str] | None,
+        parent: pulumi.Resource,
+    ) -> StoredEntry:
+        assert self.key is not None, "create_foundation first"
+        store_name = self.entry_name(entry)
+        replicas = (
+            [
+                aws.secretsmanager.SecretReplicaArgs(
+                    region=self.aws.replica_region, kms_key_id=self.replica_key.arn
+                )
+            ]
+            if self.replica_key is not None and self.aws.replica_region
+            else None
+        )
+        secret = aws.secretsmanager.Secret(
+            f"{name}-entry",
+            name=store_name,
+            description=entry.spec.description or f"{entry.key} of {entry.owner}",
+            kms_key_id=self.key.arn,
+            recovery_window_in_days=self.settings.effective_recovery_window_days,
+            replicas=replicas,
+            tags={
+                "platform-secrets/owner": entry.owner,
+                "platform-secrets/key": entry.key,
+                "platform-secrets/source": entry.source.value,
+                "platform-secrets/rotation-days": str(entry.rotation_days or "none"),
+            },
+            opts=self._durable(parent),
+        )
+        if value is not None:
+            aws.secretsmanager.SecretVersion(
+                f"{name}-value",
+                secret_id=secret.arn,
+                secret_string=value,
+                opts=pulumi.ResourceOptions(parent=parent),
+            )
+        allowed = [self.role_arn(reader) for reader in entry.readers] + list(self.aws.admin_role_arns)
+        aws.secretsmanager.SecretPolicy(
+            f"{name}-policy",
+            secret_arn=secret.arn,
+            policy=secret.arn.apply(
+                lambda arn: json.dumps(policies.entry_resource_policy(arn, allowed))
+            ),
+            block_public_policy=True,
+            opts=pulumi.ResourceOptions(parent=parent),
+        )
+        return StoredEntry(entry=entry, name=store_name, ref=secret.arn, resource=secret)
+
+    def create_identity(
+        self,
+        name: str,
+        service: Service,
+        entries: list[StoredEntry],
+        parent: pulumi.Resource,
+    ) -> Identity | None:
+        if service.workload:
+            provider_arn = policies.oidc_provider_arn(self.aws.account_id, self.aws.oidc_issuer)
+            trust = policies.irsa_trust_policy(
+                provider_arn, self.aws.oidc_issuer, service.namespace, service.service_account
+            )
+        elif service.tooling_principals:
+            trust = policies.principal_trust_policy(list(service.tooling_principals))
+        else:
+            pulumi.log.warn(
+                f"{service.name}: no toolingPrincipals in this stack, so no identity reads its entries"
+            )
+            return None
+        role = aws.iam.Role(
+            f"{name}-role",
+            name=self.role_name(self.settings, service.name),
+            description=f"Reads the secrets of {service.name} and nothing else",
+            assume_role_policy=json.dumps(trust),
+            max_session_duration=3600,
+            tags={"platform-secrets/service": service.name},
+            opts=pulumi.ResourceOptions(parent=parent),
+        )
+        regions = self.regions
+        if entries:
+            aws.iam.RolePolicy(
+                f"{name}-read-secrets",
+                name="read-own-secrets",
+                role=role.name,
+                policy=pulumi.Output.all(
+                    [_with_replicas(s.ref, regions) for s in entries], self._key_arns()
+                ).apply(
+                    lambda args: json.dumps(
+                        policies.read_secrets_policy(
+                            [arn for arns in args[0] for arn in arns], args[1], regions
+                        )
+                    )
+                ),
+                opts=pulumi.ResourceOptions(parent=parent),
+            )
+        provider = {
+            "aws": {
+                "service": "SecretsManager",
+                "region": self.aws.region,
+                "auth": {"jwt": {"serviceAccountRef": {"name": service.service_account}}},
+            }
+        }
+        return Identity(
+            service=service.name,
+            id=role.arn,
+            service_account_annotations={"eks.amazonaws.com/role-arn": role.arn},
+            eso_provider=provider,
+        )
+
+    def exports(self) -> dict[str, Any]:
+        assert self.key is not None
+        out: dict[str, Any] = {"kms_key_arn": self.key.arn, "region": self.aws.region}
+        if self.replica_key is not None:
+            out["replica_kms_key_arn"] = self.replica_key.arn
+            out["replica_region"] = self.aws.replica_region
+        return out
+
+
+def _with_replicas(arn: pulumi.Output[str], regions: list[str]) -> pulumi.Output[list[str]]:
+    """The entry's ARN in its region and in each replica region (same name and suffix)."""
+
+    def expand(value: str) -> list[str]:
+        parts = value.split(":")
+        return [":".join(parts[:3] + [region] + parts[4:]) for region in regions]
+
+    return arn.apply(expand)

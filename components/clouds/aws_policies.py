@@ -1,0 +1,137 @@
+"""AWS IAM documents as pure functions: exact actions, exact resources, no ``*`` resource.
+
+Each function takes names and ARNs and returns a policy document (a dict). No Pulumi here; the adapter feeds
+them resolved ARNs, and the tests lint every document with parliament.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+VERSION = "2012-10-17"
+READ_ACTIONS = ("secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret")
+"""What a service does with its own entries; nothing that lists, writes or deletes."""
+GUARDED_ACTIONS = (
+    "secretsmanager:GetSecretValue",
+    "secretsmanager:DescribeSecret",
+    "secretsmanager:PutSecretValue",
+    "secretsmanager:UpdateSecret",
+    "secretsmanager:DeleteSecret",
+    "secretsmanager:GetResourcePolicy",
+    "secretsmanager:PutResourcePolicy",
+    "secretsmanager:DeleteResourcePolicy",
+)
+"""What an entry's resource policy denies to every principal but its readers and the admin roles."""
+
+
+def role_arn(account_id: str, role_name: str) -> str:
+    return f"arn:aws:iam::{account_id}:role/{role_name}"
+
+
+def oidc_provider_arn(account_id: str, issuer: str) -> str:
+    return f"arn:aws:iam::{account_id}:oidc-provider/{issuer}"
+
+
+def irsa_trust_policy(provider_arn: str, issuer: str, namespace: str, service_account: str) -> dict:
+    """Only the ServiceAccount ``namespace/service_account`` of the cluster, through IRSA, may assume the role."""
+    return {
+        "Version": VERSION,
+        "Statement": [
+            {
+                "Sid": "ServiceAccountOnly",
+                "Effect": "Allow",
+                "Principal": {"Federated": provider_arn},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {
+                    "StringEquals": {
+                        f"{issuer}:sub": f"system:serviceaccount:{namespace}:{service_account}",
+                        f"{issuer}:aud": "sts.amazonaws.com",
+                    }
+                },
+            }
+        ],
+    }
+
+
+def principal_trust_policy(principal_arns: list[str]) -> dict:
+    """Named principals (CI or tooling roles) of the same account may assume the role."""
+    return {
+        "Version": VERSION,
+        "Statement": [
+            {
+                "Sid": "NamedPrincipalsOnly",
+                "Effect": "Allow",
+                "Principal": {"AWS": sorted(principal_arns)},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+
+
+def read_secrets_policy(secret_arns: list[str], key_arns: list[str], regions: list[str]) -> dict:
+    """Read exactly these entries, and decrypt with the environment's key only through Secrets Manager."""
+    return {
+        "Version": VERSION,
+        "Statement": [
+            {
+                "Sid": "ReadOwnEntries",
+                "Effect": "Allow",
+                "Action": list(READ_ACTIONS),
+                "Resource": sorted(secret_arns),
+            },
+            {
+                "Sid": "DecryptThroughSecretsManager",
+                "Effect": "Allow",
+                "Action": "kms:Decrypt",
+                "Resource": sorted(key_arns),
+                "Condition": {
+                    "StringEquals": {
+                        "kms:ViaService": sorted(
+                            f"secretsmanager.{region}.amazonaws.com" for region in regions
+                        )
+                    }
+                },
+            },
+        ],
+    }
+
+
+def entry_resource_policy(secret_arn: str, allowed_principal_arns: list[str]) -> dict:
+    """Deny every principal but the entry's readers and the admin roles, whatever their IAM policies say.
+
+    The exemption is a condition on ``aws:PrincipalArn`` rather than ``NotPrincipal``: it needs no principal to
+    exist first (no ordering between an entry and its readers' roles) and matches assumed-role sessions.
+    """
+    return {
+        "Version": VERSION,
+        "Statement": [
+            {
+                "Sid": "OnlyReadersAndAdmins",
+                "Effect": "Deny",
+                "Principal": {"AWS": "*"},
+                "Action": list(GUARDED_ACTIONS),
+                "Resource": secret_arn,
+                "Condition": {"StringNotEquals": {"aws:PrincipalArn": sorted(allowed_principal_arns)}},
+            }
+        ],
+    }
+
+
+def key_policy(account_id: str) -> dict[str, Any]:
+    """The environment key: the account's IAM policies decide who uses it (AWS's default key policy).
+
+    ``"Resource": "*"`` is the one star allowed: in a key policy it means "this key" and nothing else (a key
+    policy cannot name its own ARN before the key exists).
+    """
+    return {
+        "Version": VERSION,
+        "Statement": [
+            {
+                "Sid": "AccountIamPoliciesDecide",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
+                "Action": "kms:*",
+                "Resource": "*",
+            }
+        ],
+    }

@@ -1,0 +1,142 @@
+"""The Kubernetes binding of one service: how its secrets reach its pods as env vars, and who may read them.
+
+Creates, for a workload service: its namespace; its ServiceAccount (annotated for the cloud identity, no
+automounted API token); either an External Secrets Operator SecretStore + ExternalSecret that materialise one
+Secret with one key per env var (``binding: external-secrets``) or that Secret written by Pulumi
+(``binding: native``); a Role that allows only ``get`` on that Secret by name, bound to that ServiceAccount
+only; a ConfigMap with the plain settings. Cloud-neutral: the cloud adapter supplies the annotations, the ESO
+provider block and each entry's remote key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.clouds.base import Identity
+from components.model import Service
+from components.settings import Binding
+
+ESO_API_VERSION = "external-secrets.io/v1"
+"""The only version a current External Secrets Operator serves (v1beta1 is refused)."""
+MANAGED_BY = {"app.kubernetes.io/managed-by": "platform-secrets"}
+
+
+@dataclass(frozen=True)
+class EnvSecret:
+    """One env var of the service's Secret: where ESO finds it, or the value Pulumi writes."""
+
+    env_var: str
+    remote_key: str
+    value: pulumi.Output[str] | None
+
+
+def bind_service(
+    name: str,
+    service: Service,
+    identity: Identity,
+    env: list[EnvSecret],
+    binding: Binding,
+    refresh_interval: str,
+    parent: pulumi.Resource,
+) -> dict[str, pulumi.Output[str] | str]:
+    """Create the service's Kubernetes objects; return the names the service team needs."""
+    child = pulumi.ResourceOptions(parent=parent)
+    labels = {**MANAGED_BY, "app.kubernetes.io/part-of": service.name}
+    namespace = k8s.core.v1.Namespace(
+        f"{name}-namespace",
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=service.namespace, labels=labels),
+        opts=child,
+    )
+    ns = namespace.metadata.name
+
+    def meta(object_name: str, **extra: object) -> k8s.meta.v1.ObjectMetaArgs:
+        return k8s.meta.v1.ObjectMetaArgs(name=object_name, namespace=ns, labels=labels, **extra)
+
+    service_account = k8s.core.v1.ServiceAccount(
+        f"{name}-service-account",
+        metadata=meta(service.service_account, annotations=identity.service_account_annotations),
+        # Pods get the cloud token through the identity webhook or ESO's TokenRequest, never the API token.
+        automount_service_account_token=False,
+        opts=child,
+    )
+    if binding is Binding.EXTERNAL_SECRETS:
+        store = k8s.apiextensions.CustomResource(
+            f"{name}-secret-store",
+            api_version=ESO_API_VERSION,
+            kind="SecretStore",
+            metadata=meta(service.name),
+            spec={"provider": identity.eso_provider},
+            # The store authenticates as the ServiceAccount: it must exist first.
+            opts=pulumi.ResourceOptions(parent=parent, depends_on=[service_account]),
+        )
+        k8s.apiextensions.CustomResource(
+            f"{name}-external-secret",
+            api_version=ESO_API_VERSION,
+            kind="ExternalSecret",
+            metadata=meta(service.name),
+            spec={
+                "refreshInterval": refresh_interval,
+                "secretStoreRef": {"name": store.metadata["name"], "kind": "SecretStore"},
+                "target": {
+                    "name": service.secret_name,
+                    "creationPolicy": "Owner",
+                    "deletionPolicy": "Retain",
+                },
+                "data": [
+                    {"secretKey": item.env_var, "remoteRef": {"key": item.remote_key}}
+                    for item in env
+                ],
+            },
+            opts=child,
+        )
+    else:
+        k8s.core.v1.Secret(
+            f"{name}-secret",
+            metadata=meta(service.secret_name),
+            type="Opaque",
+            string_data={
+                item.env_var: pulumi.Output.secret(item.value) for item in env if item.value is not None
+            },
+            opts=child,
+        )
+    k8s.core.v1.ConfigMap(
+        f"{name}-settings",
+        metadata=meta(service.configmap_name),
+        data=dict(service.settings),
+        opts=child,
+    )
+    role = k8s.rbac.v1.Role(
+        f"{name}-secret-reader",
+        metadata=meta(f"{service.name}-secret-reader"),
+        rules=[
+            k8s.rbac.v1.PolicyRuleArgs(
+                api_groups=[""],
+                resources=["secrets"],
+                resource_names=[service.secret_name],
+                verbs=["get"],
+            )
+        ],
+        opts=child,
+    )
+    k8s.rbac.v1.RoleBinding(
+        f"{name}-secret-reader-binding",
+        metadata=meta(f"{service.name}-secret-reader"),
+        role_ref=k8s.rbac.v1.RoleRefArgs(
+            api_group="rbac.authorization.k8s.io", kind="Role", name=role.metadata.name
+        ),
+        subjects=[
+            k8s.rbac.v1.SubjectArgs(
+                kind="ServiceAccount", name=service_account.metadata.name, namespace=ns
+            )
+        ],
+        opts=child,
+    )
+    return {
+        "namespace": ns,
+        "service_account": service_account.metadata.name,
+        "secret_name": service.secret_name,
+        "configmap_name": service.configmap_name,
+    }

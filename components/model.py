@@ -1,0 +1,239 @@
+"""The validated model of one stack: the catalog resolved against the stack's settings.
+
+Pure Python, no Pulumi. ``build_model`` checks every rule of the environment (required secrets, plain settings'
+rules, secrets set in plaintext) and raises one ``StackError`` naming every problem, so that nothing is registered
+before the input is known to be good.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlparse
+
+from components.catalog import SHARED_OWNER, Catalog, Rule, SecretSpec, SharedRef, Source
+from components.settings import Binding, Settings, config_key
+
+
+class StackError(ValueError):
+    """The stack cannot be deployed as configured; the message names every problem."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One secret-store entry: a secret of one service, or a shared secret."""
+
+    owner: str
+    """The service that owns it, or ``shared``."""
+    key: str
+    """The secret's name, which is also the env var name of its readers."""
+    spec: SecretSpec
+    readers: tuple[str, ...]
+    """Services whose identity may read it."""
+    rotation_days: int | None
+    pending: bool = False
+    """A config-sourced secret with no value yet (non-strict stacks): created empty, reported."""
+
+    @property
+    def id(self) -> str:
+        return f"{self.owner}/{self.key}"
+
+    @property
+    def config_key(self) -> str:
+        return config_key(self.owner, self.key)
+
+    @property
+    def source(self) -> Source:
+        return self.spec.source
+
+
+@dataclass(frozen=True)
+class Service:
+    """One service as deployed in this stack."""
+
+    name: str
+    workload: bool
+    namespace: str
+    env: tuple[tuple[str, str], ...]
+    """(env var, entry id) for each secret the service reads."""
+    settings: tuple[tuple[str, str], ...]
+    """(env var, value) for each plain setting with a value."""
+    tooling_principals: tuple[str, ...] = ()
+
+    @property
+    def service_account(self) -> str:
+        return self.name
+
+    @property
+    def secret_name(self) -> str:
+        """Name of the Kubernetes Secret that holds the service's env vars."""
+        return f"{self.name}-secrets"
+
+    @property
+    def configmap_name(self) -> str:
+        return f"{self.name}-settings"
+
+    @property
+    def entry_ids(self) -> tuple[str, ...]:
+        return tuple(entry_id for _, entry_id in self.env)
+
+
+@dataclass(frozen=True)
+class StackModel:
+    """Everything the program declares for one stack, decided before any resource exists."""
+
+    settings: Settings
+    entries: tuple[Entry, ...]
+    services: tuple[Service, ...]
+    missing: tuple[str, ...] = field(default=())
+    """Config-sourced secrets with no value in a non-strict stack: created empty (pending), reported."""
+
+    def entry(self, entry_id: str) -> Entry:
+        return self._entries_by_id[entry_id]
+
+    @property
+    def _entries_by_id(self) -> dict[str, Entry]:
+        return {entry.id: entry for entry in self.entries}
+
+    def entries_of(self, owner: str) -> tuple[Entry, ...]:
+        return tuple(entry for entry in self.entries if entry.owner == owner)
+
+
+def build_model(
+    catalog: Catalog, settings: Settings, config_secrets: Mapping[str, bool]
+) -> StackModel:
+    """Resolve the catalog for a stack.
+
+    ``config_secrets`` maps each config key that has a value to whether the value is stored encrypted
+    (``secure:``). Values themselves never enter this module.
+    """
+    env = settings.environment
+    problems: list[str] = []
+    missing: list[str] = []
+
+    for name in settings.settings.keys() - catalog.services.keys():
+        problems.append(f"settings.{name}: no such service in the catalog")
+    for name in settings.tooling_principals.keys():
+        service = catalog.services.get(name)
+        if service is None or service.workload:
+            problems.append(f"toolingPrincipals.{name}: not a non-workload service of the catalog")
+
+    # Which secret specs exist, who reads each.
+    specs: dict[str, tuple[str, str, SecretSpec]] = {}
+    readers: dict[str, list[str]] = {}
+    for name, service in catalog.services.items():
+        for key, ref in service.secrets.items():
+            if isinstance(ref, SharedRef):
+                entry_id = f"{SHARED_OWNER}/{ref.shared}"
+                specs[entry_id] = (SHARED_OWNER, ref.shared, catalog.shared[ref.shared])
+            else:
+                entry_id = f"{name}/{key}"
+                specs[entry_id] = (name, key, ref)
+            readers.setdefault(entry_id, []).append(name)
+
+    entries: list[Entry] = []
+    for entry_id, (owner, key, spec) in specs.items():
+        ckey = config_key(owner, key)
+        pending = False
+        if spec.source is Source.CONFIG:
+            if ckey not in config_secrets:
+                if env in spec.required_in:
+                    problems.append(
+                        f"{ckey}: required in {env.value} but not set "
+                        f"(pulumi config set --secret {ckey} ...; read by {', '.join(readers[entry_id])})"
+                    )
+                else:
+                    missing.append(ckey)
+                    pending = True
+            elif not config_secrets[ckey]:
+                problems.append(
+                    f"{ckey}: stored in plaintext in the stack file; set it with "
+                    f"`pulumi config set --secret {ckey}`"
+                )
+        elif ckey in config_secrets:
+            problems.append(f"{ckey}: set in the stack, but the catalog's source is {spec.source.value}")
+        entries.append(
+            Entry(
+                owner=owner,
+                key=key,
+                spec=spec,
+                readers=tuple(readers[entry_id]),
+                rotation_days=spec.rotation_days or settings.effective_rotation_days,
+                pending=pending,
+            )
+        )
+    if settings.binding is Binding.NATIVE:
+        for entry in entries:
+            workloads = [name for name in entry.readers if catalog.services[name].workload]
+            if entry.source is Source.EXTERNAL and workloads:
+                problems.append(
+                    f"{entry.config_key}: external entries have no value Pulumi can write; "
+                    f"binding: native cannot deliver it to {', '.join(workloads)}"
+                )
+    if settings.strict:
+        for entry in entries:
+            if entry.rotation_days is None or entry.rotation_days > 90:
+                problems.append(f"{entry.config_key}: prod rotates at least every 90 days")
+
+    services: list[Service] = []
+    for name, service in catalog.services.items():
+        overrides = settings.settings.get(name, {})
+        for key in overrides.keys() - service.settings.keys():
+            problems.append(f"settings.{name}.{key}: not a setting of {name} in the catalog")
+        values: list[tuple[str, str]] = []
+        for key, setting in service.settings.items():
+            value = overrides.get(key, setting.default)
+            if value is None:
+                if env in setting.required_in:
+                    problems.append(f"settings.{name}.{key}: required in {env.value} but not set")
+                continue
+            if env in setting.rules_in:
+                problems += [
+                    f"settings.{name}.{key}: {message}"
+                    for rule in setting.rules
+                    if (message := _rule_violation(rule, value))
+                ]
+            values.append((key, value))
+        env_refs = [
+            (key, f"{SHARED_OWNER}/{ref.shared}" if isinstance(ref, SharedRef) else f"{name}/{key}")
+            for key, ref in service.secrets.items()
+        ]
+        services.append(
+            Service(
+                name=name,
+                workload=service.workload,
+                namespace=service.namespace or name,
+                env=tuple(env_refs),
+                settings=tuple(values),
+                tooling_principals=settings.tooling_principals.get(name, ()),
+            )
+        )
+
+    if problems:
+        raise StackError(
+            f"stack ({env.value}) has {len(problems)} problem(s); nothing was created:\n"
+            + "\n".join(f"  - {problem}" for problem in problems)
+        )
+    return StackModel(
+        settings=settings,
+        entries=tuple(entries),
+        services=tuple(services),
+        missing=tuple(missing),
+    )
+
+
+def _rule_violation(rule: Rule, value: str) -> str | None:
+    """Why ``value`` breaks ``rule``, or None."""
+    if rule is Rule.NO_WILDCARD:
+        origins = [origin.strip() for origin in value.split(",")]
+        if any("*" in origin for origin in origins):
+            return f"{value!r} allows any origin; list the exact https origins"
+    elif rule is Rule.HTTPS_URL:
+        for item in (part.strip() for part in value.split(",")):
+            parsed = urlparse(item)
+            if parsed.scheme != "https" or not parsed.netloc:
+                return f"{item!r} is not an https:// URL"
+    elif rule is Rule.HTTPS_PROTOCOL:
+        if value != "https":
+            return f"{value!r} must be 'https'"
+    return None

@@ -1,0 +1,79 @@
+"""Reads the stack's config through the Pulumi SDK and returns the validated model, or fails before anything.
+
+The only module that reads config. Secret values are never read here: for each config-sourced secret it asks
+only whether the key has a value and whether that value is stored encrypted.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.runtime import get_config, is_config_secret
+
+from components.catalog import SHARED_OWNER, Catalog, CatalogError, SharedRef, load_catalog
+from components.clouds import adapter_class
+from components.model import StackError, StackModel, build_model
+from components.settings import SETTINGS_KEYS, SettingsError, config_key, parse_settings
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CATALOG_KEY = "catalog"
+
+
+def _raw_settings(project: str) -> dict[str, Any]:
+    raw: dict[str, Any] = {}
+    for key in SETTINGS_KEYS:
+        value = get_config(f"{project}:{key}")
+        if value is None:
+            continue
+        if isinstance(value, str) and value[:1] in "{[":
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError:
+                pass  # left as a string; the model names the problem
+        raw[key] = value
+    return raw
+
+
+def load_stack_model() -> StackModel:
+    """Validate catalog + stack settings + cloud names; raise ``pulumi.RunError`` naming every problem."""
+    project = pulumi.get_project()
+    catalog_path = PROJECT_ROOT / (get_config(f"{project}:{CATALOG_KEY}") or "catalog.yaml")
+    try:
+        catalog = load_catalog(catalog_path)
+        settings = parse_settings(_raw_settings(project), f"Pulumi.{pulumi.get_stack()}.yaml")
+        # Every secret's config key is looked at, so that a value set for a generated or external
+        # secret is reported rather than silently ignored.
+        present = {
+            key: is_config_secret(f"{project}:{key}")
+            for key in _secret_config_keys(catalog)
+            if get_config(f"{project}:{key}") is not None
+        }
+        model = build_model(catalog, settings, present)
+        problems = adapter_class(settings.cloud).problems(model)
+        if problems:
+            raise StackError(
+                f"stack has {len(problems)} problem(s) on {settings.cloud.value}; nothing was created:\n"
+                + "\n".join(f"  - {problem}" for problem in problems)
+            )
+    except (CatalogError, SettingsError, StackError) as error:
+        raise pulumi.RunError(str(error)) from None
+    for key in model.missing:
+        pulumi.log.warn(
+            f"{key}: no value in this stack; its entry is created empty and ESO cannot sync its "
+            f"readers' Secret until it is set (pulumi config set --secret {key} ...)"
+        )
+    return model
+
+
+def _secret_config_keys(catalog: Catalog) -> list[str]:
+    keys = [config_key(SHARED_OWNER, key) for key in catalog.shared]
+    for name, service in catalog.services.items():
+        keys += [
+            config_key(name, key)
+            for key, spec in service.secrets.items()
+            if not isinstance(spec, SharedRef)
+        ]
+    return keys

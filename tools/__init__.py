@@ -1,0 +1,1 @@
+"""Offline plan, schema generation and other tools around the program (never imported by components/)."""

@@ -1,0 +1,387 @@
+"""The engine-free run: ``__main__.py`` for one stack under Pulumi's mock engine, every registration recorded.
+
+One harness, used by the plan command, the tests and the benchmark. It loads ``Pulumi.yaml`` and
+``Pulumi.<stack>.yaml`` the way the CLI does (project-namespaced keys, project-level defaults, structured values
+as JSON, ``secure:`` values present and secret without being decrypted), returns realistic ids and ARNs from the
+mocks, and records each registration's inputs, dependencies and options.
+
+It is not ``pulumi preview``: it diffs against no state and asks no provider.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import runpy
+import sys
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.runtime import rpc
+from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "[secret]"
+UNKNOWN = "[unknown]"
+SECURE_PLACEHOLDER = "offline-placeholder-not-a-secret"
+"""What a ``secure:`` value reads as offline: present, secret, never decrypted."""
+
+
+@dataclass
+class Registered:
+    """One registered resource, as the engine would have received it."""
+
+    urn: str
+    type: str
+    name: str
+    parent: str
+    inputs: dict[str, Any]
+    """Inputs as the SDK serialised them; secret values keep the SDK's secret wrapper."""
+    outputs: dict[str, Any]
+    id: str
+    dependencies: list[str]
+    property_dependencies: dict[str, list[str]]
+    protect: bool
+    retain_on_delete: bool
+    import_id: str
+    provider: str
+    aliases: list[str] = field(default_factory=list)
+    custom: bool = True
+
+
+@dataclass
+class RunResult:
+    """What one offline run registered and exported, or the error that stopped it."""
+
+    stack: str
+    preview: bool
+    resources: list[Registered]
+    outputs: dict[str, Any]
+    secret_outputs: set[str]
+    error: Exception | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def of_type(self, type_: str) -> list[Registered]:
+        return [r for r in self.resources if r.type == type_]
+
+    def by_name(self, name: str, type_: str | None = None) -> Registered:
+        matches = [r for r in self.resources if r.name == name and type_ in (None, r.type)]
+        if len(matches) != 1:
+            raise KeyError(f"{len(matches)} resources named {name!r} of type {type_!r}")
+        return matches[0]
+
+
+# --- config, the CLI's way ---
+
+
+class StackConfigError(ValueError):
+    """A stack file that cannot be read."""
+
+
+def load_config(
+    stack: str, root: Path = ROOT, overrides: dict[str, Any] | None = None,
+    secrets: dict[str, str] | None = None,
+) -> tuple[str, dict[str, str], list[str]]:
+    """Return (project, config map as the language host passes it, secret keys).
+
+    ``overrides`` sets plain values and ``secrets`` secret values (short keys are project-namespaced), as
+    ``pulumi config set [--secret]`` would, without touching the stack file.
+    """
+    project_doc = yaml.safe_load((root / "Pulumi.yaml").read_text())
+    project = project_doc["name"]
+    stack_path = root / f"Pulumi.{stack}.yaml"
+    if not stack_path.exists():
+        raise StackConfigError(f"{stack_path.name} does not exist (stacks: {', '.join(stacks(root))})")
+    stack_doc = yaml.safe_load(stack_path.read_text()) or {}
+
+    def full(key: str) -> str:
+        return key if ":" in key else f"{project}:{key}"
+
+    config: dict[str, str] = {}
+    secret_keys: list[str] = []
+    for key, spec in (project_doc.get("config") or {}).items():
+        if isinstance(spec, dict) and ("default" in spec or "value" in spec):
+            value = spec.get("value", spec.get("default"))
+        elif isinstance(spec, dict) and "type" in spec:
+            continue
+        else:
+            value = spec
+        config[full(key)] = _encode(value)
+    for key, value in (stack_doc.get("config") or {}).items():
+        encoded, is_secret = _encode_stack_value(value)
+        config[full(key)] = encoded
+        if is_secret:
+            secret_keys.append(full(key))
+    for key, value in (overrides or {}).items():
+        config[full(key)] = _encode(value)
+        if full(key) in secret_keys:
+            secret_keys.remove(full(key))
+    for key, value in (secrets or {}).items():
+        config[full(key)] = _encode(value)
+        secret_keys.append(full(key))
+    return project, config, sorted(set(secret_keys))
+
+
+def _encode(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    return json.dumps(value)
+
+
+def _encode_stack_value(value: Any) -> tuple[str, bool]:
+    """A stack file value as the CLI passes it; ``secure:`` leaves read as a placeholder and mark it secret."""
+    found = False
+
+    def walk(node: Any) -> Any:
+        nonlocal found
+        if isinstance(node, dict):
+            if set(node) == {"secure"}:
+                found = True
+                return SECURE_PLACEHOLDER
+            return {k: walk(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    plain = walk(value)
+    return _encode(plain), found
+
+
+def stacks(root: Path = ROOT) -> list[str]:
+    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
+
+
+# --- mocks with realistic ids ---
+
+
+def _digest(*parts: str, length: int = 32) -> str:
+    return hashlib.sha256("/".join(parts).encode()).hexdigest()[:length]
+
+
+def _suffix(name: str) -> str:
+    """Secrets Manager's 6-character ARN suffix, deterministic here."""
+    alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    raw = hashlib.sha256(name.encode()).digest()
+    return "".join(alphabet[b % len(alphabet)] for b in raw[:6])
+
+
+class RealisticMocks(Mocks):
+    """Echo inputs and add the ids and computed properties the real providers return."""
+
+    def __init__(self) -> None:
+        self.providers: dict[str, dict[str, Any]] = {}
+
+    def _aws_context(self, args: MockResourceArgs) -> tuple[str, str]:
+        provider_id = (args.provider or "").split("::")[-1]
+        provider = self.providers.get(provider_id, {})
+        region = args.inputs.get("region") or provider.get("region") or "us-east-1"
+        accounts = provider.get("allowedAccountIds") or ["123456789012"]
+        if isinstance(accounts, str):  # provider inputs arrive JSON-encoded, as the engine passes them
+            accounts = json.loads(accounts)
+        return accounts[0], region
+
+    def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict]:
+        inputs = dict(args.inputs)
+        t = args.typ
+        if t.startswith("pulumi:providers:"):
+            provider_id = str(uuid.UUID(_digest(t, args.name)))
+            self.providers[provider_id] = inputs
+            return provider_id, inputs
+        if t.startswith("aws:"):
+            account, region = self._aws_context(args)
+            return self._aws(t, args.name, inputs, account, region)
+        if t.startswith("kubernetes:"):
+            meta = dict(inputs.get("metadata") or {})
+            meta.setdefault("uid", str(uuid.UUID(_digest(t, args.name))))
+            ns = meta.get("namespace")
+            name = meta.get("name", args.name)
+            return (f"{ns}/{name}" if ns else name), {**inputs, "metadata": meta}
+        if t == "random:index/randomPassword:RandomPassword":
+            # A fixed, obviously fake value: never a real secret, and the program must keep it secret.
+            fake = "mock-" + _digest("random", args.name, json.dumps(inputs.get("keepers") or {}, sort_keys=True))
+            return args.name, {**inputs, "result": fake[: int(inputs.get("length", 32))], "bcryptHash": "$2a$10$mock"}
+        return f"{args.name}-id", inputs
+
+    def _aws(self, t: str, name: str, inputs: dict, account: str, region: str) -> tuple[str, dict]:
+        if t == "aws:kms/key:Key":
+            key_id = ("mrk-" if inputs.get("multiRegion") else "") + str(uuid.UUID(_digest(t, name))).replace(
+                "-", "" if inputs.get("multiRegion") else "-"
+            )
+            arn = f"arn:aws:kms:{region}:{account}:key/{key_id}"
+            return key_id, {**inputs, "arn": arn, "keyId": key_id}
+        if t == "aws:kms/replicaKey:ReplicaKey":
+            primary = inputs["primaryKeyArn"]
+            key_id = primary.split("/")[-1]
+            arn = f"arn:aws:kms:{region}:{account}:key/{key_id}"
+            return key_id, {**inputs, "arn": arn, "keyId": key_id}
+        if t == "aws:kms/alias:Alias":
+            return inputs["name"], {**inputs, "arn": f"arn:aws:kms:{region}:{account}:{inputs['name']}"}
+        if t == "aws:secretsmanager/secret:Secret":
+            arn = f"arn:aws:secretsmanager:{region}:{account}:secret:{inputs['name']}-{_suffix(inputs['name'])}"
+            return arn, {**inputs, "arn": arn}
+        if t == "aws:secretsmanager/secretVersion:SecretVersion":
+            version = str(uuid.UUID(_digest(t, name)))
+            return f"{inputs['secretId']}|{version}", {**inputs, "arn": inputs["secretId"], "versionId": version}
+        if t == "aws:secretsmanager/secretPolicy:SecretPolicy":
+            return inputs["secretArn"], inputs
+        if t == "aws:iam/role:Role":
+            arn = f"arn:aws:iam::{account}:role/{inputs['name']}"
+            unique = "AROA" + _digest(t, name, length=17).upper()
+            return inputs["name"], {**inputs, "arn": arn, "uniqueId": unique, "path": "/"}
+        if t == "aws:iam/rolePolicy:RolePolicy":
+            return f"{inputs['role']}:{inputs.get('name', name)}", inputs
+        if t == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
+            host = inputs["url"].removeprefix("https://")
+            arn = f"arn:aws:iam::{account}:oidc-provider/{host}"
+            return arn, {**inputs, "arn": arn}
+        return f"{name}-{_digest(t, name, length=8)}", inputs
+
+    def call(self, args: MockCallArgs) -> tuple[dict, list | None]:
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"accountId": "123456789012", "arn": "arn:aws:iam::123456789012:user/offline"}, None
+        return {}, None
+
+
+class RecordingMonitor(MockMonitor):
+    """A MockMonitor that also keeps what the real engine would see: dependencies and resource options."""
+
+    def __init__(self, mocks: Mocks) -> None:
+        super().__init__(mocks)
+        self.registered: list[Registered] = []
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)
+        if request.type == "pulumi:pulumi:Stack":
+            return response
+        reg = self.resources[response.urn]
+        self.registered.append(
+            Registered(
+                urn=response.urn,
+                type=request.type,
+                name=request.name,
+                parent=request.parent,
+                inputs=rpc.deserialize_properties(request.object, keep_unknowns=True),
+                outputs=dict(reg.state),
+                id=reg.id,
+                dependencies=list(request.dependencies),
+                property_dependencies={
+                    key: list(deps.urns) for key, deps in request.propertyDependencies.items()
+                },
+                protect=bool(request.protect),
+                retain_on_delete=bool(request.retainOnDelete),
+                import_id=request.importId,
+                provider=request.provider,
+                aliases=[str(alias) for alias in request.aliasURNs],
+                custom=bool(request.custom),
+            )
+        )
+        return response
+
+
+class _Warnings:
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+
+def run(
+    stack: str,
+    *,
+    preview: bool = False,
+    root: Path = ROOT,
+    overrides: dict[str, Any] | None = None,
+    secrets: dict[str, str] | None = None,
+    raise_errors: bool = False,
+) -> RunResult:
+    """Run ``__main__.py`` of ``root`` for ``stack`` under the mock engine and return what it registered."""
+    project, config, secret_keys = load_config(stack, root, overrides, secrets)
+    mocks = RealisticMocks()
+    monitor = RecordingMonitor(mocks)
+    import logging
+
+    logger = logging.getLogger(f"platform-secrets.offline.{stack}")
+    captured = _CaptureHandler()
+    logger.addHandler(captured)
+    logger.propagate = False
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=preview, monitor=monitor, logger=logger)
+    pulumi.runtime.set_all_config(config, secret_keys)
+    outputs: dict[str, Any] = {}
+    secret_outputs: set[str] = set()
+    error: Exception | None = None
+
+    @pulumi.runtime.test
+    def program() -> Any:
+        sys.path.insert(0, str(root))
+        try:
+            runpy.run_path(str(root / "__main__.py"), run_name="__main__")
+        finally:
+            sys.path.remove(str(root))
+        stack_outputs = pulumi.runtime.get_root_resource().outputs  # type: ignore[union-attr]
+
+        def keep(name: str, value: Any, is_secret: bool) -> None:
+            outputs[name] = value
+            if is_secret:
+                secret_outputs.add(name)
+
+        collected = []
+        for name, value in stack_outputs.items():
+            out = pulumi.Output.from_input(value)
+            collected.append(
+                pulumi.Output.all(out, pulumi.Output.from_input(out.is_secret()))
+                .apply(lambda pair, name=name: keep(name, pair[0], pair[1]))
+            )
+        return pulumi.Output.all(*collected)
+
+    try:
+        program()
+    except Exception as exc:  # the program's own error, e.g. a RunError naming every problem
+        if raise_errors:
+            raise
+        error = exc
+    finally:
+        logger.removeHandler(captured)
+    return RunResult(
+        stack=stack,
+        preview=preview,
+        resources=list(monitor.registered),
+        outputs=outputs,
+        secret_outputs=secret_outputs,
+        error=error,
+        warnings=captured.messages,
+    )
+
+
+import logging as _logging  # noqa: E402
+
+
+class _CaptureHandler(_logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=_logging.DEBUG)
+        self.messages: list[str] = []
+
+    def emit(self, record: _logging.LogRecord) -> None:
+        if record.levelno >= _logging.WARNING:
+            self.messages.append(record.getMessage())
+
+
+# --- redaction for artifacts ---
+
+
+def redact(value: Any) -> Any:
+    """Inputs with secrets replaced by ``[secret]`` and unknowns by ``[unknown]``; nothing else changes."""
+    if rpc.is_rpc_secret(value):
+        return SECRET
+    if isinstance(value, pulumi.output.Unknown) or value == rpc.UNKNOWN:
+        return UNKNOWN
+    if isinstance(value, dict):
+        return {k: redact(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(v) for v in value]
+    return value
