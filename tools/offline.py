@@ -385,3 +385,21 @@ def redact(value: Any) -> Any:
     if isinstance(value, list):
         return [redact(v) for v in value]
     return value
+
+
+def stub_secrets(stack: str, overrides: dict[str, Any] | None = None, root: Path = ROOT) -> dict[str, str]:
+    """A placeholder for each config-sourced secret of the catalog that the stack does not set."""
+    from components.catalog import SHARED_OWNER, SharedRef, Source, load_catalog
+
+    project, config, _ = load_config(stack, root, overrides)
+    catalog = load_catalog(root / config.get(f"{project}:catalog", "catalog.yaml"))
+    declared = [(SHARED_OWNER, key, spec) for key, spec in catalog.shared.items()]
+    for name, service in catalog.services.items():
+        declared += [
+            (name, key, spec) for key, spec in service.secrets.items() if not isinstance(spec, SharedRef)
+        ]
+    return {
+        f"{owner}.{key}": SECURE_PLACEHOLDER
+        for owner, key, spec in declared
+        if spec.source is Source.CONFIG and f"{project}:{owner}.{key}" not in config
+    }

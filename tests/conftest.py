@@ -1,0 +1,66 @@
+"""Shared fixtures: one mock run per stack and mode for the whole session (the suite stays fast)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tools import artifacts, offline
+from tools.offline import RunResult
+
+PROD_SECRETS = {
+    "media.S3_ACCESS_KEY_ID": "offline-test-s3-key-id",
+    "media.S3_SECRET_ACCESS_KEY": "offline-test-s3-secret",
+    "agent9-search.TYPESENSE_API_KEY": "offline-test-typesense",
+    "backend.REDIS_URL": "rediss://:offline-test@redis.internal:6379/0",
+    "events-service.EVENTS_DATABASE_URL": "postgresql://events:offline-test@db.internal/events",
+}
+"""What an operator would set with `pulumi config set --secret` before a prod `pulumi up`; test values only."""
+
+
+def _ok(result: RunResult) -> RunResult:
+    if result.error is not None:
+        raise AssertionError(f"the {result.stack} program failed: {result.error}")
+    return result
+
+
+@pytest.fixture(scope="session")
+def dev_run() -> RunResult:
+    return _ok(offline.run("dev"))
+
+
+@pytest.fixture(scope="session")
+def dev_preview() -> RunResult:
+    return _ok(offline.run("dev", preview=True))
+
+
+@pytest.fixture(scope="session")
+def prod_run() -> RunResult:
+    return _ok(offline.run("prod", secrets=PROD_SECRETS))
+
+
+@pytest.fixture(scope="session")
+def prod_preview() -> RunResult:
+    return _ok(offline.run("prod", preview=True, secrets=PROD_SECRETS))
+
+
+@pytest.fixture(scope="session", params=["dev", "prod"])
+def run_both(request: pytest.FixtureRequest, dev_run: RunResult, prod_run: RunResult) -> RunResult:
+    """Each stack's update-mode run, for rules that hold in every environment."""
+    return dev_run if request.param == "dev" else prod_run
+
+
+@pytest.fixture(scope="session")
+def aws_dev_plan_dir(tmp_path_factory: pytest.TempPathFactory, dev_run: RunResult) -> Path:
+    """The dev stack's offline plan artifacts, written once."""
+    out = tmp_path_factory.mktemp("plan") / "dev"
+    artifacts.write(dev_run, out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def aws_prod_plan_dir(tmp_path_factory: pytest.TempPathFactory, prod_run: RunResult) -> Path:
+    out = tmp_path_factory.mktemp("plan") / "prod"
+    artifacts.write(prod_run, out)
+    return out

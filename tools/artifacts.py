@@ -1,0 +1,118 @@
+"""The offline plan's artifacts, as DESIGN.md specifies them, written from one run's registrations.
+
+- ``resources.json``: every registered resource (inputs with secrets as ``[secret]``);
+- ``access.json``: who reads which entries, derived from the registrations (``tools.access``);
+- ``k8s/*.yaml``: one Kubernetes object per file, as it would be applied, Secret data redacted;
+- ``iam/*.json``: every IAM document, ``<owner>.<kind>.json``;
+- ``arns.json``: the plan's ARNs by name (for replaying the documents on another API).
+
+Deterministic: the same inputs give byte-identical files.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tools import access
+from tools.offline import Registered, RunResult, redact
+
+# (resource type, input holding a document, suffix of the logical name, kind of document)
+IAM_DOCUMENTS = (
+    ("aws:iam/role:Role", "assumeRolePolicy", "-role", "trust"),
+    ("aws:iam/rolePolicy:RolePolicy", "policy", "-read-secrets", "identity"),
+    ("aws:secretsmanager/secretPolicy:SecretPolicy", "policy", "-policy", "resource"),
+    ("aws:kms/key:Key", "policy", "secrets-key", "key-policy"),
+    ("aws:kms/replicaKey:ReplicaKey", "policy", "secrets-key-replica", "key-policy"),
+)
+KEY_OWNERS = {"secrets-key": "environment", "secrets-key-replica": "environment-replica"}
+
+
+def resource_record(r: Registered) -> dict[str, Any]:
+    return {
+        "urn": r.urn,
+        "type": r.type,
+        "name": r.name,
+        "parent": r.parent,
+        "inputs": redact(r.inputs),
+        "dependencies": sorted(r.dependencies),
+        "protect": r.protect,
+        "retain_on_delete": r.retain_on_delete,
+        "import_id": r.import_id,
+    }
+
+
+def kubernetes_objects(result: RunResult) -> dict[str, dict[str, Any]]:
+    """File name -> object, for every Kubernetes object registered."""
+    objects = {}
+    for r in result.resources:
+        if not r.type.startswith("kubernetes:") or not r.custom:
+            continue
+        obj = redact(r.inputs)
+        meta = obj.get("metadata", {})
+        ns = meta.get("namespace", "_cluster")
+        filename = f"{ns}.{obj['kind'].lower()}.{meta.get('name', r.name)}.yaml"
+        ordered = {"apiVersion": obj.pop("apiVersion"), "kind": obj.pop("kind"), **obj}
+        objects[filename] = ordered
+    return dict(sorted(objects.items()))
+
+
+def iam_documents(result: RunResult) -> dict[str, Any]:
+    """File name -> parsed IAM document."""
+    docs = {}
+    for r in result.resources:
+        for type_, field, suffix, kind in IAM_DOCUMENTS:
+            if r.type != type_ or field not in r.inputs:
+                continue
+            owner = KEY_OWNERS.get(r.name) or r.name.removesuffix(suffix)
+            docs[f"{owner}.{kind}.json"] = json.loads(r.inputs[field])
+    return dict(sorted(docs.items()))
+
+
+def arns(result: RunResult) -> dict[str, Any]:
+    out: dict[str, Any] = {"secrets": {}, "roles": {}}
+    for r in result.resources:
+        if r.type == "aws:secretsmanager/secret:Secret":
+            out["secrets"][r.inputs["name"]] = r.outputs["arn"]
+        elif r.type == "aws:iam/role:Role":
+            out["roles"][r.inputs["name"]] = r.outputs["arn"]
+        elif r.type == "aws:kms/key:Key":
+            out["kms_key"] = r.outputs["arn"]
+            out["account_id"] = r.outputs["arn"].split(":")[4]
+            out["region"] = r.outputs["arn"].split(":")[3]
+        elif r.type == "aws:kms/replicaKey:ReplicaKey":
+            out["replica_kms_key"] = r.outputs["arn"]
+    if "account_id" in out:
+        roles = [json.loads(r.inputs["assumeRolePolicy"]) for r in result.of_type("aws:iam/role:Role")]
+        for doc in roles:
+            for st in doc["Statement"]:
+                federated = st.get("Principal", {}).get("Federated")
+                if federated:
+                    out["oidc_provider"] = federated
+    return out
+
+
+def _dump_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def write(result: RunResult, out: Path) -> dict[str, Any]:
+    """Write every artifact into ``out`` (emptied first); return the access matrix."""
+    if out.exists():
+        shutil.rmtree(out)
+    (out / "k8s").mkdir(parents=True)
+    (out / "iam").mkdir()
+    records = sorted((resource_record(r) for r in result.resources), key=lambda rec: rec["urn"])
+    _dump_json(out / "resources.json", records)
+    matrix = access.derive(result.resources)
+    _dump_json(out / "access.json", matrix)
+    for filename, obj in kubernetes_objects(result).items():
+        (out / "k8s" / filename).write_text(yaml.safe_dump(obj, sort_keys=False))
+    for filename, doc in iam_documents(result).items():
+        _dump_json(out / "iam" / filename, doc)
+    _dump_json(out / "arns.json", arns(result))
+    return matrix
