@@ -102,6 +102,11 @@ class Settings(_Camel):
         default_factory=dict,
         description="Non-workload service -> principals that may assume its identity (AWS: role ARNs).",
     )
+    adopt_existing: bool = Field(
+        default=False,
+        description="Import store entries and keys that exist under their deterministic names instead of "
+        "creating them (disaster recovery after the state is lost).",
+    )
     aws: AwsSettings | None = Field(default=None, description="AWS settings (cloud: aws).")
 
     @property

@@ -80,12 +80,6 @@ class AwsAdapter(CloudAdapter):
             "environment": self.settings.environment.value,
         }
 
-    def _durable(self, parent: pulumi.Resource) -> pulumi.ResourceOptions:
-        """Options of what must survive a mistake: protected and retained in prod."""
-        return pulumi.ResourceOptions(
-            parent=parent, protect=self.settings.protect, retain_on_delete=self.settings.protect
-        )
-
     def create_foundation(self, parent: pulumi.Resource) -> None:
         prefix = f"{self.settings.name_prefix}-{self.settings.environment.value}"
         window = self.settings.effective_recovery_window_days
@@ -98,7 +92,7 @@ class AwsAdapter(CloudAdapter):
             # Multi-region so that the DR region's replica decrypts with the same key material.
             multi_region=bool(self.aws.replica_region),
             policy=json.dumps(policies.key_policy(self.aws.account_id)),
-            opts=self._durable(parent),
+            opts=self.durable(parent),
         )
         aws.kms.Alias(
             "secrets-key-alias",
@@ -114,7 +108,7 @@ class AwsAdapter(CloudAdapter):
                 description=f"{prefix}: replica of the secrets key for disaster recovery",
                 deletion_window_in_days=window,
                 policy=json.dumps(policies.key_policy(self.aws.account_id)),
-                opts=self._durable(parent),
+                opts=self.durable(parent),
             )
         if self.aws.create_oidc_provider:
             aws.iam.OpenIdConnectProvider(
@@ -162,7 +156,7 @@ class AwsAdapter(CloudAdapter):
                 "platform-secrets/source": entry.source.value,
                 "platform-secrets/rotation-days": str(entry.rotation_days or "none"),
             },
-            opts=self._durable(parent),
+            opts=self.durable(parent),
         )
         if value is not None:
             aws.secretsmanager.SecretVersion(

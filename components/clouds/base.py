@@ -56,6 +56,20 @@ class CloudAdapter(ABC):
         """Cloud-specific input problems (name lengths, missing settings), found before anything is created."""
         return []
 
+    def durable(self, parent: pulumi.Resource, adopt_id: str | None = None) -> pulumi.ResourceOptions:
+        """Options of what must survive a mistake (store entries, keys, vaults).
+
+        Protected and retained on delete in prod. With ``adoptExisting`` on (state lost, resources still
+        there), ``adopt_id`` is imported instead of created: the cloud's id of the resource of the same
+        deterministic name.
+        """
+        return pulumi.ResourceOptions(
+            parent=parent,
+            protect=self.settings.protect,
+            retain_on_delete=self.settings.protect,
+            import_=adopt_id if self.settings.adopt_existing else None,
+        )
+
     @abstractmethod
     def provider_opts(self) -> pulumi.ResourceOptions:
         """Options that give a component this stack's providers (children inherit them)."""
