@@ -12,7 +12,15 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    model_validator,
+)
 
 SERVICE_NAME = r"^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$"
 """A DNS-1123 label short enough for every cloud's identity names (GCP service accounts allow 30 chars
@@ -93,6 +101,19 @@ class SettingSpec(_Strict):
     )
 
 
+def _secret_kind(value: Any) -> str:
+    shared = isinstance(value, SharedRef) or (isinstance(value, dict) and "shared" in value)
+    return "SharedRef" if shared else "SecretSpec"
+
+
+SecretRef = Annotated[
+    Annotated[SecretSpec, Tag("SecretSpec")] | Annotated[SharedRef, Tag("SharedRef")],
+    Discriminator(_secret_kind),
+]
+"""A service's secret: its own (``source: ...``) or a shared one (``shared: NAME``)."""
+_TAGS = {"SecretSpec", "SharedRef"}
+
+
 class ServiceSpec(_Strict):
     """One service: its secrets (own or shared) and plain settings."""
 
@@ -107,7 +128,7 @@ class ServiceSpec(_Strict):
         pattern=SERVICE_NAME,
         description="Kubernetes namespace; the service name when unset. One service per namespace.",
     )
-    secrets: dict[Annotated[str, Field(pattern=KEY_NAME)], SecretSpec | SharedRef] = Field(
+    secrets: dict[Annotated[str, Field(pattern=KEY_NAME)], SecretRef] = Field(
         default_factory=dict, description="Env var name -> secret."
     )
     settings: dict[Annotated[str, Field(pattern=KEY_NAME)], SettingSpec] = Field(
@@ -187,8 +208,10 @@ def format_validation_error(error: ValidationError, where: str) -> str:
     """One readable line per problem, each naming its place in the document."""
     lines = []
     for item in error.errors():
-        loc = ".".join(str(part) for part in item["loc"] if not str(part).startswith("function-"))
+        loc = ".".join(str(part) for part in item["loc"] if str(part) not in _TAGS)
         message = re.sub(r"^Value error, ", "", item["msg"])
+        if item["type"] != "value_error" and isinstance(item.get("input"), (str, int, float)):
+            message += f" (got {item['input']!r})"
         for part in message.split("; "):
             lines.append(f"  - {loc + ': ' if loc else ''}{part}")
     return f"{where} has {len(lines)} problem(s):\n" + "\n".join(lines)

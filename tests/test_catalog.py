@@ -1,0 +1,128 @@
+"""Tier 1: the catalog model — parsing, cross-checks, every problem named at once."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from components.catalog import CatalogError, Source, json_schema, load_catalog, parse_catalog
+
+ROOT = Path(__file__).resolve().parent.parent
+GUIDE_KEYS = {
+    "backend": {"JWT_SECRET", "OTP_PEPPER", "REDIS_URL"},
+    "agent7-messaging": {"JWT_SECRET"},
+    "media": {"S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY", "S3_ENDPOINT", "S3_REGION", "S3_BUCKET",
+              "CORS_ORIGIN"},
+    "agent9-search": {"TYPESENSE_API_KEY", "TYPESENSE_PROTOCOL"},
+    "events-service": {"EVENTS_SECRET_KEY", "EVENTS_DATABASE_URL", "EVENTS_BASE_URL"},
+    "linear-integration": {"LINEAR_API_KEY"},
+}
+"""Every service and key of the Secrets Handling Guide, as this repo names them."""
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    return load_catalog(ROOT / "catalog.yaml")
+
+
+def test_catalog_covers_every_service_and_key_of_the_guide(catalog):
+    found = {name: set(s.secrets) | set(s.settings) for name, s in catalog.services.items()}
+    assert found == GUIDE_KEYS
+
+
+def test_guide_required_in_prod_keys_are_required_in_prod(catalog):
+    required = set()
+    for name, service in catalog.services.items():
+        for key, spec in service.secrets.items():
+            spec = catalog.shared[spec.shared] if hasattr(spec, "shared") else spec
+            if "prod" in [env.value for env in spec.required_in]:
+                required.add(f"{name}.{key}")
+    assert required == {
+        "backend.JWT_SECRET", "backend.OTP_PEPPER", "agent7-messaging.JWT_SECRET",
+        "media.S3_ACCESS_KEY_ID", "media.S3_SECRET_ACCESS_KEY", "agent9-search.TYPESENSE_API_KEY",
+        "events-service.EVENTS_SECRET_KEY",
+    }
+
+
+def test_connection_urls_are_secrets_not_settings(catalog):
+    assert "REDIS_URL" in catalog.services["backend"].secrets
+    assert "EVENTS_DATABASE_URL" in catalog.services["events-service"].secrets
+
+
+def test_jwt_secret_is_one_shared_secret_read_by_backend_and_messaging(catalog):
+    assert catalog.services["backend"].secrets["JWT_SECRET"].shared == "JWT_SECRET"
+    assert catalog.services["agent7-messaging"].secrets["JWT_SECRET"].shared == "JWT_SECRET"
+    assert catalog.shared["JWT_SECRET"].source is Source.GENERATED
+
+
+def test_linear_key_is_external_and_not_a_workload(catalog):
+    linear = catalog.services["linear-integration"]
+    assert linear.workload is False
+    assert linear.secrets["LINEAR_API_KEY"].source is Source.EXTERNAL
+
+
+def _bad_catalog() -> dict:
+    return {
+        "shared": {"UNUSED": {"source": "generated"}},
+        "services": {
+            "Bad_Name": {"secrets": {}},
+            "api": {
+                "secrets": {
+                    "lower_case": {"source": "config"},
+                    "TOKEN": {"source": "magic"},
+                    "SESSION": {"shared": "MISSING"},
+                    "SHORT": {"source": "generated", "length": 4},
+                },
+                "settings": {"TOKEN": {"rules": ["no_such_rule"]}},
+            },
+        },
+    }
+
+
+def test_every_field_problem_is_named_in_one_error():
+    with pytest.raises(CatalogError) as error:
+        parse_catalog(_bad_catalog())
+    message = str(error.value)
+    for expected in ("Bad_Name", "lower_case", "TOKEN.source", "SHORT.length", "no_such_rule"):
+        assert expected in message, expected
+
+
+def test_every_cross_reference_problem_is_named_in_one_error():
+    data = {
+        "shared": {"UNUSED": {"source": "generated"}},
+        "services": {
+            "api": {"secrets": {"SESSION": {"shared": "MISSING"}, "A": {"source": "config",
+                                                                           "length": 20}}},
+            "web": {"namespace": "api", "settings": {"A": {}}, "secrets": {"A": {"source": "config"}}},
+            "shared": {},
+        },
+    }
+    with pytest.raises(CatalogError) as error:
+        parse_catalog(data)
+    message = str(error.value)
+    assert "shared secret 'MISSING' is not declared" in message
+    assert "shared.UNUSED: declared but read by no service" in message
+    assert "namespace 'api' is already used by 'api'" in message
+    assert "A is both a secret and a setting" in message
+    assert "'shared' is reserved" in message
+    assert "`length` applies only to generated secrets" in message
+
+
+def test_unknown_fields_are_refused_not_ignored():
+    with pytest.raises(CatalogError, match="requird_in"):
+        parse_catalog({"services": {"api": {"secrets": {"A": {"source": "config",
+                                                              "requird_in": ["prod"]}}}}})
+
+
+def test_committed_json_schema_matches_the_model():
+    committed = json.loads((ROOT / "catalog.schema.json").read_text())
+    assert committed == json_schema(), "run `make schema` and commit catalog.schema.json"
+
+
+def test_catalog_yaml_validates_against_its_json_schema():
+    import jsonschema
+
+    jsonschema.validate(yaml.safe_load((ROOT / "catalog.yaml").read_text()), json_schema())
