@@ -1,0 +1,235 @@
+"""Tier 3: the offline plan's artifacts, checked by outside tools and against the catalog's intent.
+
+- every Kubernetes manifest: ``kubernetes-validate --strict``;
+- ExternalSecret and SecretStore: the CRDs of External Secrets Operator in ../shared/crds (served version only),
+  made strict (a field the API server would prune is an error here);
+- identity and resource policies: parliament;
+- access.json (derived from the registrations) equals what the catalog intends.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+from functools import cache
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+from parliament import analyze_policy_string
+
+from components.catalog import SharedRef, load_catalog
+from tests.conftest import PROD_SECRETS
+from tools import artifacts, offline
+
+ROOT = Path(__file__).resolve().parent.parent
+CRDS = ROOT.parent / "shared" / "crds"
+ESO_KINDS = {"ExternalSecret": "external-secrets.io_externalsecrets.yaml",
+             "SecretStore": "external-secrets.io_secretstores.yaml"}
+
+
+@pytest.fixture(scope="module", params=["dev", "prod"])
+def plan_dir(request, aws_dev_plan_dir, aws_prod_plan_dir) -> Path:
+    return aws_dev_plan_dir if request.param == "dev" else aws_prod_plan_dir
+
+
+def manifests(plan: Path) -> list[tuple[Path, dict]]:
+    return [(p, yaml.safe_load(p.read_text())) for p in sorted((plan / "k8s").glob("*.yaml"))]
+
+
+def test_plan_writes_every_artifact(plan_dir):
+    assert (plan_dir / "resources.json").is_file()
+    assert (plan_dir / "access.json").is_file()
+    assert len(list((plan_dir / "k8s").glob("*.yaml"))) == 35  # 7 objects x 5 workloads
+    assert len(list((plan_dir / "iam").glob("*.json"))) >= 20
+
+
+def test_resources_json_has_the_contract_fields(plan_dir):
+    records = json.loads((plan_dir / "resources.json").read_text())
+    assert records
+    for record in records:
+        assert set(record) == {"urn", "type", "name", "parent", "inputs", "dependencies",
+                               "protect", "retain_on_delete", "import_id"}
+    versions = [r for r in records if r["type"].endswith("secretVersion:SecretVersion")]
+    assert versions and all(r["inputs"]["secretString"] == "[secret]" for r in versions)
+
+
+def test_no_secret_value_reaches_any_artifact(plan_dir):
+    for path in plan_dir.rglob("*"):
+        if path.is_file():
+            text = path.read_text()
+            assert "mock-" not in text, path  # the mocks' generated values
+            for value in PROD_SECRETS.values():
+                assert value not in text, path
+
+
+def test_kubernetes_manifests_pass_kubernetes_validate_strict(plan_dir):
+    files = [str(p) for p, obj in manifests(plan_dir) if obj["kind"] not in ESO_KINDS]
+    assert len(files) == 25
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "kubernetes-validate"), "--strict", *files],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.count(" passed for resource ") == len(files), proc.stdout
+
+
+@cache
+def served_schema(kind: str) -> jsonschema.protocols.Validator:
+    """A validator for the served version of the kind's CRD (built once: the schemas are large)."""
+    crd = yaml.load((CRDS / ESO_KINDS[kind]).read_text(), Loader=yaml.CSafeLoader)
+    (version,) = [v for v in crd["spec"]["versions"] if v["served"]]
+    assert version["name"] == "v1", "a current ESO serves only external-secrets.io/v1"
+    return jsonschema.Draft7Validator(strict(version["schema"]["openAPIV3Schema"]))
+
+
+def strict(schema: dict) -> dict:
+    """Forbid fields the API server would prune, as `kubectl apply --validate=strict` does."""
+    schema = copy.deepcopy(schema)
+
+    def walk(node: dict) -> None:
+        if not isinstance(node, dict):
+            return
+        if (node.get("type") == "object" and "properties" in node
+                and "additionalProperties" not in node
+                and not node.get("x-kubernetes-preserve-unknown-fields")):
+            node["additionalProperties"] = False
+        for value in node.values():
+            if isinstance(value, dict):
+                walk(value)
+            elif isinstance(value, list):
+                for item in value:
+                    walk(item)
+
+    for key, value in schema.get("properties", {}).items():
+        if key != "metadata":
+            walk(value)
+    return schema
+
+
+def test_eso_objects_validate_against_the_served_crd(plan_dir):
+    checked = 0
+    for path, obj in manifests(plan_dir):
+        if obj["kind"] in ESO_KINDS:
+            assert obj["apiVersion"] == "external-secrets.io/v1", path.name
+            served_schema(obj["kind"]).validate(obj)
+            checked += 1
+    assert checked == 10
+
+
+def test_strict_crd_check_catches_a_misspelt_field():
+    store = {"apiVersion": "external-secrets.io/v1", "kind": "SecretStore",
+             "metadata": {"name": "x"},
+             "spec": {"provider": {"aws": {"service": "SecretsManager", "region": "eu-west-1",
+                                           "auth": {"jwt": {"serviceAcountRef": {"name": "x"}}}}}}}
+    with pytest.raises(jsonschema.ValidationError, match="serviceAcountRef"):
+        served_schema("SecretStore").validate(store)
+
+
+def test_identity_and_resource_policies_pass_parliament(plan_dir):
+    linted = 0
+    for path in sorted((plan_dir / "iam").glob("*.json")):
+        if path.name.endswith((".identity.json", ".resource.json")):
+            findings = analyze_policy_string(path.read_text()).findings
+            assert not findings, (path.name, [(f.issue, f.detail) for f in findings])
+            linted += 1
+    assert linted >= 14
+
+
+def test_parliament_flags_a_widened_policy():
+    widened = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]}
+    assert analyze_policy_string(json.dumps(widened)).findings
+
+
+def test_key_policy_star_is_only_this_key(plan_dir):
+    """In a key policy `Resource: *` means this key; it is the one star allowed (see aws_policies)."""
+    paths = sorted((plan_dir / "iam").glob("*.key-policy.json"))
+    assert paths
+    for path in paths:
+        (statement,) = json.loads(path.read_text())["Statement"]
+        assert statement["Principal"] == {"AWS": f"arn:aws:iam::{statement['Principal']['AWS']
+                                                                  .split(':')[4]}:root"}
+
+
+def catalog_intent() -> dict[str, list[str]]:
+    catalog = load_catalog(ROOT / "catalog.yaml")
+    return {name: sorted(service.secrets) for name, service in catalog.services.items()}
+
+
+def test_access_matrix_equals_the_catalogs_intent(plan_dir):
+    access = json.loads((plan_dir / "access.json").read_text())
+    services = {name: row for name, row in access.items() if row["kind"] != "admin"}
+    assert {name: row["keys"] for name, row in services.items()} == catalog_intent()
+    for name, row in services.items():
+        if row["kind"] == "workload":
+            assert row["service_account"] == f"{name}/{name}"
+
+
+def test_shared_jwt_secret_appears_for_both_of_its_readers(plan_dir):
+    access = json.loads((plan_dir / "access.json").read_text())
+    shared = [name for name, row in access.items()
+              if any(e.endswith("/shared/JWT_SECRET") for e in row["entries"])
+              and row["kind"] == "workload"]
+    assert sorted(shared) == ["agent7-messaging", "backend"]
+    catalog = load_catalog(ROOT / "catalog.yaml")
+    assert isinstance(catalog.services["backend"].secrets["JWT_SECRET"], SharedRef)
+
+
+def test_linear_key_is_readable_by_no_workload(plan_dir):
+    access = json.loads((plan_dir / "access.json").read_text())
+    readers = sorted(name for name, row in access.items() if "LINEAR_API_KEY" in row["keys"])
+    assert readers == sorted(["linear-integration", *[n for n in access if n.startswith("arn:")]])
+    assert access["linear-integration"]["kind"] == "tooling"
+
+
+def test_access_is_derived_so_a_widened_policy_shows_up(dev_run):
+    """access.json reads the registered documents: widen one and the matrix must change."""
+    widened = copy.deepcopy(dev_run)
+    policy = widened.by_name("media-read-secrets")
+    doc = json.loads(policy.inputs["policy"])
+    backend = widened.by_name("backend-otp-pepper-entry").outputs["arn"]
+    doc["Statement"][0]["Resource"].append(backend)
+    policy.inputs["policy"] = json.dumps(doc)
+    media = artifacts.access.derive(widened.resources)["media"]
+    # The role now asks for backend's entry, but that entry's resource policy still denies media.
+    assert "OTP_PEPPER" not in media["keys"]
+    resource_policy = widened.by_name("backend-otp-pepper-policy")
+    doc = json.loads(resource_policy.inputs["policy"])
+    doc["Statement"][0]["Condition"]["StringNotEquals"]["aws:PrincipalArn"].append(
+        widened.by_name("media-role").outputs["arn"])
+    resource_policy.inputs["policy"] = json.dumps(doc)
+    assert "OTP_PEPPER" in artifacts.access.derive(widened.resources)["media"]["keys"]
+
+
+def test_a_second_plan_is_byte_identical(tmp_path, aws_dev_plan_dir):
+    artifacts.write(offline.run("dev"), tmp_path / "again")
+    first = {p.relative_to(aws_dev_plan_dir): p.read_bytes()
+             for p in aws_dev_plan_dir.rglob("*") if p.is_file()}
+    second = {p.relative_to(tmp_path / "again"): p.read_bytes()
+              for p in (tmp_path / "again").rglob("*") if p.is_file()}
+    assert first == second
+
+
+def test_plan_command_writes_artifacts_and_prints_the_matrix(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "tools.plan", "--stack", "dev", "--out", str(tmp_path / "p"), "--json"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary["access"]["media"]["keys"] == ["S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY"]
+    assert (tmp_path / "p" / "access.json").is_file()
+
+
+def test_plan_command_fails_prod_without_its_secrets(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "tools.plan", "--stack", "prod", "--out", str(tmp_path / "p")],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 1
+    assert "media.S3_ACCESS_KEY_ID: required in prod but not set" in proc.stderr
+    assert not (tmp_path / "p").exists()
