@@ -151,8 +151,8 @@ def test_key_policy_star_is_only_this_key(plan_dir):
     assert paths
     for path in paths:
         (statement,) = json.loads(path.read_text())["Statement"]
-        assert statement["Principal"] == {"AWS": f"arn:aws:iam::{statement['Principal']['AWS']
-                                                                  .split(':')[4]}:root"}
+        account = statement["Principal"]["AWS"].split(":")[4]
+        assert statement["Principal"] == {"AWS": f"arn:aws:iam::{account}:root"}
 
 
 def catalog_intent() -> dict[str, list[str]]:
