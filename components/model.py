@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from urllib.parse import urlparse
 
 from components.catalog import SHARED_OWNER, Catalog, Rule, SecretSpec, SharedRef, Source
@@ -33,6 +34,8 @@ class Entry:
     rotation_days: int | None
     pending: bool = False
     """A config-sourced secret with no value yet (non-strict stacks): created empty, reported."""
+    epoch: str = ""
+    """Rotation epoch of a generated value: the keeper whose change regenerates it."""
 
     @property
     def id(self) -> str:
@@ -160,7 +163,26 @@ def build_model(
                 readers=tuple(readers[entry_id]),
                 rotation_days=spec.rotation_days or settings.effective_rotation_days,
                 pending=pending,
+                epoch=settings.rotation_epochs.get(ckey, settings.rotation_epoch)
+                if spec.source is Source.GENERATED
+                else "",
             )
+        )
+    generated = {e.config_key for e in entries if e.source is Source.GENERATED}
+    problems += [
+        f"rotationEpochs.{key}: not a generated secret of the catalog"
+        for key in settings.rotation_epochs.keys() - generated
+    ]
+    if settings.aws is not None:
+        third_party = {e.config_key for e in entries if e.source is not Source.GENERATED}
+        problems += [
+            f"aws.rotationLambdaArns.{key}: not a config or external secret of the catalog"
+            for key in settings.aws.rotation_lambda_arns.keys() - third_party
+        ]
+    if settings.adopt_existing and settings.binding is Binding.NATIVE:
+        problems.append(
+            "adoptExisting: with binding native the pods would get regenerated values while the "
+            "store keeps the adopted ones; adopt with binding external-secrets"
         )
     if settings.binding is Binding.NATIVE:
         for entry in entries:
@@ -237,3 +259,22 @@ def _rule_violation(rule: Rule, value: str) -> str | None:
         if value != "https":
             return f"{value!r} must be 'https'"
     return None
+
+
+def rotation_overdue(model: StackModel, today: date) -> list[str]:
+    """Generated secrets whose epoch is a date older than their rotation period (a reminder, not an error)."""
+    late = []
+    for entry in model.entries:
+        if entry.source is not Source.GENERATED or not entry.rotation_days:
+            continue
+        try:
+            since = date.fromisoformat(entry.epoch)
+        except ValueError:
+            continue  # a non-date epoch carries no age
+        age = (today - since).days
+        if age > entry.rotation_days:
+            late.append(
+                f"{entry.config_key}: generated {age} days ago (epoch {entry.epoch}), rotation is due "
+                f"every {entry.rotation_days} days: pulumi config set rotationEpoch {today.isoformat()}"
+            )
+    return late

@@ -20,6 +20,8 @@ def secret_value(name: str, entry: Entry, parent: pulumi.Resource) -> pulumi.Out
             f"{name}-generated",
             length=entry.spec.length,
             special=entry.spec.special,
+            # Regenerated only when the epoch changes: no churn between runs, rotation by one edit.
+            keepers={"rotation-epoch": entry.epoch},
             opts=pulumi.ResourceOptions(parent=parent),
         )
         return pulumi.Output.secret(password.result)
@@ -37,7 +39,10 @@ def create_entries(
     for entry in entries:
         name = f"{entry.owner}-{entry.key.lower().replace('_', '-')}"
         value = secret_value(name, entry, parent)
-        stored[entry.id] = replace(adapter.create_entry(name, entry, value, parent), value=value)
+        # Adopting after a lost state: the store's generated values are the live ones; a fresh random
+        # value must not overwrite them (the next epoch change rotates them deliberately).
+        write = None if adapter.settings.adopt_existing and entry.source is Source.GENERATED else value
+        stored[entry.id] = replace(adapter.create_entry(name, entry, write, parent), value=value)
     return stored
 
 

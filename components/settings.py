@@ -65,6 +65,11 @@ class AwsSettings(_Camel):
         pattern=AWS_REGION,
         description="Second region that holds replicas of every entry and of the KMS key (prod: required).",
     )
+    rotation_lambda_arns: dict[str, str] = Field(
+        default_factory=dict,
+        description="`<owner>.<KEY>: lambda ARN` of third-party secrets whose rotation AWS runs on the "
+        "secret's rotation period (Secrets Manager rotation rules).",
+    )
 
 
 class Settings(_Camel):
@@ -93,6 +98,16 @@ class Settings(_Camel):
     rotation_days: Annotated[int, Field(ge=1, le=365)] | None = Field(
         default=None,
         description="Default rotation period of every secret; prod default 90 and at most 90.",
+    )
+    rotation_epoch: str = Field(
+        default="initial",
+        pattern=r"^[A-Za-z0-9._-]{1,40}$",
+        description="Keeper of every generated value: change it (e.g. to today's date) to regenerate them "
+        "all on the next `pulumi up`. A date (YYYY-MM-DD) lets the program warn when rotation is overdue.",
+    )
+    rotation_epochs: dict[str, Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,40}$")]] = Field(
+        default_factory=dict,
+        description="Per-secret epochs, `<owner>.<KEY>: epoch`, to regenerate one value (e.g. after a leak).",
     )
     settings: dict[str, dict[str, str]] = Field(
         default_factory=dict,

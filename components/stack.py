@@ -7,6 +7,7 @@ only whether the key has a value and whether that value is stored encrypted.
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from pulumi.runtime import get_config, is_config_secret
 
 from components.catalog import SHARED_OWNER, Catalog, CatalogError, SharedRef, load_catalog
 from components.clouds import adapter_class
-from components.model import StackError, StackModel, build_model
+from components.model import StackError, StackModel, build_model, rotation_overdue
 from components.settings import SETTINGS_KEYS, SettingsError, config_key, parse_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -60,6 +61,8 @@ def load_stack_model() -> StackModel:
             )
     except (CatalogError, SettingsError, StackError) as error:
         raise pulumi.RunError(str(error)) from None
+    for message in rotation_overdue(model, date.today()):
+        pulumi.log.warn(message)
     for key in model.missing:
         pulumi.log.warn(
             f"{key}: no value in this stack; its entry is created empty and ESO cannot sync its "

@@ -244,10 +244,21 @@ class RealisticMocks(Mocks):
             return arn, {**inputs, "arn": arn}
         return f"{name}-{_digest(t, name, length=8)}", inputs
 
-    def call(self, args: MockCallArgs) -> tuple[dict, list | None]:
-        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {"accountId": "123456789012", "arn": "arn:aws:iam::123456789012:user/offline"}, None
-        return {}, None
+    def call(self, args: MockCallArgs) -> dict:  # type: ignore[override]
+        provider = self.providers.get((args.provider or "").split("::")[-1], {})
+        accounts = provider.get("allowedAccountIds") or '["123456789012"]'
+        account = (json.loads(accounts) if isinstance(accounts, str) else accounts)[0]
+        region = args.args.get("region") or provider.get("region") or "us-east-1"
+        if args.token == "aws:secretsmanager/getSecret:getSecret":
+            name = args.args["name"]
+            arn = f"arn:aws:secretsmanager:{region}:{account}:secret:{name}-{_suffix(name)}"
+            return {"arn": arn, "id": arn, "name": name}
+        if args.token == "aws:kms/getAlias:getAlias":
+            key_id = "mrk-" + _digest("alias", args.args["name"])
+            return {"name": args.args["name"], "targetKeyId": key_id,
+                    "targetKeyArn": f"arn:aws:kms:{region}:{account}:key/{key_id}",
+                    "arn": f"arn:aws:kms:{region}:{account}:{args.args['name']}"}
+        return {}
 
 
 class RecordingMonitor(MockMonitor):

@@ -80,9 +80,30 @@ class AwsAdapter(CloudAdapter):
             "environment": self.settings.environment.value,
         }
 
+    # --- adoption (state lost, resources still there): look up ids by deterministic names ---
+
+    def _adopt(self, lookup: Any) -> str | None:
+        """The id to import when ``adoptExisting`` is on; the lookup runs only then (a provider read)."""
+        return lookup() if self.settings.adopt_existing else None
+
+    def _adopting(self, parent: pulumi.Resource, lookup: Any) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=parent, import_=self._adopt(lookup))
+
+    @property
+    def _invoke_opts(self) -> pulumi.InvokeOptions:
+        # The stack's provider (its account and region), never an ambient default one.
+        return pulumi.InvokeOptions(provider=self._provider)
+
+    @property
+    def _alias(self) -> str:
+        return f"alias/{self.settings.name_prefix}-{self.settings.environment.value}-secrets"
+
     def create_foundation(self, parent: pulumi.Resource) -> None:
         prefix = f"{self.settings.name_prefix}-{self.settings.environment.value}"
         window = self.settings.effective_recovery_window_days
+        key_id = self._adopt(
+            lambda: aws.kms.get_alias(name=self._alias, opts=self._invoke_opts).target_key_id
+        )
         self.key = aws.kms.Key(
             "secrets-key",
             description=f"{prefix}: encrypts the Secrets Manager entries of platform-secrets",
@@ -92,13 +113,13 @@ class AwsAdapter(CloudAdapter):
             # Multi-region so that the DR region's replica decrypts with the same key material.
             multi_region=bool(self.aws.replica_region),
             policy=json.dumps(policies.key_policy(self.aws.account_id)),
-            opts=self.durable(parent),
+            opts=self.durable(parent, adopt_id=key_id),
         )
         aws.kms.Alias(
             "secrets-key-alias",
-            name=f"alias/{prefix}-secrets",
+            name=self._alias,
             target_key_id=self.key.key_id,
-            opts=pulumi.ResourceOptions(parent=parent),
+            opts=self._adopting(parent, lambda: self._alias),
         )
         if self.aws.replica_region:
             self.replica_key = aws.kms.ReplicaKey(
@@ -108,14 +129,16 @@ class AwsAdapter(CloudAdapter):
                 description=f"{prefix}: replica of the secrets key for disaster recovery",
                 deletion_window_in_days=window,
                 policy=json.dumps(policies.key_policy(self.aws.account_id)),
-                opts=self.durable(parent),
+                # A multi-region replica keeps its primary's key id.
+                opts=self.durable(parent, adopt_id=key_id),
             )
         if self.aws.create_oidc_provider:
+            provider_arn = policies.oidc_provider_arn(self.aws.account_id, self.aws.oidc_issuer)
             aws.iam.OpenIdConnectProvider(
                 "cluster-oidc-provider",
                 url=f"https://{self.aws.oidc_issuer}",
                 client_id_lists=["sts.amazonaws.com"],
-                opts=pulumi.ResourceOptions(parent=parent),
+                opts=self._adopting(parent, lambda: provider_arn),
             )
 
     def _key_arns(self) -> list[pulumi.Output[str]]:
@@ -143,6 +166,9 @@ class AwsAdapter(CloudAdapter):
             if self.replica_key is not None and self.aws.replica_region
             else None
         )
+        secret_arn = self._adopt(
+            lambda: aws.secretsmanager.get_secret(name=store_name, opts=self._invoke_opts).arn
+        )
         secret = aws.secretsmanager.Secret(
             f"{name}-entry",
             name=store_name,
@@ -156,7 +182,7 @@ class AwsAdapter(CloudAdapter):
                 "platform-secrets/source": entry.source.value,
                 "platform-secrets/rotation-days": str(entry.rotation_days or "none"),
             },
-            opts=self.durable(parent),
+            opts=self.durable(parent, adopt_id=secret_arn),
         )
         if value is not None:
             aws.secretsmanager.SecretVersion(
@@ -173,8 +199,20 @@ class AwsAdapter(CloudAdapter):
                 lambda arn: json.dumps(policies.entry_resource_policy(arn, allowed))
             ),
             block_public_policy=True,
-            opts=pulumi.ResourceOptions(parent=parent),
+            opts=pulumi.ResourceOptions(parent=parent, import_=secret_arn),
         )
+        lambda_arn = self.aws.rotation_lambda_arns.get(entry.config_key)
+        if lambda_arn:
+            # AWS rotates this third-party secret itself, through the owner's rotation function.
+            aws.secretsmanager.SecretRotation(
+                f"{name}-rotation",
+                secret_id=secret.arn,
+                rotation_lambda_arn=lambda_arn,
+                rotation_rules=aws.secretsmanager.SecretRotationRotationRulesArgs(
+                    automatically_after_days=entry.rotation_days or 90
+                ),
+                opts=pulumi.ResourceOptions(parent=parent, import_=secret_arn),
+            )
         return StoredEntry(entry=entry, name=store_name, ref=secret.arn, resource=secret)
 
     def create_identity(
@@ -196,14 +234,15 @@ class AwsAdapter(CloudAdapter):
                 f"{service.name}: no toolingPrincipals in this stack, so no identity reads its entries"
             )
             return None
+        role_name = self.role_name(self.settings, service.name)
         role = aws.iam.Role(
             f"{name}-role",
-            name=self.role_name(self.settings, service.name),
+            name=role_name,
             description=f"Reads the secrets of {service.name} and nothing else",
             assume_role_policy=json.dumps(trust),
             max_session_duration=3600,
             tags={"platform-secrets/service": service.name},
-            opts=pulumi.ResourceOptions(parent=parent),
+            opts=self._adopting(parent, lambda: role_name),
         )
         regions = self.regions
         if entries:
@@ -220,7 +259,7 @@ class AwsAdapter(CloudAdapter):
                         )
                     )
                 ),
-                opts=pulumi.ResourceOptions(parent=parent),
+                opts=self._adopting(parent, lambda: f"{role_name}:read-own-secrets"),
             )
         provider = {
             "aws": {

@@ -1,0 +1,117 @@
+"""Day two: rotation without churn, adoption after a lost state, and URNs that cannot silently change."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PROD_SECRETS
+from tools import offline
+from tools.artifacts import resource_record
+
+URNS = Path(__file__).with_name("prod_urns.txt")
+GENERATED = {"shared-jwt-secret-generated", "backend-otp-pepper-generated",
+             "events-service-events-secret-key-generated"}
+
+
+def records(run: offline.RunResult) -> dict[str, dict]:
+    return {r.urn: resource_record(r) for r in run.resources}
+
+
+def changed(a: offline.RunResult, b: offline.RunResult) -> set[str]:
+    ra, rb = records(a), records(b)
+    assert ra.keys() == rb.keys()
+    return {ra[urn]["name"] for urn in ra if ra[urn] != rb[urn]}
+
+
+def test_generated_values_change_only_with_their_epoch(prod_run):
+    again = offline.run("prod", secrets=PROD_SECRETS)
+    assert changed(prod_run, again) == set()
+
+
+def test_a_new_rotation_epoch_regenerates_every_generated_value_and_nothing_else(prod_run):
+    rotated = offline.run("prod", secrets=PROD_SECRETS, overrides={"rotationEpoch": "2026-12-01"})
+    assert changed(prod_run, rotated) == GENERATED
+    for name in GENERATED:
+        assert rotated.by_name(name).inputs["keepers"] == {"rotation-epoch": "2026-12-01"}
+
+
+def test_a_per_secret_epoch_regenerates_exactly_that_secret(prod_run):
+    rotated = offline.run("prod", secrets=PROD_SECRETS,
+                          overrides={"rotationEpochs": {"backend.OTP_PEPPER": "leak-2026-11"}})
+    assert changed(prod_run, rotated) == {"backend-otp-pepper-generated"}
+
+
+def test_an_epoch_for_a_non_generated_secret_is_refused():
+    result = offline.run("prod", secrets=PROD_SECRETS,
+                         overrides={"rotationEpochs": {"backend.REDIS_URL": "x"}})
+    assert "rotationEpochs.backend.REDIS_URL: not a generated secret" in str(result.error)
+    assert result.resources == []
+
+
+def test_an_overdue_rotation_epoch_is_reported():
+    old = (date.today() - timedelta(days=120)).isoformat()
+    result = offline.run("prod", secrets=PROD_SECRETS, overrides={"rotationEpoch": old})
+    assert result.error is None
+    overdue = [w for w in result.warnings if "rotation is due" in w]
+    assert len(overdue) == 3 and all("every 90 days" in w for w in overdue)
+
+
+def test_prod_entries_declare_a_rotation_period_of_at_most_90_days(prod_run):
+    for entry in prod_run.of_type("aws:secretsmanager/secret:Secret"):
+        assert int(entry.inputs["tags"]["platform-secrets/rotation-days"]) <= 90
+
+
+def test_a_rotation_function_makes_aws_rotate_a_third_party_secret():
+    config = offline.load_config("prod")[1]["platform-secrets:aws"]
+    aws = {**json.loads(config), "rotationLambdaArns": {
+        "backend.REDIS_URL": "arn:aws:lambda:eu-west-1:444455556666:function:rotate-redis"}}
+    result = offline.run("prod", secrets=PROD_SECRETS, overrides={"aws": aws})
+    assert result.error is None, result.error
+    (rotation,) = result.of_type("aws:secretsmanager/secretRotation:SecretRotation")
+    assert rotation.inputs["rotationRules"] == {"automaticallyAfterDays": 90}
+    assert rotation.inputs["secretId"] == result.by_name("backend-redis-url-entry").outputs["arn"]
+
+
+@pytest.fixture(scope="module")
+def adopted() -> offline.RunResult:
+    result = offline.run("prod", secrets=PROD_SECRETS, overrides={"adoptExisting": True})
+    assert result.error is None, result.error
+    return result
+
+
+def test_adoption_imports_every_entry_and_key_by_its_deterministic_name(adopted, prod_run):
+    durable = [r for r in adopted.resources if r.type in (
+        "aws:secretsmanager/secret:Secret", "aws:kms/key:Key", "aws:kms/replicaKey:ReplicaKey")]
+    assert len(durable) == 11
+    arns = {r.name: r.outputs.get("arn") for r in prod_run.resources}
+    for r in durable:
+        assert r.import_id, r.name
+        if r.type == "aws:secretsmanager/secret:Secret":
+            assert r.import_id == arns[r.name]  # the ARN of the entry of the same name
+    assert {r.name for r in adopted.resources if r.import_id} >= {
+        r.name for r in adopted.resources if r.type in ("aws:iam/role:Role", "aws:kms/alias:Alias")}
+
+
+def test_adoption_never_overwrites_a_generated_value(adopted):
+    written = {r.name for r in adopted.of_type("aws:secretsmanager/secretVersion:SecretVersion")}
+    assert not written & {n.replace("-generated", "-value") for n in GENERATED}
+    assert len(written) == len(PROD_SECRETS)  # config values are re-written as they are
+
+
+def test_without_adoption_nothing_is_imported(prod_run):
+    assert not [r.name for r in prod_run.resources if r.import_id]
+
+
+def test_prod_urns_are_unchanged(prod_run):
+    """Changing a prod URN replaces a production resource: it must be a reviewed edit with an alias."""
+    expected = [line for line in URNS.read_text().splitlines() if line and not line.startswith("#")]
+    actual = sorted(r.urn for r in prod_run.resources)
+    assert actual == expected, (
+        "prod URNs changed: add `aliases=[...]` for what moved, then update tests/prod_urns.txt "
+        f"in the same commit.\nadded: {sorted(set(actual) - set(expected))}\n"
+        f"removed: {sorted(set(expected) - set(actual))}"
+    )
