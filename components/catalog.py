@@ -180,7 +180,9 @@ def catalog_problems(catalog: Catalog) -> list[str]:
                 )
             namespaces[ns] = name
         elif service.settings:
-            problems.append(f"services.{name}: a non-workload service has no ConfigMap for settings")
+            problems.append(
+                f"services.{name}: a non-workload service has no ConfigMap for settings"
+            )
     for key in catalog.shared.keys() - used:
         problems.append(f"shared.{key}: declared but read by no service")
     for owner, key, spec in _all_secret_specs(catalog):
@@ -190,7 +192,7 @@ def catalog_problems(catalog: Catalog) -> list[str]:
 
 
 def _all_secret_specs(catalog: Catalog) -> list[tuple[str, str, SecretSpec]]:
-    specs = [(f"shared", key, spec) for key, spec in catalog.shared.items()]
+    specs = [("shared", key, spec) for key, spec in catalog.shared.items()]
     for name, service in catalog.services.items():
         specs += [
             (f"services.{name}.secrets", key, spec)

@@ -52,8 +52,12 @@ def bind_service(
     )
     ns = namespace.metadata.name
 
-    def meta(object_name: str, **extra: object) -> k8s.meta.v1.ObjectMetaArgs:
-        return k8s.meta.v1.ObjectMetaArgs(name=object_name, namespace=ns, labels=labels, **extra)
+    def meta(
+        object_name: str, annotations: dict[str, pulumi.Input[str]] | None = None
+    ) -> k8s.meta.v1.ObjectMetaArgs:
+        return k8s.meta.v1.ObjectMetaArgs(
+            name=object_name, namespace=ns, labels=labels, annotations=annotations
+        )
 
     service_account = k8s.core.v1.ServiceAccount(
         f"{name}-service-account",
@@ -79,7 +83,7 @@ def bind_service(
             metadata=meta(service.name),
             spec={
                 "refreshInterval": refresh_interval,
-                "secretStoreRef": {"name": store.metadata["name"], "kind": "SecretStore"},
+                "secretStoreRef": {"name": service.name, "kind": "SecretStore"},
                 "target": {
                     "name": service.secret_name,
                     "creationPolicy": "Owner",
@@ -90,16 +94,17 @@ def bind_service(
                     for item in env
                 ],
             },
-            opts=child,
+            # Synced through that store: created after it, so its first sync does not fail.
+            opts=pulumi.ResourceOptions(parent=parent, depends_on=[store]),
         )
     else:
         k8s.core.v1.Secret(
             f"{name}-secret",
             metadata=meta(service.secret_name),
             type="Opaque",
-            string_data={
-                item.env_var: pulumi.Output.secret(item.value) for item in env if item.value is not None
-            },
+            string_data=pulumi.Output.secret(
+                {item.env_var: item.value for item in env if item.value is not None}
+            ),
             opts=child,
         )
     k8s.core.v1.ConfigMap(

@@ -116,7 +116,7 @@ def build_model(
 
     for name in settings.settings.keys() - catalog.services.keys():
         problems.append(f"settings.{name}: no such service in the catalog")
-    for name in settings.tooling_principals.keys():
+    for name in settings.tooling_principals:
         service = catalog.services.get(name)
         if service is None or service.workload:
             problems.append(f"toolingPrincipals.{name}: not a non-workload service of the catalog")
@@ -154,7 +154,9 @@ def build_model(
                     f"`pulumi config set --secret {ckey}`"
                 )
         elif ckey in config_secrets:
-            problems.append(f"{ckey}: set in the stack, but the catalog's source is {spec.source.value}")
+            problems.append(
+                f"{ckey}: set in the stack, but the catalog's source is {spec.source.value}"
+            )
         entries.append(
             Entry(
                 owner=owner,
@@ -255,9 +257,8 @@ def _rule_violation(rule: Rule, value: str) -> str | None:
             parsed = urlparse(item)
             if parsed.scheme != "https" or not parsed.netloc:
                 return f"{item!r} is not an https:// URL"
-    elif rule is Rule.HTTPS_PROTOCOL:
-        if value != "https":
-            return f"{value!r} must be 'https'"
+    elif rule is Rule.HTTPS_PROTOCOL and value != "https":
+        return f"{value!r} must be 'https'"
     return None
 
 

@@ -41,7 +41,9 @@ def create_entries(
         value = secret_value(name, entry, parent)
         # Adopting after a lost state: the store's generated values are the live ones; a fresh random
         # value must not overwrite them (the next epoch change rotates them deliberately).
-        write = None if adapter.settings.adopt_existing and entry.source is Source.GENERATED else value
+        write = (
+            None if adapter.settings.adopt_existing and entry.source is Source.GENERATED else value
+        )
         stored[entry.id] = replace(adapter.create_entry(name, entry, write, parent), value=value)
     return stored
 
@@ -125,4 +127,3 @@ class ServiceSecrets(pulumi.ComponentResource):
                 **self.kubernetes,
             }
         )
-

@@ -76,7 +76,9 @@ class Settings(_Camel):
     """Every stack setting of platform-secrets (keys under the `platform-secrets:` namespace)."""
 
     environment: Environment = Field(description="dev, staging or prod; prod is strict.")
-    cloud: Cloud = Field(default=Cloud.AWS, description="Which cloud's store and identities to use.")
+    cloud: Cloud = Field(
+        default=Cloud.AWS, description="Which cloud's store and identities to use."
+    )
     name_prefix: str = Field(
         default="platform-secrets",
         pattern=r"^[a-z][a-z0-9-]{1,20}$",
@@ -165,9 +167,7 @@ class SettingsError(ValueError):
     """The stack settings are invalid; the message names every problem."""
 
 
-SETTINGS_KEYS = tuple(
-    field.alias or name for name, field in Settings.model_fields.items()
-)
+SETTINGS_KEYS = tuple(field.alias or name for name, field in Settings.model_fields.items())
 """Top-level config keys (camelCase) under the project namespace."""
 
 

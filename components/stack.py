@@ -6,6 +6,7 @@ only whether the key has a value and whether that value is stored encrypted.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from datetime import date
 from pathlib import Path
@@ -30,10 +31,9 @@ def _raw_settings(project: str) -> dict[str, Any]:
         if value is None:
             continue
         if isinstance(value, str) and value[:1] in "{[":
-            try:
+            # Structured values arrive as JSON; a broken one stays a string and the model names it.
+            with contextlib.suppress(json.JSONDecodeError):
                 value = json.loads(value)
-            except json.JSONDecodeError:
-                pass  # left as a string; the model names the problem
         raw[key] = value
     return raw
 

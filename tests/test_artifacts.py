@@ -27,8 +27,10 @@ from tools import artifacts, offline
 
 ROOT = Path(__file__).resolve().parent.parent
 CRDS = ROOT.parent / "shared" / "crds"
-ESO_KINDS = {"ExternalSecret": "external-secrets.io_externalsecrets.yaml",
-             "SecretStore": "external-secrets.io_secretstores.yaml"}
+ESO_KINDS = {
+    "ExternalSecret": "external-secrets.io_externalsecrets.yaml",
+    "SecretStore": "external-secrets.io_secretstores.yaml",
+}
 
 
 @pytest.fixture(scope="module", params=["dev", "prod"])
@@ -51,8 +53,17 @@ def test_resources_json_has_the_contract_fields(plan_dir):
     records = json.loads((plan_dir / "resources.json").read_text())
     assert records
     for record in records:
-        assert set(record) == {"urn", "type", "name", "parent", "inputs", "dependencies",
-                               "protect", "retain_on_delete", "import_id"}
+        assert set(record) == {
+            "urn",
+            "type",
+            "name",
+            "parent",
+            "inputs",
+            "dependencies",
+            "protect",
+            "retain_on_delete",
+            "import_id",
+        }
     versions = [r for r in records if r["type"].endswith("secretVersion:SecretVersion")]
     assert versions and all(r["inputs"]["secretString"] == "[secret]" for r in versions)
 
@@ -71,7 +82,9 @@ def test_kubernetes_manifests_pass_kubernetes_validate_strict(plan_dir):
     assert len(files) == 25
     proc = subprocess.run(
         [str(Path(sys.executable).parent / "kubernetes-validate"), "--strict", *files],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.count(" passed for resource ") == len(files), proc.stdout
@@ -93,9 +106,12 @@ def strict(schema: dict) -> dict:
     def walk(node: dict) -> None:
         if not isinstance(node, dict):
             return
-        if (node.get("type") == "object" and "properties" in node
-                and "additionalProperties" not in node
-                and not node.get("x-kubernetes-preserve-unknown-fields")):
+        if (
+            node.get("type") == "object"
+            and "properties" in node
+            and "additionalProperties" not in node
+            and not node.get("x-kubernetes-preserve-unknown-fields")
+        ):
             node["additionalProperties"] = False
         for value in node.values():
             if isinstance(value, dict):
@@ -121,10 +137,20 @@ def test_eso_objects_validate_against_the_served_crd(plan_dir):
 
 
 def test_strict_crd_check_catches_a_misspelt_field():
-    store = {"apiVersion": "external-secrets.io/v1", "kind": "SecretStore",
-             "metadata": {"name": "x"},
-             "spec": {"provider": {"aws": {"service": "SecretsManager", "region": "eu-west-1",
-                                           "auth": {"jwt": {"serviceAcountRef": {"name": "x"}}}}}}}
+    store = {
+        "apiVersion": "external-secrets.io/v1",
+        "kind": "SecretStore",
+        "metadata": {"name": "x"},
+        "spec": {
+            "provider": {
+                "aws": {
+                    "service": "SecretsManager",
+                    "region": "eu-west-1",
+                    "auth": {"jwt": {"serviceAcountRef": {"name": "x"}}},
+                }
+            }
+        },
+    }
     with pytest.raises(jsonschema.ValidationError, match="serviceAcountRef"):
         served_schema("SecretStore").validate(store)
 
@@ -140,8 +166,12 @@ def test_identity_and_resource_policies_pass_parliament(plan_dir):
 
 
 def test_parliament_flags_a_widened_policy():
-    widened = {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]}
+    widened = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "*"}
+        ],
+    }
     assert analyze_policy_string(json.dumps(widened)).findings
 
 
@@ -171,9 +201,12 @@ def test_access_matrix_equals_the_catalogs_intent(plan_dir):
 
 def test_shared_jwt_secret_appears_for_both_of_its_readers(plan_dir):
     access = json.loads((plan_dir / "access.json").read_text())
-    shared = [name for name, row in access.items()
-              if any(e.endswith("/shared/JWT_SECRET") for e in row["entries"])
-              and row["kind"] == "workload"]
+    shared = [
+        name
+        for name, row in access.items()
+        if any(e.endswith("/shared/JWT_SECRET") for e in row["entries"])
+        and row["kind"] == "workload"
+    ]
     assert sorted(shared) == ["agent7-messaging", "backend"]
     catalog = load_catalog(ROOT / "catalog.yaml")
     assert isinstance(catalog.services["backend"].secrets["JWT_SECRET"], SharedRef)
@@ -200,24 +233,43 @@ def test_access_is_derived_so_a_widened_policy_shows_up(dev_run):
     resource_policy = widened.by_name("backend-otp-pepper-policy")
     doc = json.loads(resource_policy.inputs["policy"])
     doc["Statement"][0]["Condition"]["StringNotEquals"]["aws:PrincipalArn"].append(
-        widened.by_name("media-role").outputs["arn"])
+        widened.by_name("media-role").outputs["arn"]
+    )
     resource_policy.inputs["policy"] = json.dumps(doc)
     assert "OTP_PEPPER" in artifacts.access.derive(widened.resources)["media"]["keys"]
 
 
 def test_a_second_plan_is_byte_identical(tmp_path, aws_dev_plan_dir):
     artifacts.write(offline.run("dev"), tmp_path / "again")
-    first = {p.relative_to(aws_dev_plan_dir): p.read_bytes()
-             for p in aws_dev_plan_dir.rglob("*") if p.is_file()}
-    second = {p.relative_to(tmp_path / "again"): p.read_bytes()
-              for p in (tmp_path / "again").rglob("*") if p.is_file()}
+    first = {
+        p.relative_to(aws_dev_plan_dir): p.read_bytes()
+        for p in aws_dev_plan_dir.rglob("*")
+        if p.is_file()
+    }
+    second = {
+        p.relative_to(tmp_path / "again"): p.read_bytes()
+        for p in (tmp_path / "again").rglob("*")
+        if p.is_file()
+    }
     assert first == second
 
 
 def test_plan_command_writes_artifacts_and_prints_the_matrix(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "tools.plan", "--stack", "dev", "--out", str(tmp_path / "p"), "--json"],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "tools.plan",
+            "--stack",
+            "dev",
+            "--out",
+            str(tmp_path / "p"),
+            "--json",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)
@@ -228,7 +280,10 @@ def test_plan_command_writes_artifacts_and_prints_the_matrix(tmp_path):
 def test_plan_command_fails_prod_without_its_secrets(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "tools.plan", "--stack", "prod", "--out", str(tmp_path / "p")],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 1
     assert "media.S3_ACCESS_KEY_ID: required in prod but not set" in proc.stderr

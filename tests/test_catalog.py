@@ -14,8 +14,14 @@ ROOT = Path(__file__).resolve().parent.parent
 GUIDE_KEYS = {
     "backend": {"JWT_SECRET", "OTP_PEPPER", "REDIS_URL"},
     "agent7-messaging": {"JWT_SECRET"},
-    "media": {"S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY", "S3_ENDPOINT", "S3_REGION", "S3_BUCKET",
-              "CORS_ORIGIN"},
+    "media": {
+        "S3_ACCESS_KEY_ID",
+        "S3_SECRET_ACCESS_KEY",
+        "S3_ENDPOINT",
+        "S3_REGION",
+        "S3_BUCKET",
+        "CORS_ORIGIN",
+    },
     "agent9-search": {"TYPESENSE_API_KEY", "TYPESENSE_PROTOCOL"},
     "events-service": {"EVENTS_SECRET_KEY", "EVENTS_DATABASE_URL", "EVENTS_BASE_URL"},
     "linear-integration": {"LINEAR_API_KEY"},
@@ -41,8 +47,12 @@ def test_guide_required_in_prod_keys_are_required_in_prod(catalog):
             if "prod" in [env.value for env in spec.required_in]:
                 required.add(f"{name}.{key}")
     assert required == {
-        "backend.JWT_SECRET", "backend.OTP_PEPPER", "agent7-messaging.JWT_SECRET",
-        "media.S3_ACCESS_KEY_ID", "media.S3_SECRET_ACCESS_KEY", "agent9-search.TYPESENSE_API_KEY",
+        "backend.JWT_SECRET",
+        "backend.OTP_PEPPER",
+        "agent7-messaging.JWT_SECRET",
+        "media.S3_ACCESS_KEY_ID",
+        "media.S3_SECRET_ACCESS_KEY",
+        "agent9-search.TYPESENSE_API_KEY",
         "events-service.EVENTS_SECRET_KEY",
     }
 
@@ -94,9 +104,17 @@ def test_every_cross_reference_problem_is_named_in_one_error():
     data = {
         "shared": {"UNUSED": {"source": "generated"}},
         "services": {
-            "api": {"secrets": {"SESSION": {"shared": "MISSING"}, "A": {"source": "config",
-                                                                           "length": 20}}},
-            "web": {"namespace": "api", "settings": {"A": {}}, "secrets": {"A": {"source": "config"}}},
+            "api": {
+                "secrets": {
+                    "SESSION": {"shared": "MISSING"},
+                    "A": {"source": "config", "length": 20},
+                }
+            },
+            "web": {
+                "namespace": "api",
+                "settings": {"A": {}},
+                "secrets": {"A": {"source": "config"}},
+            },
             "shared": {},
         },
     }
@@ -113,8 +131,9 @@ def test_every_cross_reference_problem_is_named_in_one_error():
 
 def test_unknown_fields_are_refused_not_ignored():
     with pytest.raises(CatalogError, match="requird_in"):
-        parse_catalog({"services": {"api": {"secrets": {"A": {"source": "config",
-                                                              "requird_in": ["prod"]}}}}})
+        parse_catalog(
+            {"services": {"api": {"secrets": {"A": {"source": "config", "requird_in": ["prod"]}}}}}
+        )
 
 
 def test_committed_json_schema_matches_the_model():

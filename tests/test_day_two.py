@@ -13,8 +13,11 @@ from tools import offline
 from tools.artifacts import resource_record
 
 URNS = Path(__file__).with_name("prod_urns.txt")
-GENERATED = {"shared-jwt-secret-generated", "backend-otp-pepper-generated",
-             "events-service-events-secret-key-generated"}
+GENERATED = {
+    "shared-jwt-secret-generated",
+    "backend-otp-pepper-generated",
+    "events-service-events-secret-key-generated",
+}
 
 
 def records(run: offline.RunResult) -> dict[str, dict]:
@@ -40,14 +43,18 @@ def test_a_new_rotation_epoch_regenerates_every_generated_value_and_nothing_else
 
 
 def test_a_per_secret_epoch_regenerates_exactly_that_secret(prod_run):
-    rotated = offline.run("prod", secrets=PROD_SECRETS,
-                          overrides={"rotationEpochs": {"backend.OTP_PEPPER": "leak-2026-11"}})
+    rotated = offline.run(
+        "prod",
+        secrets=PROD_SECRETS,
+        overrides={"rotationEpochs": {"backend.OTP_PEPPER": "leak-2026-11"}},
+    )
     assert changed(prod_run, rotated) == {"backend-otp-pepper-generated"}
 
 
 def test_an_epoch_for_a_non_generated_secret_is_refused():
-    result = offline.run("prod", secrets=PROD_SECRETS,
-                         overrides={"rotationEpochs": {"backend.REDIS_URL": "x"}})
+    result = offline.run(
+        "prod", secrets=PROD_SECRETS, overrides={"rotationEpochs": {"backend.REDIS_URL": "x"}}
+    )
     assert "rotationEpochs.backend.REDIS_URL: not a generated secret" in str(result.error)
     assert result.resources == []
 
@@ -67,8 +74,12 @@ def test_prod_entries_declare_a_rotation_period_of_at_most_90_days(prod_run):
 
 def test_a_rotation_function_makes_aws_rotate_a_third_party_secret():
     config = offline.load_config("prod")[1]["platform-secrets:aws"]
-    aws = {**json.loads(config), "rotationLambdaArns": {
-        "backend.REDIS_URL": "arn:aws:lambda:eu-west-1:444455556666:function:rotate-redis"}}
+    aws = {
+        **json.loads(config),
+        "rotationLambdaArns": {
+            "backend.REDIS_URL": "arn:aws:lambda:eu-west-1:444455556666:function:rotate-redis"
+        },
+    }
     result = offline.run("prod", secrets=PROD_SECRETS, overrides={"aws": aws})
     assert result.error is None, result.error
     (rotation,) = result.of_type("aws:secretsmanager/secretRotation:SecretRotation")
@@ -84,8 +95,12 @@ def adopted() -> offline.RunResult:
 
 
 def test_adoption_imports_every_entry_and_key_by_its_deterministic_name(adopted, prod_run):
-    durable = [r for r in adopted.resources if r.type in (
-        "aws:secretsmanager/secret:Secret", "aws:kms/key:Key", "aws:kms/replicaKey:ReplicaKey")]
+    durable = [
+        r
+        for r in adopted.resources
+        if r.type
+        in ("aws:secretsmanager/secret:Secret", "aws:kms/key:Key", "aws:kms/replicaKey:ReplicaKey")
+    ]
     assert len(durable) == 11
     arns = {r.name: r.outputs.get("arn") for r in prod_run.resources}
     for r in durable:
@@ -93,7 +108,8 @@ def test_adoption_imports_every_entry_and_key_by_its_deterministic_name(adopted,
         if r.type == "aws:secretsmanager/secret:Secret":
             assert r.import_id == arns[r.name]  # the ARN of the entry of the same name
     assert {r.name for r in adopted.resources if r.import_id} >= {
-        r.name for r in adopted.resources if r.type in ("aws:iam/role:Role", "aws:kms/alias:Alias")}
+        r.name for r in adopted.resources if r.type in ("aws:iam/role:Role", "aws:kms/alias:Alias")
+    }
 
 
 def test_adoption_never_overwrites_a_generated_value(adopted):

@@ -28,8 +28,12 @@ ACCOUNT = {"dev": "111122223333", "prod": "444455556666"}
 
 @pytest.fixture(scope="session", params=["dev", "prod", "dev-preview", "prod-preview"])
 def any_run(request, dev_run, prod_run, dev_preview, prod_preview) -> RunResult:
-    return {"dev": dev_run, "prod": prod_run, "dev-preview": dev_preview,
-            "prod-preview": prod_preview}[request.param]
+    return {
+        "dev": dev_run,
+        "prod": prod_run,
+        "dev-preview": dev_preview,
+        "prod-preview": prod_preview,
+    }[request.param]
 
 
 def doc(r: offline.Registered, field: str) -> dict:
@@ -108,8 +112,11 @@ def test_external_entries_are_never_written(run_both):
 
 def test_dev_writes_no_value_for_config_secrets_it_lacks(dev_run):
     written = {v.name for v in dev_run.of_type("aws:secretsmanager/secretVersion:SecretVersion")}
-    assert written == {"shared-jwt-secret-value", "backend-otp-pepper-value",
-                       "events-service-events-secret-key-value"}
+    assert written == {
+        "shared-jwt-secret-value",
+        "backend-otp-pepper-value",
+        "events-service-events-secret-key-value",
+    }
     assert set(dev_run.outputs["missing_secrets"]) == set(PROD_SECRETS)
 
 
@@ -120,8 +127,10 @@ def test_prod_writes_every_config_secret_it_was_given(prod_run):
 
 def test_resource_policy_denies_all_but_readers_and_admins(run_both):
     stack = run_both.stack
-    arn = {s.inputs["name"]: s.outputs["arn"] for s in run_both.of_type(
-        "aws:secretsmanager/secret:Secret")}
+    arn = {
+        s.inputs["name"]: s.outputs["arn"]
+        for s in run_both.of_type("aws:secretsmanager/secret:Secret")
+    }
     admin = f"arn:aws:iam::{ACCOUNT[stack]}:role/platform-admin"
     role = f"arn:aws:iam::{ACCOUNT[stack]}:role/platform-secrets-{stack}-{{}}"
     readers = {entry_name(stack, "shared", "JWT_SECRET"): ["backend", "agent7-messaging"]}
@@ -135,13 +144,17 @@ def test_resource_policy_denies_all_but_readers_and_admins(run_both):
         assert statement["Resource"] == policy.inputs["secretArn"]
         assert "secretsmanager:GetSecretValue" in statement["Action"]
         exempt = statement["Condition"]["StringNotEquals"]["aws:PrincipalArn"]
-        assert sorted(exempt) == sorted([role.format(r) for r in readers.get(name, [owner])]
-                                        + [admin])
+        assert sorted(exempt) == sorted(
+            [role.format(r) for r in readers.get(name, [owner])] + [admin]
+        )
 
 
 def test_prod_entries_and_keys_are_protected_and_retained(prod_run):
-    durable = prod_run.of_type("aws:secretsmanager/secret:Secret") + prod_run.of_type(
-        "aws:kms/key:Key") + prod_run.of_type("aws:kms/replicaKey:ReplicaKey")
+    durable = (
+        prod_run.of_type("aws:secretsmanager/secret:Secret")
+        + prod_run.of_type("aws:kms/key:Key")
+        + prod_run.of_type("aws:kms/replicaKey:ReplicaKey")
+    )
     assert len(durable) == 11
     for r in durable:
         assert r.protect and r.retain_on_delete, r.name
@@ -181,16 +194,20 @@ def test_trust_admits_only_the_service_account_through_irsa(run_both, service):
     assert role.inputs["name"] == f"platform-secrets-{stack}-{service}"
     assert doc(role, "assumeRolePolicy") == {
         "Version": "2012-10-17",
-        "Statement": [{
-            "Sid": "ServiceAccountOnly",
-            "Effect": "Allow",
-            "Principal": {"Federated": f"arn:aws:iam::{ACCOUNT[stack]}:oidc-provider/{issuer}"},
-            "Action": "sts:AssumeRoleWithWebIdentity",
-            "Condition": {"StringEquals": {
-                f"{issuer}:sub": f"system:serviceaccount:{service}:{service}",
-                f"{issuer}:aud": "sts.amazonaws.com",
-            }},
-        }],
+        "Statement": [
+            {
+                "Sid": "ServiceAccountOnly",
+                "Effect": "Allow",
+                "Principal": {"Federated": f"arn:aws:iam::{ACCOUNT[stack]}:oidc-provider/{issuer}"},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {
+                    "StringEquals": {
+                        f"{issuer}:sub": f"system:serviceaccount:{service}:{service}",
+                        f"{issuer}:aud": "sts.amazonaws.com",
+                    }
+                },
+            }
+        ],
     }
 
 
@@ -202,19 +219,31 @@ def test_identity_policy_reads_exactly_its_own_entries(run_both, service):
     regions = ["eu-west-1"] + (["eu-central-1"] if stack == "prod" else [])
     expected = sorted(
         arns[name].replace(":eu-west-1:", f":{region}:")
-        for name in own_entries(stack, service) for region in regions
+        for name in own_entries(stack, service)
+        for region in regions
     )
     policy = doc(run_both.by_name(f"{service}-read-secrets"), "policy")
     read, decrypt = policy["Statement"]
-    assert read == {"Sid": "ReadOwnEntries", "Effect": "Allow",
-                    "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
-                    "Resource": expected}
-    keys = [key.outputs["arn"]] + [r.outputs["arn"] for r in run_both.of_type(
-        "aws:kms/replicaKey:ReplicaKey")]
-    assert decrypt == {"Sid": "DecryptThroughSecretsManager", "Effect": "Allow",
-                       "Action": "kms:Decrypt", "Resource": sorted(keys),
-                       "Condition": {"StringEquals": {"kms:ViaService": sorted(
-                           f"secretsmanager.{r}.amazonaws.com" for r in regions)}}}
+    assert read == {
+        "Sid": "ReadOwnEntries",
+        "Effect": "Allow",
+        "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+        "Resource": expected,
+    }
+    keys = [key.outputs["arn"]] + [
+        r.outputs["arn"] for r in run_both.of_type("aws:kms/replicaKey:ReplicaKey")
+    ]
+    assert decrypt == {
+        "Sid": "DecryptThroughSecretsManager",
+        "Effect": "Allow",
+        "Action": "kms:Decrypt",
+        "Resource": sorted(keys),
+        "Condition": {
+            "StringEquals": {
+                "kms:ViaService": sorted(f"secretsmanager.{r}.amazonaws.com" for r in regions)
+            }
+        },
+    }
 
 
 def test_no_iam_document_grants_a_wildcard_resource(any_run):
@@ -237,7 +266,8 @@ def test_linear_key_is_readable_only_by_its_tooling_role(run_both):
     role = run_both.by_name("linear-integration-role")
     (statement,) = doc(role, "assumeRolePolicy")["Statement"]
     assert statement["Principal"] == {
-        "AWS": [f"arn:aws:iam::{ACCOUNT[run_both.stack]}:role/ci-linear"]}
+        "AWS": [f"arn:aws:iam::{ACCOUNT[run_both.stack]}:role/ci-linear"]
+    }
     assert statement["Action"] == "sts:AssumeRole"
     for service in WORKLOADS:
         policy = run_both.by_name(f"{service}-read-secrets").inputs["policy"]
@@ -246,8 +276,9 @@ def test_linear_key_is_readable_only_by_its_tooling_role(run_both):
 
 def test_a_role_waits_only_for_its_own_entries(dev_run):
     """No false ordering: a service's policy does not wait for another service's secret."""
-    entry_urns = {r.urn: r.inputs["name"] for r in dev_run.of_type(
-        "aws:secretsmanager/secret:Secret")}
+    entry_urns = {
+        r.urn: r.inputs["name"] for r in dev_run.of_type("aws:secretsmanager/secret:Secret")
+    }
     for service in WORKLOADS:
         deps = dev_run.by_name(f"{service}-read-secrets").dependencies
         waited = sorted(entry_urns[d] for d in deps if d in entry_urns)
@@ -263,29 +294,48 @@ def test_service_account_carries_the_role_and_no_api_token(run_both, service):
     role = run_both.by_name(f"{service}-role")
     assert sa.inputs["metadata"]["namespace"] == service
     assert sa.inputs["metadata"]["annotations"] == {
-        "eks.amazonaws.com/role-arn": role.outputs["arn"]}
+        "eks.amazonaws.com/role-arn": role.outputs["arn"]
+    }
     assert sa.inputs["automountServiceAccountToken"] is False
 
 
 @pytest.mark.parametrize("service", WORKLOADS)
 def test_only_the_service_account_may_get_its_secret(run_both, service):
-    role = run_both.by_name(f"{service}-secret-reader", "kubernetes:rbac.authorization.k8s.io/v1:Role")
-    assert role.inputs["rules"] == [{"apiGroups": [""], "resources": ["secrets"],
-                                     "resourceNames": [f"{service}-secrets"], "verbs": ["get"]}]
+    role = run_both.by_name(
+        f"{service}-secret-reader", "kubernetes:rbac.authorization.k8s.io/v1:Role"
+    )
+    assert role.inputs["rules"] == [
+        {
+            "apiGroups": [""],
+            "resources": ["secrets"],
+            "resourceNames": [f"{service}-secrets"],
+            "verbs": ["get"],
+        }
+    ]
     binding = run_both.by_name(f"{service}-secret-reader-binding")
     assert binding.inputs["subjects"] == [
-        {"kind": "ServiceAccount", "name": service, "namespace": service}]
-    assert binding.inputs["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
-                                         "name": f"{service}-secret-reader"}
+        {"kind": "ServiceAccount", "name": service, "namespace": service}
+    ]
+    assert binding.inputs["roleRef"] == {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "Role",
+        "name": f"{service}-secret-reader",
+    }
 
 
 @pytest.mark.parametrize("service", WORKLOADS)
 def test_eso_store_authenticates_as_the_service_account(run_both, service):
     store = run_both.by_name(f"{service}-secret-store")
     assert store.inputs["apiVersion"] == "external-secrets.io/v1"
-    assert store.inputs["spec"] == {"provider": {"aws": {
-        "service": "SecretsManager", "region": "eu-west-1",
-        "auth": {"jwt": {"serviceAccountRef": {"name": service}}}}}}
+    assert store.inputs["spec"] == {
+        "provider": {
+            "aws": {
+                "service": "SecretsManager",
+                "region": "eu-west-1",
+                "auth": {"jwt": {"serviceAccountRef": {"name": service}}},
+            }
+        }
+    }
 
 
 @pytest.mark.parametrize("service", WORKLOADS)
@@ -306,17 +356,22 @@ def test_external_secret_materialises_one_key_per_env_var(run_both, service):
 def test_config_maps_hold_only_plain_settings(prod_run):
     media = prod_run.by_name("media-settings").inputs["data"]
     assert media == {
-        "S3_ENDPOINT": "https://s3.eu-west-1.amazonaws.com", "S3_REGION": "eu-west-1",
-        "S3_BUCKET": "media-prod", "CORS_ORIGIN": "https://app.example.com,https://admin.example.com",
+        "S3_ENDPOINT": "https://s3.eu-west-1.amazonaws.com",
+        "S3_REGION": "eu-west-1",
+        "S3_BUCKET": "media-prod",
+        "CORS_ORIGIN": "https://app.example.com,https://admin.example.com",
     }
-    assert prod_run.by_name("agent9-search-settings").inputs["data"] == {"TYPESENSE_PROTOCOL": "https"}
+    assert prod_run.by_name("agent9-search-settings").inputs["data"] == {
+        "TYPESENSE_PROTOCOL": "https"
+    }
     for cm in prod_run.of_type("kubernetes:core/v1:ConfigMap"):
         assert not set(cm.inputs.get("data", {})) & {k for keys in OWN_KEYS.values() for k in keys}
 
 
 def test_no_workload_binding_for_the_linear_integration(run_both):
-    assert not [r for r in run_both.resources
-                if r.type.startswith("kubernetes:") and "linear" in r.name]
+    assert not [
+        r for r in run_both.resources if r.type.startswith("kubernetes:") and "linear" in r.name
+    ]
 
 
 @pytest.fixture(scope="session")
@@ -345,7 +400,10 @@ def test_outputs_carry_names_and_arns_but_no_secret_value(run_both):
     backend = run_both.outputs["services"]["backend"]
     assert backend["identity"].endswith(f":role/platform-secrets-{run_both.stack}-backend")
     assert backend["secret_name"] == "backend-secrets"
-    assert run_both.outputs["access_matrix"]["media"] == ["S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY"]
+    assert run_both.outputs["access_matrix"]["media"] == [
+        "S3_ACCESS_KEY_ID",
+        "S3_SECRET_ACCESS_KEY",
+    ]
 
 
 def test_prod_without_a_required_secret_fails_and_registers_nothing():
@@ -357,8 +415,11 @@ def test_prod_without_a_required_secret_fails_and_registers_nothing():
 
 
 def test_prod_with_wildcard_cors_fails_and_registers_nothing():
-    result = offline.run("prod", secrets=PROD_SECRETS, overrides={"settings": {
-        "media": {"CORS_ORIGIN": "*", "S3_BUCKET": "media-prod"}}})
+    result = offline.run(
+        "prod",
+        secrets=PROD_SECRETS,
+        overrides={"settings": {"media": {"CORS_ORIGIN": "*", "S3_BUCKET": "media-prod"}}},
+    )
     assert result.error is not None
     assert "settings.media.CORS_ORIGIN: '*' allows any origin" in str(result.error)
     assert result.resources == []

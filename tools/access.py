@@ -23,9 +23,9 @@ def derive(resources: list[Registered]) -> dict[str, dict[str, Any]]:
     return dict(sorted(matrix.items()))
 
 
-def _env_keys(resources: list[Registered]) -> dict[tuple[str, str], str]:
+def _env_keys(resources: list[Registered]) -> dict[tuple[str | None, str], str]:
     """(namespace, store entry name) -> env var, from ExternalSecrets' data."""
-    keys: dict[tuple[str, str], str] = {}
+    keys: dict[tuple[str | None, str], str] = {}
     for r in resources:
         if r.type == "kubernetes:external-secrets.io/v1:ExternalSecret":
             ns = r.inputs["metadata"]["namespace"]
@@ -64,7 +64,9 @@ def _aws(resources: list[Registered]) -> dict[str, dict[str, Any]]:
             continue
         allowed: set[str] | None = None
         for st in _statements(r.inputs["policy"]):
-            if st.get("Effect") == "Deny" and "secretsmanager:GetSecretValue" in _as_list(st["Action"]):
+            if st.get("Effect") == "Deny" and "secretsmanager:GetSecretValue" in _as_list(
+                st["Action"]
+            ):
                 cond = st.get("Condition", {}).get("StringNotEquals", {}).get("aws:PrincipalArn")
                 allowed = set(_as_list(cond)) if cond is not None else set()
         exempt[r.inputs["secretArn"]] = allowed
@@ -78,7 +80,9 @@ def _aws(resources: list[Registered]) -> dict[str, dict[str, Any]]:
             if st.get("Effect") != "Allow":
                 continue
             actions = _as_list(st.get("Action", []))
-            if not any(a in ("secretsmanager:GetSecretValue", "secretsmanager:*", "*") for a in actions):
+            if not any(
+                a in ("secretsmanager:GetSecretValue", "secretsmanager:*", "*") for a in actions
+            ):
                 continue
             for resource_arn in _as_list(st.get("Resource", [])):
                 for arn, secret in secrets.items():
@@ -90,7 +94,8 @@ def _aws(resources: list[Registered]) -> dict[str, dict[str, Any]]:
     for role_name, role in roles.items():
         role_arn = role.outputs["arn"]
         arns = sorted(
-            arn for arn in readable.get(role_name, set())
+            arn
+            for arn in readable.get(role_name, set())
             if exempt[arn] is None or role_arn in exempt[arn]  # type: ignore[operator]
         )
         service = role.inputs.get("tags", {}).get("platform-secrets/service", role_name)
@@ -100,7 +105,7 @@ def _aws(resources: list[Registered]) -> dict[str, dict[str, Any]]:
             "entries": [secrets[arn].inputs["name"] for arn in arns],
             "kind": "tooling",
         }
-        namespace = None
+        namespace: str | None = None
         for st in trust:
             for key, value in st.get("Condition", {}).get("StringEquals", {}).items():
                 if key.endswith(":sub") and value.startswith("system:serviceaccount:"):

@@ -87,7 +87,9 @@ def arns(result: RunResult) -> dict[str, Any]:
         elif r.type == "aws:kms/replicaKey:ReplicaKey":
             out["replica_kms_key"] = r.outputs["arn"]
     if "account_id" in out:
-        roles = [json.loads(r.inputs["assumeRolePolicy"]) for r in result.of_type("aws:iam/role:Role")]
+        roles = [
+            json.loads(r.inputs["assumeRolePolicy"]) for r in result.of_type("aws:iam/role:Role")
+        ]
         for doc in roles:
             for st in doc["Statement"]:
                 federated = st.get("Principal", {}).get("Federated")

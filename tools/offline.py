@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import runpy
 import sys
 import uuid
@@ -83,7 +84,9 @@ class StackConfigError(ValueError):
 
 
 def load_config(
-    stack: str, root: Path = ROOT, overrides: dict[str, Any] | None = None,
+    stack: str,
+    root: Path = ROOT,
+    overrides: dict[str, Any] | None = None,
     secrets: dict[str, str] | None = None,
 ) -> tuple[str, dict[str, str], list[str]]:
     """Return (project, config map as the language host passes it, secret keys).
@@ -95,7 +98,9 @@ def load_config(
     project = project_doc["name"]
     stack_path = root / f"Pulumi.{stack}.yaml"
     if not stack_path.exists():
-        raise StackConfigError(f"{stack_path.name} does not exist (stacks: {', '.join(stacks(root))})")
+        raise StackConfigError(
+            f"{stack_path.name} does not exist (stacks: {', '.join(stacks(root))})"
+        )
     stack_doc = yaml.safe_load(stack_path.read_text()) or {}
 
     def full(key: str) -> str:
@@ -184,7 +189,9 @@ class RealisticMocks(Mocks):
         provider = self.providers.get(provider_id, {})
         region = args.inputs.get("region") or provider.get("region") or "us-east-1"
         accounts = provider.get("allowedAccountIds") or ["123456789012"]
-        if isinstance(accounts, str):  # provider inputs arrive JSON-encoded, as the engine passes them
+        if isinstance(
+            accounts, str
+        ):  # provider inputs arrive JSON-encoded, as the engine passes them
             accounts = json.loads(accounts)
         return accounts[0], region
 
@@ -206,15 +213,21 @@ class RealisticMocks(Mocks):
             return (f"{ns}/{name}" if ns else name), {**inputs, "metadata": meta}
         if t == "random:index/randomPassword:RandomPassword":
             # A fixed, obviously fake value: never a real secret, and the program must keep it secret.
-            fake = "mock-" + _digest("random", args.name, json.dumps(inputs.get("keepers") or {}, sort_keys=True))
-            return args.name, {**inputs, "result": fake[: int(inputs.get("length", 32))], "bcryptHash": "$2a$10$mock"}
+            fake = "mock-" + _digest(
+                "random", args.name, json.dumps(inputs.get("keepers") or {}, sort_keys=True)
+            )
+            return args.name, {
+                **inputs,
+                "result": fake[: int(inputs.get("length", 32))],
+                "bcryptHash": "$2a$10$mock",
+            }
         return f"{args.name}-id", inputs
 
     def _aws(self, t: str, name: str, inputs: dict, account: str, region: str) -> tuple[str, dict]:
         if t == "aws:kms/key:Key":
-            key_id = ("mrk-" if inputs.get("multiRegion") else "") + str(uuid.UUID(_digest(t, name))).replace(
-                "-", "" if inputs.get("multiRegion") else "-"
-            )
+            key_id = ("mrk-" if inputs.get("multiRegion") else "") + str(
+                uuid.UUID(_digest(t, name))
+            ).replace("-", "" if inputs.get("multiRegion") else "-")
             arn = f"arn:aws:kms:{region}:{account}:key/{key_id}"
             return key_id, {**inputs, "arn": arn, "keyId": key_id}
         if t == "aws:kms/replicaKey:ReplicaKey":
@@ -223,13 +236,20 @@ class RealisticMocks(Mocks):
             arn = f"arn:aws:kms:{region}:{account}:key/{key_id}"
             return key_id, {**inputs, "arn": arn, "keyId": key_id}
         if t == "aws:kms/alias:Alias":
-            return inputs["name"], {**inputs, "arn": f"arn:aws:kms:{region}:{account}:{inputs['name']}"}
+            return inputs["name"], {
+                **inputs,
+                "arn": f"arn:aws:kms:{region}:{account}:{inputs['name']}",
+            }
         if t == "aws:secretsmanager/secret:Secret":
             arn = f"arn:aws:secretsmanager:{region}:{account}:secret:{inputs['name']}-{_suffix(inputs['name'])}"
             return arn, {**inputs, "arn": arn}
         if t == "aws:secretsmanager/secretVersion:SecretVersion":
             version = str(uuid.UUID(_digest(t, name)))
-            return f"{inputs['secretId']}|{version}", {**inputs, "arn": inputs["secretId"], "versionId": version}
+            return f"{inputs['secretId']}|{version}", {
+                **inputs,
+                "arn": inputs["secretId"],
+                "versionId": version,
+            }
         if t == "aws:secretsmanager/secretPolicy:SecretPolicy":
             return inputs["secretArn"], inputs
         if t == "aws:iam/role:Role":
@@ -255,9 +275,12 @@ class RealisticMocks(Mocks):
             return {"arn": arn, "id": arn, "name": name}
         if args.token == "aws:kms/getAlias:getAlias":
             key_id = "mrk-" + _digest("alias", args.args["name"])
-            return {"name": args.args["name"], "targetKeyId": key_id,
-                    "targetKeyArn": f"arn:aws:kms:{region}:{account}:key/{key_id}",
-                    "arn": f"arn:aws:kms:{region}:{account}:{args.args['name']}"}
+            return {
+                "name": args.args["name"],
+                "targetKeyId": key_id,
+                "targetKeyArn": f"arn:aws:kms:{region}:{account}:key/{key_id}",
+                "arn": f"arn:aws:kms:{region}:{account}:{args.args['name']}",
+            }
         return {}
 
 
@@ -297,9 +320,14 @@ class RecordingMonitor(MockMonitor):
         return response
 
 
-class _Warnings:
+class _CaptureHandler(logging.Handler):
     def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
         self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno >= logging.WARNING:
+            self.messages.append(record.getMessage())
 
 
 def run(
@@ -315,13 +343,13 @@ def run(
     project, config, secret_keys = load_config(stack, root, overrides, secrets)
     mocks = RealisticMocks()
     monitor = RecordingMonitor(mocks)
-    import logging
-
     logger = logging.getLogger(f"platform-secrets.offline.{stack}")
     captured = _CaptureHandler()
     logger.addHandler(captured)
     logger.propagate = False
-    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=preview, monitor=monitor, logger=logger)
+    pulumi.runtime.set_mocks(
+        mocks, project=project, stack=stack, preview=preview, monitor=monitor, logger=logger
+    )
     pulumi.runtime.set_all_config(config, secret_keys)
     outputs: dict[str, Any] = {}
     secret_outputs: set[str] = set()
@@ -336,19 +364,15 @@ def run(
             sys.path.remove(str(root))
         stack_outputs = pulumi.runtime.get_root_resource().outputs  # type: ignore[union-attr]
 
-        def keep(name: str, value: Any, is_secret: bool) -> None:
-            outputs[name] = value
-            if is_secret:
-                secret_outputs.add(name)
+        async def collect() -> None:
+            # After every registration: each export's value, and whether Pulumi would store it secret.
+            for name, value in stack_outputs.items():
+                out = pulumi.Output.from_input(value)
+                outputs[name] = await out.future()
+                if await out.is_secret():
+                    secret_outputs.add(name)
 
-        collected = []
-        for name, value in stack_outputs.items():
-            out = pulumi.Output.from_input(value)
-            collected.append(
-                pulumi.Output.all(out, pulumi.Output.from_input(out.is_secret()))
-                .apply(lambda pair, name=name: keep(name, pair[0], pair[1]))
-            )
-        return pulumi.Output.all(*collected)
+        return collect()
 
     try:
         program()
@@ -369,19 +393,6 @@ def run(
     )
 
 
-import logging as _logging  # noqa: E402
-
-
-class _CaptureHandler(_logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(level=_logging.DEBUG)
-        self.messages: list[str] = []
-
-    def emit(self, record: _logging.LogRecord) -> None:
-        if record.levelno >= _logging.WARNING:
-            self.messages.append(record.getMessage())
-
-
 # --- redaction for artifacts ---
 
 
@@ -398,7 +409,9 @@ def redact(value: Any) -> Any:
     return value
 
 
-def stub_secrets(stack: str, overrides: dict[str, Any] | None = None, root: Path = ROOT) -> dict[str, str]:
+def stub_secrets(
+    stack: str, overrides: dict[str, Any] | None = None, root: Path = ROOT
+) -> dict[str, str]:
     """A placeholder for each config-sourced secret of the catalog that the stack does not set."""
     from components.catalog import SHARED_OWNER, SharedRef, Source, load_catalog
 
@@ -407,7 +420,9 @@ def stub_secrets(stack: str, overrides: dict[str, Any] | None = None, root: Path
     declared = [(SHARED_OWNER, key, spec) for key, spec in catalog.shared.items()]
     for name, service in catalog.services.items():
         declared += [
-            (name, key, spec) for key, spec in service.secrets.items() if not isinstance(spec, SharedRef)
+            (name, key, spec)
+            for key, spec in service.secrets.items()
+            if not isinstance(spec, SharedRef)
         ]
     return {
         f"{owner}.{key}": SECURE_PLACEHOLDER

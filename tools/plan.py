@@ -63,9 +63,10 @@ def render(data: dict[str, Any]) -> str:
         "resources per component:",
     ]
     for name, counts in data["per_component"].items():
-        lines.append(f"  {name:<22} {sum(counts.values()):>3}  " + ", ".join(
-            f"{_short(t)} x{n}" for t, n in counts.items()
-        ))
+        lines.append(
+            f"  {name:<22} {sum(counts.values()):>3}  "
+            + ", ".join(f"{_short(t)} x{n}" for t, n in counts.items())
+        )
     lines += ["", "access matrix (derived from the registered IAM documents and bindings):"]
     width = max((len(name) for name in data["access"]), default=10)
     for name, row in data["access"].items():
@@ -80,13 +81,15 @@ def render(data: dict[str, Any]) -> str:
 
 def _short(type_: str) -> str:
     """``aws:iam/role:Role`` -> ``iam/Role``; ``kubernetes:rbac.authorization.k8s.io/v1:Role`` -> ``rbac/Role``."""
-    package, module, name = (type_.split(":") + ["", ""])[:3]
+    package, module, name = ([*type_.split(":"), "", ""])[:3]
     group = module.split("/")[0].split(".")[0] if module else package
     return f"{group}/{name}" if name else type_
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.plan", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.plan", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--stack", required=True, help="stack name (Pulumi.<stack>.yaml)")
     parser.add_argument("--out", type=Path, help="directory for the artifacts (emptied first)")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -121,7 +124,9 @@ def main(argv: list[str] | None = None) -> int:
     if result.error is not None:
         print(f"error: {result.error}", file=sys.stderr)
         return 1
-    matrix = artifacts.write(result, args.out) if args.out else artifacts.access.derive(result.resources)
+    matrix = (
+        artifacts.write(result, args.out) if args.out else artifacts.access.derive(result.resources)
+    )
     data = summary(result, matrix)
     if secrets:
         data["stubbed_secrets"] = sorted(secrets)

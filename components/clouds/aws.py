@@ -57,7 +57,9 @@ class AwsAdapter(CloudAdapter):
         for service in model.services:
             name = AwsAdapter.role_name(model.settings, service.name)
             if len(name) > ROLE_NAME_MAX:
-                problems.append(f"services.{service.name}: IAM role name {name!r} exceeds 64 characters")
+                problems.append(
+                    f"services.{service.name}: IAM role name {name!r} exceeds 64 characters"
+                )
         return problems
 
     # --- resources ---
@@ -191,7 +193,9 @@ class AwsAdapter(CloudAdapter):
                 secret_string=value,
                 opts=pulumi.ResourceOptions(parent=parent),
             )
-        allowed = [self.role_arn(reader) for reader in entry.readers] + list(self.aws.admin_role_arns)
+        allowed = [self.role_arn(reader) for reader in entry.readers] + list(
+            self.aws.admin_role_arns
+        )
         aws.secretsmanager.SecretPolicy(
             f"{name}-policy",
             secret_arn=secret.arn,
@@ -289,6 +293,6 @@ def _with_replicas(arn: pulumi.Output[str], regions: list[str]) -> pulumi.Output
 
     def expand(value: str) -> list[str]:
         parts = value.split(":")
-        return [":".join(parts[:3] + [region] + parts[4:]) for region in regions]
+        return [":".join([*parts[:3], region, *parts[4:]]) for region in regions]
 
     return arn.apply(expand)

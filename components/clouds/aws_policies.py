@@ -111,7 +111,9 @@ def entry_resource_policy(secret_arn: str, allowed_principal_arns: list[str]) ->
                 "Principal": {"AWS": "*"},
                 "Action": list(GUARDED_ACTIONS),
                 "Resource": secret_arn,
-                "Condition": {"StringNotEquals": {"aws:PrincipalArn": sorted(allowed_principal_arns)}},
+                "Condition": {
+                    "StringNotEquals": {"aws:PrincipalArn": sorted(allowed_principal_arns)}
+                },
             }
         ],
     }

@@ -56,7 +56,9 @@ class CloudAdapter(ABC):
         """Cloud-specific input problems (name lengths, missing settings), found before anything is created."""
         return []
 
-    def durable(self, parent: pulumi.Resource, adopt_id: str | None = None) -> pulumi.ResourceOptions:
+    def durable(
+        self, parent: pulumi.Resource, adopt_id: str | None = None
+    ) -> pulumi.ResourceOptions:
         """Options of what must survive a mistake (store entries, keys, vaults).
 
         Protected and retained on delete in prod. With ``adoptExisting`` on (state lost, resources still
