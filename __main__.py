@@ -39,7 +39,10 @@ pulumi.export(
 )
 pulumi.export(
     "shared_entries",
-    {stored.entry.key: {"name": stored.name, "ref": stored.ref} for stored in shared.entries.values()},
+    {
+        stored.entry.key: {"name": stored.name, "ref": stored.ref}
+        for stored in shared.entries.values()
+    },
 )
 pulumi.export(
     "access_matrix",
