@@ -1,0 +1,415 @@
+"""Least privilege on a running AWS API: the dev plan's IAM documents replayed on ministack.
+
+ministack (an AWS emulator, started with IAM enforcement on by ``tests/live/ministack_server.py``)
+gets the dev plan's KMS key, entries, OIDC provider, roles and policies
+(``tests/live/aws_replay.py``). Each service then acts as it would in the cluster: a workload
+presents its ServiceAccount's web-identity token to ``AssumeRoleWithWebIdentity`` (IRSA); a tooling
+service is assumed by the CI principal its trust policy names (a stand-in role: the CI role is not
+part of the plan).
+
+Three replays share one server, each in its own account:
+
+- identity layer (no resource policies): each role reads its own entries and is denied every
+  other; other ServiceAccounts, another audience and another cluster's issuer cannot assume it.
+  Controls: the same role with its Secrets Manager statement widened to every secret reads the
+  foreign entries, and its KMS statement without the ``kms:ViaService`` condition decrypts, so a
+  denial here is the policy's doing, not the emulator refusing everything nor a missing entry.
+- both layers (resource policies in the ``emulator-compat`` mode): readers and admins still read,
+  and a widened role that no resource policy names is denied every entry.
+- as planned (resource policies exactly as the plan writes them): xfail, because ministack 1.5.33
+  evaluates ``aws:PrincipalArn`` as the session ARN where AWS uses the role ARN, so there the
+  plan's deny-unless-reader policy denies its own readers. It fails once ministack is fixed.
+
+Tests are parametrized by the catalog's services (ids are service names), and each checks that
+the plan agrees about that service. A ministack that cannot start fails the module; nothing is
+skipped.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from botocore.exceptions import ClientError
+
+from tests.live.aws_replay import (
+    STS_AUDIENCE,
+    Credentials,
+    LiveEnv,
+    assume_role,
+    assume_role_with_web_identity,
+    aws_principals,
+    create_role,
+    create_stand_in_principal,
+    error_code,
+    mint_web_identity_token,
+    replay_plan,
+    session_arn,
+    widened_identity_policy,
+)
+from tests.live.ministack_server import running_ministack
+
+CATALOG = Path(__file__).resolve().parent.parent / "catalog.yaml"
+OTHER_ISSUER = "oidc.eks.eu-west-1.amazonaws.com/id/0THERC1USTER0000000000000000000"
+OTHER_AUDIENCE = "https://kubernetes.default.svc"
+"""The audience of a pod's default ServiceAccount token, which must not open an IRSA role."""
+
+DENIED = "AccessDeniedException"  # Secrets Manager and KMS
+STS_DENIED = "AccessDenied"
+
+
+def _catalog_services() -> tuple[list[str], list[str]]:
+    """(workload services, tooling services) of the catalog, to parametrize at collection."""
+    services = yaml.safe_load(CATALOG.read_text())["services"]
+    workloads = sorted(name for name, s in services.items() if s.get("workload", True))
+    tooling = sorted(name for name, s in services.items() if not s.get("workload", True))
+    return workloads, tooling
+
+
+WORKLOADS, TOOLING = _catalog_services()
+SERVICES = WORKLOADS + TOOLING
+
+
+# --------------------------------------------------------------------------------------------------
+# Fixtures: one server, three replays
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def ministack_endpoint() -> Iterator[str]:
+    with running_ministack() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture(scope="module")
+def identity_env(aws_dev_plan_dir: Path, ministack_endpoint: str) -> LiveEnv:
+    """Identity policies and trust policies alone."""
+    env = replay_plan(
+        aws_dev_plan_dir, ministack_endpoint, account_id="000000000001", resource_policies="omit"
+    )
+    # Another cluster's provider exists too, so only the trust policy can refuse its tokens.
+    env.client("iam").create_open_id_connect_provider(
+        Url=f"https://{OTHER_ISSUER}", ClientIDList=[STS_AUDIENCE], ThumbprintList=["0" * 40]
+    )
+    return env
+
+
+@pytest.fixture(scope="module")
+def layered_env(aws_dev_plan_dir: Path, ministack_endpoint: str) -> LiveEnv:
+    """Identity and resource policies, the latter adapted to ministack's aws:PrincipalArn."""
+    return replay_plan(
+        aws_dev_plan_dir,
+        ministack_endpoint,
+        account_id="000000000002",
+        resource_policies="emulator-compat",
+    )
+
+
+@pytest.fixture(scope="module")
+def as_planned_env(aws_dev_plan_dir: Path, ministack_endpoint: str) -> LiveEnv:
+    """Identity and resource policies exactly as planned (after ARN substitution)."""
+    return replay_plan(
+        aws_dev_plan_dir,
+        ministack_endpoint,
+        account_id="000000000003",
+        resource_policies="as-planned",
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Acting as a service
+# --------------------------------------------------------------------------------------------------
+
+_ci_sessions: dict[tuple[str, str, str], Credentials] = {}
+"""(endpoint, account, principal ARN) -> the stand-in's session, created once per replay."""
+
+
+def _row(env: LiveEnv, service: str) -> dict[str, Any]:
+    assert service in env.plan.access, f"the plan's access.json has no row for {service}"
+    return env.plan.access[service]
+
+
+def _service_account(env: LiveEnv, service: str) -> tuple[str, str]:
+    """(namespace, name) of a workload's ServiceAccount, as the plan gives it."""
+    row = _row(env, service)
+    assert row.get("kind") == "workload", f"{service} is a workload in the catalog, not in the plan"
+    namespace, _, name = str(row.get("service_account", "")).partition("/")
+    assert namespace, f"{service}: no `namespace/name` service_account in access.json"
+    assert name, f"{service}: no `namespace/name` service_account in access.json"
+    return namespace, name
+
+
+def _ci_session(env: LiveEnv, principal_arn: str) -> Credentials:
+    """A session of a stand-in CI principal: it may ask for any role, the role's trust decides."""
+    key = (env.endpoint, env.account_id, principal_arn)
+    if key not in _ci_sessions:
+        policy = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": "sts:AssumeRole",
+                    "Resource": f"arn:aws:iam::{env.account_id}:role/*",
+                }
+            ],
+        }
+        _ci_sessions[key] = create_stand_in_principal(env, principal_arn, policy)
+    return _ci_sessions[key]
+
+
+def _open_session(env: LiveEnv, service: str, role_arn: str) -> Credentials:
+    """Credentials of ``role_arn`` obtained the way ``service`` obtains its own role's."""
+    kind = _row(env, service).get("kind")
+    if kind == "workload":
+        namespace, name = _service_account(env, service)
+        token = mint_web_identity_token(env.issuer, namespace, name)
+        return assume_role_with_web_identity(env, role_arn, token)
+    assert kind == "tooling", f"{service}: unexpected kind {kind!r} in access.json"
+    principals = aws_principals(env.trust_policies[env.role_name(service)])
+    roles = [p for p in principals if ":role/" in p]
+    assert roles, f"{service}: its trust policy names no role that may assume it: {principals}"
+    return assume_role(env, role_arn, _ci_session(env, roles[0]))
+
+
+def _secrets_client(env: LiveEnv, service: str) -> Any:
+    return env.client("secretsmanager", _open_session(env, service, env.role_arn(service)))
+
+
+def _widened_role(env: LiveEnv, service: str) -> str:
+    """A fresh role: the service's trust policy, its inline policy widened to every secret."""
+    name = f"{env.role_name(service)}-widened"
+    everything = f"arn:aws:secretsmanager:{env.region}:{env.account_id}:secret:*"
+    policy = widened_identity_policy(env.identity_policies[env.role_name(service)], everything)
+    return create_role(env, name, env.trust_policies[env.role_name(service)], [policy])
+
+
+def _reads(client: Any, env: LiveEnv, names: list[str]) -> list[str]:
+    """What went wrong reading each entry (by name, as External Secrets does): [] if all read."""
+    problems = []
+    for name in names:
+        try:
+            value = client.get_secret_value(SecretId=name)["SecretString"]
+        except ClientError as exc:  # report every entry at once
+            problems.append(f"{name}: {exc}")
+            continue
+        if value != env.values[name]:
+            problems.append(f"{name}: read {value!r}, stored {env.values[name]!r}")
+    return problems
+
+
+def _not_denied(client: Any, env: LiveEnv, names: list[str]) -> list[str]:
+    """Entries on which a read (by name or ARN) or a DescribeSecret was not AccessDenied."""
+    problems = []
+    for name in names:
+        calls = (
+            ("GetSecretValue(name)", client.get_secret_value, name),
+            ("GetSecretValue(ARN)", client.get_secret_value, env.secrets[name]),
+            ("DescribeSecret(name)", client.describe_secret, name),
+        )
+        for label, call, secret_id in calls:
+            code = error_code(call, SecretId=secret_id)
+            if code != DENIED:
+                problems.append(f"{label} on {name}: {code or 'succeeded'}")
+    return problems
+
+
+# --------------------------------------------------------------------------------------------------
+# The replay itself
+# --------------------------------------------------------------------------------------------------
+
+
+def test_replay_created_every_planned_entry(identity_env: LiveEnv) -> None:
+    """Every entry of the plan exists and reads as the root: no denial below is a missing entry."""
+    planned = set(identity_env.plan.arns["secrets"])
+    listed = {s["Name"] for s in identity_env.client("secretsmanager").list_secrets()["SecretList"]}
+    assert listed == planned
+    assert _reads(identity_env.client("secretsmanager"), identity_env, sorted(planned)) == []
+
+
+def test_catalog_and_plan_agree_on_the_services(identity_env: LiveEnv) -> None:
+    assert identity_env.plan.services("workload") == WORKLOADS
+    assert identity_env.plan.services("tooling") == TOOLING
+
+
+# --------------------------------------------------------------------------------------------------
+# Identity layer: trust policies and inline policies
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("service", WORKLOADS)
+def test_service_account_token_assumes_the_role(identity_env: LiveEnv, service: str) -> None:
+    credentials = _open_session(identity_env, service, identity_env.role_arn(service))
+    caller = identity_env.client("sts", credentials).get_caller_identity()
+    assert caller["Arn"] == session_arn(identity_env.role_arn(service))
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_role_reads_every_own_entry(identity_env: LiveEnv, service: str) -> None:
+    own = identity_env.entries(service)
+    assert own, f"{service} reads no entry"
+    client = _secrets_client(identity_env, service)
+    assert _reads(client, identity_env, own) == []
+    for name in own:
+        assert client.describe_secret(SecretId=name)["ARN"] == identity_env.secrets[name]
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_role_is_denied_every_other_entry(identity_env: LiveEnv, service: str) -> None:
+    foreign = identity_env.foreign_entries(service)
+    assert foreign, f"{service} reads every entry: nothing to deny"
+    assert _not_denied(_secrets_client(identity_env, service), identity_env, foreign) == []
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_control_widened_policy_reads_other_entries(identity_env: LiveEnv, service: str) -> None:
+    """The service's documents with Resource = every secret read what the real ones are denied."""
+    credentials = _open_session(identity_env, service, _widened_role(identity_env, service))
+    client = identity_env.client("secretsmanager", credentials)
+    assert _reads(client, identity_env, identity_env.foreign_entries(service)) == []
+
+
+@pytest.mark.parametrize("service", WORKLOADS)
+def test_other_service_accounts_cannot_assume_the_role(identity_env: LiveEnv, service: str) -> None:
+    namespace, name = _service_account(identity_env, service)
+    others = {_service_account(identity_env, other) for other in WORKLOADS if other != service}
+    others |= {("default", name), (namespace, "default"), (f"{namespace}-x", name)}
+    role_arn = identity_env.role_arn(service)
+    accepted = []
+    for other_namespace, other_name in sorted(others):
+        token = mint_web_identity_token(identity_env.issuer, other_namespace, other_name)
+        code = error_code(assume_role_with_web_identity, identity_env, role_arn, token)
+        if code != STS_DENIED:
+            accepted.append(f"{other_namespace}/{other_name}: {code or 'assumed the role'}")
+    assert accepted == []
+
+
+@pytest.mark.parametrize("service", WORKLOADS)
+def test_token_for_another_audience_cannot_assume_the_role(
+    identity_env: LiveEnv, service: str
+) -> None:
+    namespace, name = _service_account(identity_env, service)
+    token = mint_web_identity_token(identity_env.issuer, namespace, name, audience=OTHER_AUDIENCE)
+    role_arn = identity_env.role_arn(service)
+    code = error_code(assume_role_with_web_identity, identity_env, role_arn, token)
+    assert code == STS_DENIED, code or "assumed the role"
+
+
+@pytest.mark.parametrize("service", WORKLOADS)
+def test_token_of_another_cluster_cannot_assume_the_role(
+    identity_env: LiveEnv, service: str
+) -> None:
+    namespace, name = _service_account(identity_env, service)
+    token = mint_web_identity_token(OTHER_ISSUER, namespace, name)
+    role_arn = identity_env.role_arn(service)
+    code = error_code(assume_role_with_web_identity, identity_env, role_arn, token)
+    assert code == STS_DENIED, code or "assumed the role"
+
+
+@pytest.mark.parametrize("service", TOOLING)
+def test_tooling_role_refuses_other_principals(identity_env: LiveEnv, service: str) -> None:
+    """A principal its trust policy does not name, with the same permission, cannot assume it."""
+    role_arn = identity_env.role_arn(service)
+    impostor = _ci_session(identity_env, f"arn:aws:iam::{identity_env.account_id}:role/ci-impostor")
+    code = error_code(assume_role, identity_env, role_arn, impostor)
+    assert code == STS_DENIED, f"a role its trust policy does not name: {code or 'assumed it'}"
+    for workload in WORKLOADS:
+        namespace, name = _service_account(identity_env, workload)
+        token = mint_web_identity_token(identity_env.issuer, namespace, name)
+        code = error_code(assume_role_with_web_identity, identity_env, role_arn, token)
+        assert code == STS_DENIED, f"{workload}'s token: {code or 'assumed the role'}"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_direct_kms_decrypt_is_denied(identity_env: LiveEnv, service: str) -> None:
+    """kms:Decrypt is granted only via Secrets Manager: the role cannot use the key directly."""
+    ciphertext = identity_env.client("kms").encrypt(
+        KeyId=identity_env.kms_key_arn, Plaintext=b"not for the role"
+    )["CiphertextBlob"]
+    credentials = _open_session(identity_env, service, identity_env.role_arn(service))
+    kms = identity_env.client("kms", credentials)
+    assert error_code(kms.decrypt, CiphertextBlob=ciphertext) == DENIED
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_control_kms_statement_without_via_service_decrypts(
+    identity_env: LiveEnv, service: str
+) -> None:
+    """The same KMS statement without its condition decrypts: the condition is what denies above."""
+    role_name = identity_env.role_name(service)
+    policy = json.loads(json.dumps(identity_env.identity_policies[role_name]))
+    kms_statements = [s for s in policy["Statement"] if "kms:Decrypt" in json.dumps(s["Action"])]
+    assert kms_statements, f"{service}: no kms:Decrypt statement"
+    for statement in kms_statements:
+        statement.pop("Condition", None)
+    arn = create_role(
+        identity_env, f"{role_name}-kms-control", identity_env.trust_policies[role_name], [policy]
+    )
+    kms = identity_env.client("kms", _open_session(identity_env, service, arn))
+    ciphertext = identity_env.client("kms").encrypt(
+        KeyId=identity_env.kms_key_arn, Plaintext=b"control"
+    )["CiphertextBlob"]
+    assert kms.decrypt(CiphertextBlob=ciphertext)["Plaintext"] == b"control"
+
+
+# --------------------------------------------------------------------------------------------------
+# Both layers: resource policies on top
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_resource_policies_let_the_readers_read(layered_env: LiveEnv, service: str) -> None:
+    assert layered_env.resource_policies, "no resource policy was attached"
+    assert (
+        _reads(_secrets_client(layered_env, service), layered_env, layered_env.entries(service))
+        == []
+    )
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_resource_policies_deny_a_role_they_do_not_name(layered_env: LiveEnv, service: str) -> None:
+    """The widened role of the control reads everything without resource policies; not with them."""
+    credentials = _open_session(layered_env, service, _widened_role(layered_env, service))
+    client = layered_env.client("secretsmanager", credentials)
+    protected = sorted(layered_env.resource_policies)
+    assert protected == sorted(layered_env.secrets), "an entry has no resource policy"
+    assert _not_denied(client, layered_env, protected) == []
+
+
+def test_resource_policies_let_the_admins_read(layered_env: LiveEnv) -> None:
+    admins = layered_env.plan.services("admin")
+    assert admins, "the plan names no admin"
+    everything = f"arn:aws:secretsmanager:{layered_env.region}:{layered_env.account_id}:secret:*"
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "secretsmanager:*", "Resource": everything}],
+    }
+    for admin in admins:
+        credentials = create_stand_in_principal(layered_env, layered_env.role_arn(admin), policy)
+        client = layered_env.client("secretsmanager", credentials)
+        assert _reads(client, layered_env, layered_env.entries(admin)) == [], admin
+
+
+# --------------------------------------------------------------------------------------------------
+# Resource policies exactly as planned
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason=(
+        "ministack 1.5.33 gives aws:PrincipalArn the session ARN (arn:aws:sts::<acct>:assumed-role/"
+        "<role>/<session>) where AWS gives the role ARN, so the plan's deny-unless-reader resource "
+        "policy denies its own readers there. If this passes, ministack follows AWS: drop the "
+        "emulator-compat mode and test the documents as planned."
+    ),
+)
+def test_as_planned_resource_policy_lets_its_reader_read(as_planned_env: LiveEnv) -> None:
+    service = WORKLOADS[0]
+    assert as_planned_env.resource_policies, "no resource policy was attached"
+    client = _secrets_client(as_planned_env, service)
+    assert _reads(client, as_planned_env, as_planned_env.entries(service)) == []
