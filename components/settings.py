@@ -7,6 +7,7 @@ protection, retention and the strict rules.
 from __future__ import annotations
 
 import re
+from datetime import date
 from enum import Enum
 from typing import Annotated, Any
 
@@ -17,6 +18,14 @@ from components.catalog import Environment, format_validation_error
 
 ROLE_ARN = r"^arn:aws:iam::\d{12}:role/[\w+=,.@/-]+$"
 AWS_REGION = r"^[a-z]{2}(-gov)?-[a-z]+-\d$"
+GCP_PROJECT = r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$"
+GCP_LOCATION = r"^[a-z]+-[a-z]+\d+$"
+GCP_MEMBER = (
+    r"^((serviceAccount|user|group):[^\s*@]+@[^\s*@]+"
+    r"|principal://iam\.googleapis\.com/projects/\d+/locations/global/workloadIdentityPools/[^\s*]+)$"
+)
+"""One principal, never a set: no ``allUsers``, ``domain:``, ``principalSet://`` or ``*``."""
+UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 
 
 class Cloud(str, Enum):
@@ -69,6 +78,89 @@ class AwsSettings(_Camel):
         default_factory=dict,
         description="`<owner>.<KEY>: lambda ARN` of third-party secrets whose rotation AWS runs on the "
         "secret's rotation period (Secrets Manager rotation rules).",
+    )
+
+
+class GcpSettings(_Camel):
+    """GCP: Secret Manager (user-managed replication, optional CMEK) and GKE Workload Identity."""
+
+    project: str = Field(
+        pattern=GCP_PROJECT, description="Project that holds the secrets and the service accounts."
+    )
+    locations: tuple[Annotated[str, Field(pattern=GCP_LOCATION)], ...] = Field(
+        min_length=1,
+        description="Replica locations of every secret (user-managed replication); prod: at least two.",
+    )
+    cluster_project: str | None = Field(
+        default=None,
+        pattern=GCP_PROJECT,
+        description="Project of the GKE cluster (its workload pool is `<clusterProject>.svc.id.goog`); "
+        "`project` when unset.",
+    )
+    cluster_name: str = Field(
+        pattern=r"^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$",
+        description="GKE cluster whose ServiceAccounts read the secrets (ESO's workloadIdentity auth).",
+    )
+    cluster_location: str = Field(
+        pattern=r"^[a-z]+-[a-z]+\d+(-[a-z])?$", description="Region or zone of the GKE cluster."
+    )
+    customer_managed_key: bool = Field(
+        default=True,
+        description="Encrypt every replica with a Cloud KMS key of this stack, one per location (prod: "
+        "required).",
+    )
+    tooling_members: dict[str, tuple[Annotated[str, Field(pattern=GCP_MEMBER)], ...]] = Field(
+        default_factory=dict,
+        description="Non-workload service -> principals that may act as its service account "
+        "(`serviceAccount:`/`user:`/`group:` get Token Creator, `principal://` Workload Identity User).",
+    )
+
+    @property
+    def workload_pool(self) -> str:
+        return f"{self.cluster_project or self.project}.svc.id.goog"
+
+
+class FederatedSubject(_Camel):
+    """One external token that may act as a managed identity: exactly this issuer and subject."""
+
+    issuer: str = Field(
+        pattern=r"^https://[^\s*]+$", description="OIDC issuer URL, exactly as in the token."
+    )
+    subject: str = Field(
+        pattern=r"^[^\s*]{1,600}$", description="The token's `sub`, exactly (no wildcard)."
+    )
+
+
+class AzureSettings(_Camel):
+    """Azure: one Key Vault per environment (RBAC), user-assigned identities, AKS workload identity."""
+
+    subscription_id: str = Field(pattern=UUID, description="Subscription the stack deploys to.")
+    tenant_id: str = Field(
+        pattern=UUID, description="Entra ID tenant of the vault and the identities."
+    )
+    resource_group_name: str = Field(
+        pattern=r"^[-\w.()]{1,89}[-\w()]$",
+        description="Existing resource group that holds the vault and the identities.",
+    )
+    location: str = Field(pattern=r"^[a-z0-9]+$", description="Azure region, e.g. westeurope.")
+    oidc_issuer: str = Field(
+        pattern=r"^https://[^\s*]+$",
+        description="The AKS cluster's OIDC issuer URL, exactly as in its tokens (trailing slash included).",
+    )
+    vault_name: str | None = Field(
+        default=None,
+        pattern=r"^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$",
+        description="Key Vault name (globally unique, 3-24 chars); derived from prefix, environment and "
+        "a hash of subscription and resource group when unset.",
+    )
+    public_network_access: bool = Field(
+        default=True,
+        description="Whether the vault accepts traffic from public networks (false: private endpoints and "
+        "trusted Azure services only; ESO must then reach it through a private endpoint).",
+    )
+    tooling_federations: dict[str, tuple[FederatedSubject, ...]] = Field(
+        default_factory=dict,
+        description="Non-workload service -> external tokens (e.g. CI's OIDC) federated with its identity.",
     )
 
 
@@ -125,6 +217,8 @@ class Settings(_Camel):
         "creating them (disaster recovery after the state is lost).",
     )
     aws: AwsSettings | None = Field(default=None, description="AWS settings (cloud: aws).")
+    gcp: GcpSettings | None = Field(default=None, description="GCP settings (cloud: gcp).")
+    azure: AzureSettings | None = Field(default=None, description="Azure settings (cloud: azure).")
 
     @property
     def strict(self) -> bool:
@@ -158,6 +252,28 @@ class Settings(_Camel):
                 problems.append("aws.replicaRegion: prod replicates to a second region")
         if self.aws and self.aws.replica_region == self.aws.region:
             problems.append("aws.replicaRegion: must differ from aws.region")
+        if self.cloud is Cloud.GCP and self.gcp is None:
+            problems.append("gcp: required when cloud is gcp")
+        if self.cloud is Cloud.AZURE and self.azure is None:
+            problems.append("azure: required when cloud is azure")
+        if self.gcp and len(set(self.gcp.locations)) != len(self.gcp.locations):
+            problems.append("gcp.locations: each location once")
+        if self.strict and self.cloud is Cloud.GCP and self.gcp is not None:
+            if len(self.gcp.locations) < 2:
+                problems.append(
+                    "gcp.locations: prod replicates every secret to at least two locations"
+                )
+            if not self.gcp.customer_managed_key:
+                problems.append("gcp.customerManagedKey: prod encrypts with a customer-managed key")
+        if (
+            self.cloud in (Cloud.GCP, Cloud.AZURE)
+            and self.effective_rotation_days
+            and not is_date(self.rotation_epoch)
+        ):
+            problems.append(
+                f"rotationEpoch: a date (YYYY-MM-DD) on {self.cloud.value}, where secrets rotate: the "
+                "first rotation notice (gcp) or the expiry (azure) is counted from it"
+            )
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -182,6 +298,21 @@ def parse_settings(raw: dict[str, Any], where: str = "stack settings") -> Settin
 def config_key(owner: str, key: str) -> str:
     """Stack config key of a config-sourced secret: `pulumi config set --secret <owner>.<KEY>`."""
     return f"{owner}.{key}"
+
+
+def epoch_date(value: str) -> date | None:
+    """The date of a rotation epoch written YYYY-MM-DD (rotation and expiry are counted from it), or None."""
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value) is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def is_date(value: str) -> bool:
+    """Whether a rotation epoch is a date (YYYY-MM-DD)."""
+    return epoch_date(value) is not None
 
 
 def is_config_secret_key(name: str) -> bool:

@@ -64,3 +64,66 @@ def aws_prod_plan_dir(tmp_path_factory: pytest.TempPathFactory, prod_run: RunRes
     out = tmp_path_factory.mktemp("plan") / "prod"
     artifacts.write(prod_run, out)
     return out
+
+
+# --- GCP and Azure: the same stack files with `cloud` overridden, one run per stack, cloud and mode ---
+
+
+def _cloud_run(stack: str, cloud: str, preview: bool = False) -> RunResult:
+    secrets = PROD_SECRETS if stack == "prod" else None
+    return _ok(offline.run(stack, preview=preview, overrides={"cloud": cloud}, secrets=secrets))
+
+
+@pytest.fixture(scope="session")
+def gcp_dev_run() -> RunResult:
+    return _cloud_run("dev", "gcp")
+
+
+@pytest.fixture(scope="session")
+def gcp_prod_run() -> RunResult:
+    return _cloud_run("prod", "gcp")
+
+
+@pytest.fixture(scope="session")
+def gcp_prod_preview() -> RunResult:
+    return _cloud_run("prod", "gcp", preview=True)
+
+
+@pytest.fixture(scope="session")
+def azure_dev_run() -> RunResult:
+    return _cloud_run("dev", "azure")
+
+
+@pytest.fixture(scope="session")
+def azure_prod_run() -> RunResult:
+    return _cloud_run("prod", "azure")
+
+
+@pytest.fixture(scope="session")
+def azure_prod_preview() -> RunResult:
+    return _cloud_run("prod", "azure", preview=True)
+
+
+@pytest.fixture(scope="session")
+def cloud_plan_dirs(
+    tmp_path_factory: pytest.TempPathFactory,
+    aws_dev_plan_dir: Path,
+    aws_prod_plan_dir: Path,
+    gcp_dev_run: RunResult,
+    gcp_prod_run: RunResult,
+    azure_dev_run: RunResult,
+    azure_prod_run: RunResult,
+) -> dict[tuple[str, str], Path]:
+    """(cloud, stack) -> the offline plan's artifacts, written once per cloud and stack."""
+    dirs = {("aws", "dev"): aws_dev_plan_dir, ("aws", "prod"): aws_prod_plan_dir}
+    runs = {
+        ("gcp", "dev"): gcp_dev_run,
+        ("gcp", "prod"): gcp_prod_run,
+        ("azure", "dev"): azure_dev_run,
+        ("azure", "prod"): azure_prod_run,
+    }
+    for (cloud, stack), result in runs.items():
+        out = tmp_path_factory.mktemp("plan") / f"{cloud}-{stack}"
+        artifacts.write(result, out)
+        dirs[(cloud, stack)] = out
+    return dirs

@@ -8,6 +8,7 @@ our intent; reading the registrations checks it.
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from typing import Any
 
@@ -20,6 +21,10 @@ def derive(resources: list[Registered]) -> dict[str, dict[str, Any]]:
     matrix: dict[str, dict[str, Any]] = {}
     if "aws:secretsmanager/secret:Secret" in types:
         matrix.update(_aws(resources))
+    if "gcp:secretmanager/secret:Secret" in types:
+        matrix.update(_gcp(resources))
+    if "azure-native:keyvault:Secret" in types:
+        matrix.update(_azure(resources))
     return dict(sorted(matrix.items()))
 
 
@@ -143,3 +148,187 @@ def _arn_matches(pattern: str, arn: str) -> bool:
     import fnmatch
 
     return fnmatch.fnmatchcase(arn, pattern.replace("[", "[[]"))
+
+
+# --- GCP: IAM members on secrets (or wider), service accounts, and who may act as them ---
+
+GCP_READER_ROLES = {
+    "roles/secretmanager.secretAccessor",
+    "roles/secretmanager.admin",
+    "roles/owner",
+}
+"""Roles that can read a secret's value (``secretmanager.versions.access``)."""
+GCP_ACT_AS_ROLES = {"roles/iam.workloadIdentityUser", "roles/iam.serviceAccountTokenCreator"}
+
+
+def _gcp_grants(r: Registered) -> list[tuple[str, str]]:
+    """(role, member) of an IAM member, binding or policy resource."""
+    if "policyData" in r.inputs:
+        policy = json.loads(r.inputs["policyData"])
+        return [(b["role"], m) for b in policy.get("bindings", []) for m in b.get("members", [])]
+    if "members" in r.inputs:
+        return [(r.inputs["role"], m) for m in r.inputs["members"]]
+    return [(r.inputs["role"], r.inputs["member"])] if "member" in r.inputs else []
+
+
+def _gcp(resources: list[Registered]) -> dict[str, dict[str, Any]]:
+    secrets = {r.id: r for r in resources if r.type == "gcp:secretmanager/secret:Secret"}
+    aliases = {}  # every form a grant may name a secret by -> its id
+    for secret_id, secret in secrets.items():
+        aliases[secret_id] = secret_id
+        aliases[secret.outputs.get("name", secret_id)] = secret_id
+        aliases[f"{secret.inputs['project']}/{secret.inputs['secretId']}"] = secret_id
+
+    readers: dict[str, set[str]] = defaultdict(set)  # member -> secret ids
+    for r in resources:
+        if r.type.startswith("gcp:secretmanager/secretIam"):
+            target = aliases.get(r.inputs["secretId"]) or aliases.get(
+                f"{r.inputs.get('project')}/{r.inputs['secretId']}"
+            )
+            scope = [target] if target else []
+        elif r.type.startswith("gcp:projects/iAM"):
+            # A project-level grant reads every secret of the project.
+            scope = [i for i, s in secrets.items() if s.inputs["project"] == r.inputs["project"]]
+        else:
+            continue
+        for role, member in _gcp_grants(r):
+            if role in GCP_READER_ROLES:
+                readers[member].update(scope)
+
+    accounts = {
+        r.outputs["member"]: r for r in resources if r.type == "gcp:serviceaccount/account:Account"
+    }
+    acting: dict[str, list[str]] = defaultdict(list)  # account member -> members that act as it
+    by_name = {r.outputs["name"]: m for m, r in accounts.items()}
+    for r in resources:
+        if not r.type.startswith("gcp:serviceaccount/iAM"):
+            continue
+        account = by_name.get(r.inputs["serviceAccountId"])
+        for role, member in _gcp_grants(r):
+            if account and role in GCP_ACT_AS_ROLES:
+                acting[account].append(member)
+
+    env_keys = _env_keys(resources)
+
+    def keys(secret_ids: list[str], namespace: str | None) -> list[str]:
+        return sorted(
+            env_keys.get((namespace, secrets[i].inputs["secretId"]))
+            or secrets[i].inputs["annotations"]["platform-secrets-key"]
+            for i in secret_ids
+        )
+
+    matrix: dict[str, dict[str, Any]] = {}
+    for member, account in accounts.items():
+        ids = sorted(readers.get(member, set()))
+        row: dict[str, Any] = {
+            "identity": account.outputs["email"],
+            "entries": [secrets[i].inputs["secretId"] for i in ids],
+            "kind": "tooling",
+        }
+        namespace = None
+        others = []
+        for principal in acting.get(member, []):
+            pool = re.fullmatch(
+                r"serviceAccount:[^\[]+\.svc\.id\.goog\[([^/]+)/([^\]]+)\]", principal
+            )
+            if pool:
+                namespace = pool.group(1)
+                row["kind"] = "workload"
+                row["service_account"] = f"{pool.group(1)}/{pool.group(2)}"
+            else:
+                others.append(principal)
+        if others:
+            row["assumed_by"] = sorted(others)
+        row["keys"] = keys(ids, namespace)
+        matrix[account.inputs.get("displayName") or account.inputs["accountId"]] = row
+    for member, granted in readers.items():
+        if member in accounts or not granted:
+            continue
+        matrix[member] = {
+            "identity": member,
+            "entries": sorted(secrets[i].inputs["secretId"] for i in granted),
+            "keys": keys(sorted(granted), None),
+            "kind": "other",
+            "note": "not a service account of this stack, yet granted a reader role",
+        }
+    return matrix
+
+
+# --- Azure: role assignments at any scope over the secrets, identities, federated credentials ---
+
+AZURE_READER_ROLES = {
+    "4633458b-17de-408a-b874-0445c86b69e6",  # Key Vault Secrets User
+    "b86a8fe4-44ce-4948-aee5-eccb2c155cd7",  # Key Vault Secrets Officer
+    "00482a5a-887f-4fb3-b363-3b7fe8e74483",  # Key Vault Administrator
+}
+"""Built-in roles with the data action that reads secret values."""
+
+
+def _azure(resources: list[Registered]) -> dict[str, dict[str, Any]]:
+    secrets = {r.id: r for r in resources if r.type == "azure-native:keyvault:Secret"}
+
+    def covered(scope: str) -> list[str]:
+        """The secrets under a scope: itself, or everything below a vault, group or subscription."""
+        scope = scope.rstrip("/").lower()
+        return [i for i in secrets if i.lower() == scope or i.lower().startswith(scope + "/")]
+
+    readers: dict[str, set[str]] = defaultdict(set)  # principal id -> secret ids
+    for r in resources:
+        if r.type != "azure-native:authorization:RoleAssignment":
+            continue
+        if r.inputs["roleDefinitionId"].rsplit("/", 1)[-1].lower() in AZURE_READER_ROLES:
+            readers[r.inputs["principalId"]].update(covered(r.inputs["scope"]))
+
+    identities = {
+        r.outputs["principalId"]: r
+        for r in resources
+        if r.type == "azure-native:managedidentity:UserAssignedIdentity"
+    }
+    federations: dict[str, list[Registered]] = defaultdict(list)  # identity name -> credentials
+    for r in resources:
+        if r.type == "azure-native:managedidentity:FederatedIdentityCredential":
+            federations[r.inputs["resourceName"]].append(r)
+
+    env_keys = _env_keys(resources)
+
+    def keys(secret_ids: list[str], namespace: str | None) -> list[str]:
+        return sorted(
+            env_keys.get((namespace, secrets[i].inputs["secretName"]))
+            or secrets[i].inputs["tags"]["platform-secrets-key"]
+            for i in secret_ids
+        )
+
+    matrix: dict[str, dict[str, Any]] = {}
+    for principal, identity in identities.items():
+        ids = sorted(readers.get(principal, set()))
+        row: dict[str, Any] = {
+            "identity": identity.outputs["clientId"],
+            "entries": [secrets[i].inputs["secretName"] for i in ids],
+            "kind": "tooling",
+        }
+        namespace = None
+        others = []
+        for credential in federations.get(identity.outputs["name"], []):
+            subject = credential.inputs["subject"]
+            if subject.startswith("system:serviceaccount:"):
+                namespace, service_account = subject.split(":")[2:4]
+                row["kind"] = "workload"
+                row["service_account"] = f"{namespace}/{service_account}"
+            else:
+                others.append(f"{credential.inputs['issuer']} {subject}")
+        if others:
+            row["assumed_by"] = sorted(others)
+        row["keys"] = keys(ids, namespace)
+        service = identity.inputs.get("tags", {}).get("platform-secrets-service")
+        matrix[service or identity.outputs["name"]] = row
+    for principal, granted in readers.items():
+        if principal in identities or not granted:
+            continue
+        matrix[principal] = {
+            "identity": principal,
+            "entries": sorted(secrets[i].inputs["secretName"] for i in granted),
+            "keys": keys(sorted(granted), None),
+            "kind": "other",
+            "note": "not an identity of this stack, yet assigned a role that reads secrets",
+        }
+    return matrix

@@ -31,6 +31,34 @@ IAM_DOCUMENTS = (
 )
 KEY_OWNERS = {"secrets-key": "environment", "secrets-key-replica": "environment-replica"}
 
+# GCP and Azure grant access with resources rather than documents: the grants of one kind that one component
+# registers (its owner: the service, or `environment` for the shared pieces) are written as one document.
+# (resource type, kind of document, inputs that make up one grant)
+GRANT_DOCUMENTS = (
+    ("gcp:secretmanager/secretIamMember:SecretIamMember", "secret-access", ("secretId",)),
+    ("gcp:serviceaccount/iAMMember:IAMMember", "service-account-iam", ("serviceAccountId",)),
+    ("gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember", "key-iam", ("cryptoKeyId",)),
+    ("gcp:pubsub/topicIAMMember:TopicIAMMember", "topic-iam", ("topic",)),
+    (
+        "azure-native:authorization:RoleAssignment",
+        "role-assignments",
+        ("scope", "roleDefinitionId", "principalId", "principalType", "roleAssignmentName"),
+    ),
+    (
+        "azure-native:managedidentity:FederatedIdentityCredential",
+        "federated-credentials",
+        (
+            "resourceName",
+            "federatedIdentityCredentialResourceName",
+            "issuer",
+            "subject",
+            "audiences",
+        ),
+    ),
+)
+GCP_GRANT_FIELDS = ("role", "member")
+SHARED_COMPONENT = "shared"
+
 
 def resource_record(r: Registered) -> dict[str, Any]:
     return {
@@ -70,7 +98,26 @@ def iam_documents(result: RunResult) -> dict[str, Any]:
                 continue
             owner = KEY_OWNERS.get(r.name) or r.name.removesuffix(suffix)
             docs[f"{owner}.{kind}.json"] = json.loads(r.inputs[field])
+    docs.update(grant_documents(result))
     return dict(sorted(docs.items()))
+
+
+def grant_documents(result: RunResult) -> dict[str, Any]:
+    """File name -> ``{"grants": [...]}`` for the GCP IAM members and Azure assignments and credentials."""
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for r in result.resources:
+        for type_, kind, fields in GRANT_DOCUMENTS:
+            if r.type != type_:
+                continue
+            component = r.parent.rsplit("::", 1)[-1]
+            owner = "environment" if component == SHARED_COMPONENT else component
+            keys = fields + (GCP_GRANT_FIELDS if type_.startswith("gcp:") else ())
+            grant = {key: redact(r.inputs[key]) for key in keys if key in r.inputs}
+            grouped.setdefault(f"{owner}.{kind}.json", []).append(grant)
+    return {
+        name: {"grants": sorted(grants, key=lambda g: json.dumps(g, sort_keys=True))}
+        for name, grants in grouped.items()
+    }
 
 
 def arns(result: RunResult) -> dict[str, Any]:

@@ -178,6 +178,11 @@ def _suffix(name: str) -> str:
     return "".join(alphabet[b % len(alphabet)] for b in raw[:6])
 
 
+def _project_number(project: str) -> str:
+    """A GCP project's number (12 digits), deterministic here."""
+    return str(100000000000 + int(_digest("project-number", project), 16) % 900000000000)
+
+
 class RealisticMocks(Mocks):
     """Echo inputs and add the ids and computed properties the real providers return."""
 
@@ -205,6 +210,10 @@ class RealisticMocks(Mocks):
         if t.startswith("aws:"):
             account, region = self._aws_context(args)
             return self._aws(t, args.name, inputs, account, region)
+        if t.startswith("gcp:"):
+            return self._gcp(t, args.name, inputs, self._provider_inputs(args))
+        if t.startswith("azure-native:"):
+            return self._azure(t, args.name, inputs, self._provider_inputs(args))
         if t.startswith("kubernetes:"):
             meta = dict(inputs.get("metadata") or {})
             meta.setdefault("uid", str(uuid.UUID(_digest(t, args.name))))
@@ -262,6 +271,123 @@ class RealisticMocks(Mocks):
             host = inputs["url"].removeprefix("https://")
             arn = f"arn:aws:iam::{account}:oidc-provider/{host}"
             return arn, {**inputs, "arn": arn}
+        return f"{name}-{_digest(t, name, length=8)}", inputs
+
+    def _provider_inputs(self, args: MockResourceArgs) -> dict[str, Any]:
+        return self.providers.get((args.provider or "").split("::")[-1], {})
+
+    def _gcp(self, t: str, name: str, inputs: dict, provider: dict) -> tuple[str, dict]:
+        """GCP ids as the provider returns them: ``projects/<project>/...``; names with the project number."""
+        project = inputs.get("project") or provider.get("project") or "mock-project"
+        number = _project_number(project)
+        if t == "gcp:secretmanager/secret:Secret":
+            secret = inputs["secretId"]
+            return f"projects/{project}/secrets/{secret}", {
+                **inputs,
+                "project": project,
+                "name": f"projects/{number}/secrets/{secret}",
+                "createTime": "2026-01-01T00:00:00Z",
+            }
+        if t == "gcp:secretmanager/secretVersion:SecretVersion":
+            parent = str(inputs["secret"]).split("/")
+            version = f"projects/{_project_number(parent[1])}/secrets/{parent[-1]}/versions/1"
+            return version, {**inputs, "name": version, "version": "1"}
+        if t == "gcp:serviceaccount/account:Account":
+            email = f"{inputs['accountId']}@{project}.iam.gserviceaccount.com"
+            resource = f"projects/{project}/serviceAccounts/{email}"
+            return resource, {
+                **inputs,
+                "project": project,
+                "email": email,
+                "name": resource,
+                "member": f"serviceAccount:{email}",
+                "uniqueId": str(int(_digest(t, email), 16))[:21],
+            }
+        if t == "gcp:projects/serviceIdentity:ServiceIdentity":
+            agent = inputs["service"].split(".")[0]
+            email = f"service-{number}@gcp-sa-{agent}.iam.gserviceaccount.com"
+            return f"projects/{project}/services/{inputs['service']}", {
+                **inputs,
+                "project": project,
+                "email": email,
+                "member": f"serviceAccount:{email}",
+            }
+        if t == "gcp:kms/keyRing:KeyRing":
+            ring = f"projects/{project}/locations/{inputs['location']}/keyRings/{inputs['name']}"
+            return ring, {**inputs, "project": project}
+        if t == "gcp:kms/cryptoKey:CryptoKey":
+            return f"{inputs['keyRing']}/cryptoKeys/{inputs['name']}", inputs
+        if t == "gcp:pubsub/topic:Topic":
+            return f"projects/{project}/topics/{inputs['name']}", {**inputs, "project": project}
+        if t.endswith(("IamMember", "IAMMember")):
+            target = next(
+                inputs[key]
+                for key in ("secretId", "serviceAccountId", "cryptoKeyId", "topic", "project")
+                if key in inputs
+            )
+            member_id = f"{target}/{inputs['role']}/{inputs['member']}"
+            return member_id, {**inputs, "etag": "BwY" + _digest(t, member_id, length=9)}
+        return f"{name}-{_digest(t, name, length=8)}", inputs
+
+    def _azure(self, t: str, name: str, inputs: dict, provider: dict) -> tuple[str, dict]:
+        """ARM ids as Azure returns them; principal and client ids are UUIDs derived from the ARM id."""
+        subscription = provider.get("subscriptionId") or "00000000-0000-0000-0000-000000000000"
+        group = f"/subscriptions/{subscription}/resourceGroups/{inputs.get('resourceGroupName')}"
+        if t == "azure-native:keyvault:Vault":
+            vault = inputs["vaultName"]
+            properties = {**inputs["properties"], "vaultUri": f"https://{vault}.vault.azure.net/"}
+            return f"{group}/providers/Microsoft.KeyVault/vaults/{vault}", {
+                **inputs,
+                "name": vault,
+                "type": "Microsoft.KeyVault/vaults",
+                "properties": properties,
+            }
+        if t == "azure-native:keyvault:Secret":
+            vault, secret = inputs["vaultName"], inputs["secretName"]
+            uri = f"https://{vault}.vault.azure.net/secrets/{secret}"
+            # ARM never returns a secret's value (the input arrives wrapped as secret when it has one).
+            given = rpc.unwrap_rpc_secret(inputs.get("properties") or {})
+            properties = {k: v for k, v in given.items() if k != "value"}
+            properties |= {"secretUri": uri, "secretUriWithVersion": f"{uri}/{_digest(t, name)}"}
+            return f"{group}/providers/Microsoft.KeyVault/vaults/{vault}/secrets/{secret}", {
+                **inputs,
+                "name": secret,
+                "type": "Microsoft.KeyVault/vaults/secrets",
+                "properties": properties,
+            }
+        if t == "azure-native:managedidentity:UserAssignedIdentity":
+            identity = inputs["resourceName"]
+            resource = (
+                f"{group}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{identity}"
+            )
+            return resource, {
+                **inputs,
+                "name": identity,
+                "type": "Microsoft.ManagedIdentity/userAssignedIdentities",
+                "principalId": str(uuid.UUID(_digest("principal", resource))),
+                "clientId": str(uuid.UUID(_digest("client", resource))),
+                "tenantId": provider.get("tenantId") or "00000000-0000-0000-0000-000000000000",
+            }
+        if t == "azure-native:managedidentity:FederatedIdentityCredential":
+            credential = inputs["federatedIdentityCredentialResourceName"]
+            identity = (
+                f"{group}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/"
+                f"{inputs['resourceName']}"
+            )
+            return f"{identity}/federatedIdentityCredentials/{credential}", {
+                **inputs,
+                "name": credential,
+            }
+        if t == "azure-native:authorization:RoleAssignment":
+            assignment = inputs.get("roleAssignmentName") or str(uuid.UUID(_digest(t, name)))
+            return (
+                f"{inputs['scope']}/providers/Microsoft.Authorization/roleAssignments/{assignment}",
+                {
+                    **inputs,
+                    "name": assignment,
+                    "type": "Microsoft.Authorization/roleAssignments",
+                },
+            )
         return f"{name}-{_digest(t, name, length=8)}", inputs
 
     def call(self, args: MockCallArgs) -> dict:  # type: ignore[override]

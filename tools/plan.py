@@ -14,6 +14,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from components.settings import Cloud
 from tools import artifacts, offline
 from tools.offline import RunResult
 
@@ -94,6 +95,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="directory for the artifacts (emptied first)")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.add_argument(
+        "--cloud",
+        choices=[cloud.value for cloud in Cloud],
+        help="plan on this cloud instead of the stack's `cloud` setting (a config override)",
+    )
+    parser.add_argument(
         "--stub-secrets",
         action="store_true",
         help="treat every config-sourced secret the stack lacks as set (offline placeholder, secret): "
@@ -115,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
             overrides[key] = json.loads(value)
         except json.JSONDecodeError:
             overrides[key] = value
+    if args.cloud:
+        overrides["cloud"] = args.cloud
     secrets = offline.stub_secrets(args.stack, overrides) if args.stub_secrets else None
     try:
         result = offline.run(args.stack, overrides=overrides, secrets=secrets)

@@ -9,6 +9,8 @@ from components.settings import Cloud
 
 _MODULES = {
     Cloud.AWS: ("components.clouds.aws", "AwsAdapter"),
+    Cloud.GCP: ("components.clouds.gcp", "GcpAdapter"),
+    Cloud.AZURE: ("components.clouds.azure", "AzureAdapter"),
 }
 
 

@@ -1,0 +1,409 @@
+"""Azure: names (pure), settings, and the real program with the real stack files under the mock engine.
+
+One Key Vault per environment with RBAC, one secret per entry, one user-assigned identity per service with "Key
+Vault Secrets User" on each of its own secrets only, a federated credential for exactly its ServiceAccount, and
+the ESO azurekv store.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from datetime import UTC, date, datetime
+
+import pytest
+from pulumi.runtime import rpc
+
+from components.catalog import parse_catalog
+from components.clouds import azure_naming as naming
+from components.clouds.azure import AzureAdapter
+from components.model import build_model
+from components.settings import SettingsError, parse_settings
+from tests.conftest import PROD_SECRETS
+from tools import access, offline
+from tools.offline import Registered, RunResult
+
+SUBSCRIPTION = {
+    "dev": "0b7c5a1e-3f2d-4c8b-9a61-5d2e8f4c7a10",
+    "prod": "9e4f2a6b-8c1d-4e3f-a5b7-c9d1e3f5a7b9",
+}
+TENANT = "6f1d2c3b-4a5e-4f60-8b7c-9d0e1f2a3b4c"
+GROUP = {"dev": "rg-platform-secrets-dev", "prod": "rg-platform-secrets-prod"}
+ISSUER = {
+    "dev": "https://westeurope.oic.prod-aks.azure.com/6f1d2c3b-4a5e-4f60-8b7c-9d0e1f2a3b4c/"
+    "3c9a8b7d-1e2f-4a5b-8c6d-7e8f9a0b1c2d/",
+    "prod": "https://westeurope.oic.prod-aks.azure.com/6f1d2c3b-4a5e-4f60-8b7c-9d0e1f2a3b4c/"
+    "8d7c6b5a-4f3e-4d2c-9b1a-0f9e8d7c6b5a/",
+}
+WORKLOADS = ["backend", "agent7-messaging", "media", "agent9-search", "events-service"]
+OWN_KEYS = {
+    "backend": ["JWT_SECRET", "OTP_PEPPER", "REDIS_URL"],
+    "agent7-messaging": ["JWT_SECRET"],
+    "media": ["S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY"],
+    "agent9-search": ["TYPESENSE_API_KEY"],
+    "events-service": ["EVENTS_DATABASE_URL", "EVENTS_SECRET_KEY"],
+    "linear-integration": ["LINEAR_API_KEY"],
+}
+VAULT = "azure-native:keyvault:Vault"
+SECRET = "azure-native:keyvault:Secret"
+IDENTITY = "azure-native:managedidentity:UserAssignedIdentity"
+CREDENTIAL = "azure-native:managedidentity:FederatedIdentityCredential"
+ASSIGNMENT = "azure-native:authorization:RoleAssignment"
+SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
+
+
+@pytest.fixture(scope="module", params=["dev", "prod"])
+def azure_run(request, azure_dev_run, azure_prod_run) -> RunResult:
+    return azure_dev_run if request.param == "dev" else azure_prod_run
+
+
+def secret_name(service: str, key: str) -> str:
+    owner = "shared" if key == "JWT_SECRET" else service
+    return f"{owner}--{key.lower().replace('_', '-')}"
+
+
+def secrets_by_name(run: RunResult) -> dict[str, Registered]:
+    return {r.inputs["secretName"]: r for r in run.of_type(SECRET)}
+
+
+def properties(secret: Registered) -> dict:
+    """A secret's properties input; the whole property is secret when it carries a value."""
+    return rpc.unwrap_rpc_secret(secret.inputs["properties"])
+
+
+# --- names (pure) ---
+
+
+def test_derived_vault_names_fit_key_vaults_rule_and_differ_per_subscription():
+    names = {
+        naming.vault_name("platform-secrets", env, sub, "rg")
+        for env in ("dev", "staging", "prod")
+        for sub in SUBSCRIPTION.values()
+    }
+    assert len(names) == 6
+    for name in names:
+        assert naming.VAULT_NAME.fullmatch(name) and "--" not in name and len(name) <= 24, name
+
+
+def test_secret_names_follow_key_vaults_rule():
+    name = naming.secret_name("events-service", "EVENTS_SECRET_KEY")
+    assert name == "events-service--events-secret-key"
+    assert naming.SECRET_NAME.fullmatch(name)
+
+
+def test_role_assignment_names_are_deterministic_guids_per_scope_role_and_identity():
+    scope = "/subscriptions/s/resourceGroups/g/providers/Microsoft.KeyVault/vaults/v/secrets/a"
+    name = naming.role_assignment_name(scope, SECRETS_USER, "identity")
+    assert uuid.UUID(name).version == 5
+    assert name == naming.role_assignment_name(scope.upper(), SECRETS_USER, "identity")
+    assert name != naming.role_assignment_name(scope + "b", SECRETS_USER, "identity")
+    assert name != naming.role_assignment_name(scope, SECRETS_USER, "other-identity")
+
+
+def test_expiry_is_the_rotation_period_after_the_epoch_at_midnight_utc():
+    expected = datetime(2027, 2, 27, tzinfo=UTC).timestamp()
+    assert naming.expires(date(2026, 11, 29), 90) == int(expected)
+
+
+def test_secret_names_that_collide_without_case_are_refused():
+    catalog = parse_catalog(
+        {
+            "services": {
+                "a--b": {"secrets": {"C": {"source": "generated"}}},
+                "a": {"secrets": {"B__C": {"source": "generated"}}},
+            }
+        }
+    )
+    settings = parse_settings(azure_settings("dev"))
+    problems = AzureAdapter.problems(build_model(catalog, settings, {}))
+    assert any("'a--b--c' is also" in p for p in problems), problems
+
+
+# --- settings ---
+
+
+def azure_settings(stack: str, **changes) -> dict:
+    config = offline.load_config(stack)[1]
+    raw = {
+        key.split(":", 1)[1]: config[key]
+        for key in ("platform-secrets:environment", "platform-secrets:rotationEpoch")
+        if key in config
+    }
+    azure = {**json.loads(config["platform-secrets:azure"]), **changes}
+    return {**raw, "cloud": "azure", "azure": azure}
+
+
+def test_the_stack_files_azure_sections_are_valid():
+    for stack in ("dev", "prod"):
+        assert parse_settings(azure_settings(stack)).azure is not None
+
+
+def test_azure_settings_are_required_when_azure_is_selected():
+    with pytest.raises(SettingsError, match="azure: required when cloud is azure"):
+        parse_settings({"environment": "dev", "cloud": "azure"})
+
+
+def test_a_wildcard_federated_subject_is_refused_by_the_settings():
+    federations = {
+        "linear-integration": [
+            {"issuer": "https://token.actions.githubusercontent.com", "subject": "repo:acme/*"}
+        ]
+    }
+    with pytest.raises(SettingsError, match="toolingFederations"):
+        parse_settings(azure_settings("dev", toolingFederations=federations))
+
+
+# --- the vault and its secrets ---
+
+
+def test_one_vault_per_environment_with_rbac_and_soft_delete(azure_run):
+    stack = azure_run.stack
+    (vault,) = azure_run.of_type(VAULT)
+    props = vault.inputs["properties"]
+    assert vault.inputs["resourceGroupName"] == GROUP[stack]
+    assert naming.VAULT_NAME.fullmatch(vault.inputs["vaultName"])
+    assert props["tenantId"] == TENANT
+    assert props["enableRbacAuthorization"] is True
+    assert props["enableSoftDelete"] is True
+    assert props["softDeleteRetentionInDays"] == (30 if stack == "prod" else 7)
+    assert props["publicNetworkAccess"] == "Enabled"
+    assert "accessPolicies" not in props
+
+
+def test_prod_vault_has_purge_protection_and_dev_leaves_it_off(azure_prod_run, azure_dev_run):
+    (prod,) = azure_prod_run.of_type(VAULT)
+    (dev,) = azure_dev_run.of_type(VAULT)
+    assert prod.inputs["properties"]["enablePurgeProtection"] is True
+    assert "enablePurgeProtection" not in dev.inputs["properties"]  # the API refuses `false`
+
+
+def test_public_network_access_is_configurable():
+    azure = azure_settings("dev", publicNetworkAccess=False)["azure"]
+    result = offline.run("dev", overrides={"cloud": "azure", "azure": azure})
+    assert result.error is None, result.error
+    (vault,) = result.of_type(VAULT)
+    assert vault.inputs["properties"]["publicNetworkAccess"] == "Disabled"
+    assert vault.inputs["properties"]["networkAcls"] == {
+        "bypass": "AzureServices",
+        "defaultAction": "Deny",
+    }
+
+
+def test_each_secret_has_one_entry_in_the_vault(azure_run):
+    (vault,) = azure_run.of_type(VAULT)
+    entries = secrets_by_name(azure_run)
+    assert set(entries) == {secret_name(s, k) for s, keys in OWN_KEYS.items() for k in keys}
+    for name, entry in entries.items():
+        assert naming.SECRET_NAME.fullmatch(name)
+        assert entry.inputs["vaultName"] == vault.inputs["vaultName"]
+        assert entry.id == f"{vault.id}/secrets/{name}"
+
+
+@pytest.mark.parametrize("mode", ["update", "preview"])
+def test_entry_values_are_secret_in_preview_and_update(mode, azure_prod_run, azure_prod_preview):
+    run = azure_prod_run if mode == "update" else azure_prod_preview
+    written = [s for s in run.of_type(SECRET) if "value" in properties(s)]
+    assert len(written) == 8  # 3 generated + 5 config; never the external Linear key
+    for secret in written:
+        assert rpc.is_rpc_secret(secret.inputs["properties"]), secret.name
+
+
+def test_external_and_missing_entries_are_created_without_a_value(azure_dev_run):
+    written = {
+        s.inputs["secretName"] for s in azure_dev_run.of_type(SECRET) if "value" in properties(s)
+    }
+    assert written == {
+        "shared--jwt-secret",
+        "backend--otp-pepper",
+        "events-service--events-secret-key",
+    }
+
+
+def test_prod_secrets_expire_90_days_after_the_rotation_epoch(azure_prod_run):
+    expires = int(datetime(2027, 2, 27, tzinfo=UTC).timestamp())
+    for secret in azure_prod_run.of_type(SECRET):
+        assert properties(secret)["attributes"] == {"enabled": True, "expires": expires}
+
+
+def test_dev_secrets_do_not_expire(azure_dev_run):
+    for secret in azure_dev_run.of_type(SECRET):
+        assert "expires" not in properties(secret)["attributes"]
+
+
+def test_prod_vault_and_secrets_are_protected_and_retained(azure_prod_run):
+    durable = azure_prod_run.of_type(VAULT) + azure_prod_run.of_type(SECRET)
+    assert len(durable) == 10
+    for r in durable:
+        assert r.protect and r.retain_on_delete, r.name
+
+
+def test_dev_protects_nothing(azure_dev_run):
+    assert not [r.name for r in azure_dev_run.resources if r.protect or r.retain_on_delete]
+
+
+# --- identities, role assignments, federated credentials ---
+
+
+def test_one_identity_per_service(azure_run):
+    identities = {
+        r.inputs["tags"]["platform-secrets-service"]: r for r in azure_run.of_type(IDENTITY)
+    }
+    assert set(identities) == set(OWN_KEYS)
+    for service, identity in identities.items():
+        assert identity.inputs["resourceName"] == f"platform-secrets-{azure_run.stack}-{service}"
+
+
+@pytest.mark.parametrize("service", list(OWN_KEYS))
+def test_each_identity_is_a_secrets_user_of_exactly_its_own_secrets(azure_run, service):
+    identity = azure_run.by_name(f"{service}-identity", IDENTITY)
+    entries = secrets_by_name(azure_run)
+    assignments = [
+        a
+        for a in azure_run.of_type(ASSIGNMENT)
+        if a.inputs["principalId"] == identity.outputs["principalId"]
+    ]
+    assert sorted(a.inputs["scope"] for a in assignments) == sorted(
+        entries[secret_name(service, key)].id for key in OWN_KEYS[service]
+    )
+    subscription = SUBSCRIPTION[azure_run.stack]
+    role = f"/subscriptions/{subscription}/providers/Microsoft.Authorization/roleDefinitions/{SECRETS_USER}"
+    for assignment in assignments:
+        assert assignment.inputs["roleDefinitionId"] == role
+        assert assignment.inputs["principalType"] == "ServicePrincipal"
+        assert assignment.inputs["roleAssignmentName"] == naming.role_assignment_name(
+            assignment.inputs["scope"], SECRETS_USER, identity.id
+        )
+
+
+def test_no_assignment_is_broader_than_one_secret(azure_run):
+    secret_ids = {r.id for r in azure_run.of_type(SECRET)}
+    assignments = azure_run.of_type(ASSIGNMENT)
+    assert len(assignments) == 10
+    for assignment in assignments:
+        assert assignment.inputs["scope"] in secret_ids, (
+            assignment.name
+        )  # no vault, group, subscription
+        assert assignment.inputs["roleDefinitionId"].endswith(f"/{SECRETS_USER}")
+    assert not [
+        r.name
+        for r in azure_run.resources
+        if r.type.startswith("azure-native:keyvault:AccessPolicy")
+    ]
+
+
+def test_no_federated_subject_or_issuer_has_a_wildcard(azure_run):
+    credentials = azure_run.of_type(CREDENTIAL)
+    assert len(credentials) == 6
+    for credential in credentials:
+        assert "*" not in credential.inputs["subject"] + credential.inputs["issuer"], (
+            credential.name
+        )
+        assert credential.inputs["audiences"] == ["api://AzureADTokenExchange"]
+
+
+@pytest.mark.parametrize("service", WORKLOADS)
+def test_federation_admits_exactly_the_services_kubernetes_service_account(azure_run, service):
+    identity = azure_run.by_name(f"{service}-identity", IDENTITY)
+    credentials = [
+        c.inputs
+        for c in azure_run.of_type(CREDENTIAL)
+        if c.inputs["resourceName"] == identity.outputs["name"]
+    ]
+    assert credentials == [
+        {
+            "federatedIdentityCredentialResourceName": f"aks-{service}-{service}",
+            "resourceName": identity.outputs["name"],
+            "resourceGroupName": GROUP[azure_run.stack],
+            "issuer": ISSUER[azure_run.stack],
+            "subject": f"system:serviceaccount:{service}:{service}",
+            "audiences": ["api://AzureADTokenExchange"],
+        }
+    ]
+
+
+def test_the_linear_key_is_read_only_by_its_ci_federation(azure_run):
+    identity = azure_run.by_name("linear-integration-identity", IDENTITY)
+    (credential,) = [
+        c.inputs
+        for c in azure_run.of_type(CREDENTIAL)
+        if c.inputs["resourceName"] == identity.outputs["name"]
+    ]
+    assert credential["issuer"] == "https://token.actions.githubusercontent.com"
+    assert credential["subject"] == f"repo:acme/platform:environment:{azure_run.stack}"
+    linear = secrets_by_name(azure_run)["linear-integration--linear-api-key"]
+    readers = {
+        a.inputs["principalId"]
+        for a in azure_run.of_type(ASSIGNMENT)
+        if a.inputs["scope"] == linear.id
+    }
+    assert readers == {identity.outputs["principalId"]}
+
+
+# --- Kubernetes ---
+
+
+@pytest.mark.parametrize("service", WORKLOADS)
+def test_service_account_is_annotated_with_the_identitys_client_id(azure_run, service):
+    sa = azure_run.by_name(f"{service}-service-account", "kubernetes:core/v1:ServiceAccount")
+    identity = azure_run.by_name(f"{service}-identity", IDENTITY)
+    assert sa.inputs["metadata"]["annotations"] == {
+        "azure.workload.identity/client-id": identity.outputs["clientId"],
+        "azure.workload.identity/tenant-id": TENANT,
+    }
+
+
+@pytest.mark.parametrize("service", WORKLOADS)
+def test_eso_store_uses_azurekv_with_workload_identity(azure_run, service):
+    (vault,) = azure_run.of_type(VAULT)
+    store = azure_run.by_name(f"{service}-secret-store")
+    assert store.inputs["spec"] == {
+        "provider": {
+            "azurekv": {
+                "authType": "WorkloadIdentity",
+                "vaultUrl": f"https://{vault.inputs['vaultName']}.vault.azure.net/",
+                "tenantId": TENANT,
+                "serviceAccountRef": {"name": service},
+            }
+        }
+    }
+    es = azure_run.by_name(f"{service}-external-secret")
+    got = {d["secretKey"]: d["remoteRef"]["key"] for d in es.inputs["spec"]["data"]}
+    assert got == {key: secret_name(service, key) for key in OWN_KEYS[service]}
+
+
+# --- the access matrix reads the assignments ---
+
+
+def test_access_is_derived_so_a_vault_level_assignment_shows_up(azure_dev_run):
+    widened = copy.deepcopy(azure_dev_run)
+    assert access.derive(widened.resources)["media"]["keys"] == OWN_KEYS["media"]
+    (vault,) = widened.of_type(VAULT)
+    identity = widened.by_name("media-identity", IDENTITY)
+    assignment = next(
+        a
+        for a in widened.of_type(ASSIGNMENT)
+        if a.inputs["principalId"] == identity.outputs["principalId"]
+    )
+    assignment.inputs["scope"] = vault.id
+    keys = access.derive(widened.resources)["media"]["keys"]
+    assert sorted(keys) == sorted({k for ks in OWN_KEYS.values() for k in ks})
+
+
+# --- adoption after a lost state ---
+
+
+def test_adoption_imports_the_vault_secrets_identities_and_assignments_by_arm_id(azure_prod_run):
+    adopted = offline.run(
+        "prod", secrets=PROD_SECRETS, overrides={"cloud": "azure", "adoptExisting": True}
+    )
+    assert adopted.error is None, adopted.error
+    ids = {r.urn: r.id for r in azure_prod_run.resources}
+    kinds = (VAULT, SECRET, IDENTITY, CREDENTIAL, ASSIGNMENT)
+    imported = [r for r in adopted.resources if r.type in kinds]
+    assert len(imported) == 1 + 9 + 6 + 6 + 10
+    for r in imported:
+        assert r.import_id == ids[r.urn], r.name  # the ARM id the resource of that name has
+    # The store's generated values are the live ones: adoption writes only the config values.
+    written = [s for s in adopted.of_type(SECRET) if "value" in properties(s)]
+    assert len(written) == len(PROD_SECRETS)
