@@ -7,6 +7,7 @@ our intent; reading the registrations checks it.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
 from collections import defaultdict
@@ -54,13 +55,15 @@ def _aws(resources: list[Registered]) -> dict[str, dict[str, Any]]:
         r.outputs["arn"]: r for r in resources if r.type == "aws:secretsmanager/secret:Secret"
     }
 
-    def entry_of(arn: str) -> Registered | None:
-        # A replica's ARN differs from its primary's only by region.
-        for primary_arn, secret in secrets.items():
-            p, a = primary_arn.split(":"), arn.split(":")
-            if p[:3] + p[4:] == a[:3] + a[4:]:
-                return secret
-        return None
+    # A replica's ARN differs from its primary's only by region: index entries without it.
+    by_regionless = {_regionless(arn): arn for arn in secrets}
+
+    def matching(pattern: str) -> list[str]:
+        """Entry ARNs an IAM resource pattern covers (exact or replica by lookup, wildcards by scan)."""
+        if "*" in pattern or "?" in pattern:
+            return [arn for arn in secrets if _arn_matches(pattern, arn)]
+        hit = by_regionless.get(_regionless(pattern))
+        return [hit] if hit else []
 
     # Resource policies: who is exempt from each entry's deny (None: no deny, identity policy decides).
     exempt: dict[str, set[str] | None] = {arn: None for arn in secrets}
@@ -90,9 +93,7 @@ def _aws(resources: list[Registered]) -> dict[str, dict[str, Any]]:
             ):
                 continue
             for resource_arn in _as_list(st.get("Resource", [])):
-                for arn, secret in secrets.items():
-                    if _arn_matches(resource_arn, arn) or entry_of(resource_arn) is secret:
-                        readable[r.inputs["role"]].add(arn)
+                readable[r.inputs["role"]].update(matching(resource_arn))
 
     env_keys = _env_keys(resources)
     matrix: dict[str, dict[str, Any]] = {}
@@ -143,9 +144,13 @@ def _aws(resources: list[Registered]) -> dict[str, dict[str, Any]]:
     return matrix
 
 
+def _regionless(arn: str) -> str:
+    parts = arn.split(":")
+    return ":".join(parts[:3] + parts[4:])
+
+
 def _arn_matches(pattern: str, arn: str) -> bool:
     """IAM ARN matching with ``*`` and ``?`` wildcards."""
-    import fnmatch
 
     return fnmatch.fnmatchcase(arn, pattern.replace("[", "[[]"))
 
@@ -267,10 +272,14 @@ AZURE_READER_ROLES = {
 def _azure(resources: list[Registered]) -> dict[str, dict[str, Any]]:
     secrets = {r.id: r for r in resources if r.type == "azure-native:keyvault:Secret"}
 
+    by_lower = {i.lower(): i for i in secrets}
+
     def covered(scope: str) -> list[str]:
         """The secrets under a scope: itself, or everything below a vault, group or subscription."""
         scope = scope.rstrip("/").lower()
-        return [i for i in secrets if i.lower() == scope or i.lower().startswith(scope + "/")]
+        if scope in by_lower:  # the usual, per-secret grant: a lookup, not a scan
+            return [by_lower[scope]]
+        return [i for low, i in by_lower.items() if low.startswith(scope + "/")]
 
     readers: dict[str, set[str]] = defaultdict(set)  # principal id -> secret ids
     for r in resources:
