@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import date
 from urllib.parse import urlparse
 
@@ -91,15 +92,16 @@ class StackModel:
     missing: tuple[str, ...] = field(default=())
     """Config-sourced secrets with no value in a non-strict stack: created empty (pending), reported."""
 
-    def entry(self, entry_id: str) -> Entry:
-        return self._entries_by_id[entry_id]
-
-    @property
-    def _entries_by_id(self) -> dict[str, Entry]:
-        return {entry.id: entry for entry in self.entries}
+    @cached_property
+    def _by_owner(self) -> dict[str, tuple[Entry, ...]]:
+        grouped: dict[str, list[Entry]] = {}
+        for entry in self.entries:
+            grouped.setdefault(entry.owner, []).append(entry)
+        return {owner: tuple(entries) for owner, entries in grouped.items()}
 
     def entries_of(self, owner: str) -> tuple[Entry, ...]:
-        return tuple(entry for entry in self.entries if entry.owner == owner)
+        """The entries a service (or ``shared``) owns; grouped once, not scanned per service."""
+        return self._by_owner.get(owner, ())
 
 
 def build_model(
