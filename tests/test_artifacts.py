@@ -13,33 +13,21 @@ import copy
 import json
 import subprocess
 import sys
-from functools import cache
 from pathlib import Path
 
 import jsonschema
 import pytest
-import yaml
 from parliament import analyze_policy_string
 
 from components.catalog import SharedRef, load_catalog
+from tests.checks import ESO_KINDS, ROOT, eso_validator, kubernetes_validate, manifests
 from tests.conftest import PROD_SECRETS
 from tools import artifacts, offline
-
-ROOT = Path(__file__).resolve().parent.parent
-CRDS = ROOT.parent / "shared" / "crds"
-ESO_KINDS = {
-    "ExternalSecret": "external-secrets.io_externalsecrets.yaml",
-    "SecretStore": "external-secrets.io_secretstores.yaml",
-}
 
 
 @pytest.fixture(scope="module", params=["dev", "prod"])
 def plan_dir(request, aws_dev_plan_dir, aws_prod_plan_dir) -> Path:
     return aws_dev_plan_dir if request.param == "dev" else aws_prod_plan_dir
-
-
-def manifests(plan: Path) -> list[tuple[Path, dict]]:
-    return [(p, yaml.safe_load(p.read_text())) for p in sorted((plan / "k8s").glob("*.yaml"))]
 
 
 def test_plan_writes_every_artifact(plan_dir):
@@ -80,50 +68,7 @@ def test_no_secret_value_reaches_any_artifact(plan_dir):
 def test_kubernetes_manifests_pass_kubernetes_validate_strict(plan_dir):
     files = [str(p) for p, obj in manifests(plan_dir) if obj["kind"] not in ESO_KINDS]
     assert len(files) == 25
-    proc = subprocess.run(
-        [str(Path(sys.executable).parent / "kubernetes-validate"), "--strict", *files],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert proc.stdout.count(" passed for resource ") == len(files), proc.stdout
-
-
-@cache
-def served_schema(kind: str) -> jsonschema.protocols.Validator:
-    """A validator for the served version of the kind's CRD (built once: the schemas are large)."""
-    crd = yaml.load((CRDS / ESO_KINDS[kind]).read_text(), Loader=yaml.CSafeLoader)
-    (version,) = [v for v in crd["spec"]["versions"] if v["served"]]
-    assert version["name"] == "v1", "a current ESO serves only external-secrets.io/v1"
-    return jsonschema.Draft7Validator(strict(version["schema"]["openAPIV3Schema"]))
-
-
-def strict(schema: dict) -> dict:
-    """Forbid fields the API server would prune, as `kubectl apply --validate=strict` does."""
-    schema = copy.deepcopy(schema)
-
-    def walk(node: dict) -> None:
-        if not isinstance(node, dict):
-            return
-        if (
-            node.get("type") == "object"
-            and "properties" in node
-            and "additionalProperties" not in node
-            and not node.get("x-kubernetes-preserve-unknown-fields")
-        ):
-            node["additionalProperties"] = False
-        for value in node.values():
-            if isinstance(value, dict):
-                walk(value)
-            elif isinstance(value, list):
-                for item in value:
-                    walk(item)
-
-    for key, value in schema.get("properties", {}).items():
-        if key != "metadata":
-            walk(value)
-    return schema
+    kubernetes_validate(files)
 
 
 def test_eso_objects_validate_against_the_served_crd(plan_dir):
@@ -131,7 +76,7 @@ def test_eso_objects_validate_against_the_served_crd(plan_dir):
     for path, obj in manifests(plan_dir):
         if obj["kind"] in ESO_KINDS:
             assert obj["apiVersion"] == "external-secrets.io/v1", path.name
-            served_schema(obj["kind"]).validate(obj)
+            eso_validator(obj["kind"]).validate(obj)
             checked += 1
     assert checked == 10
 
@@ -152,7 +97,7 @@ def test_strict_crd_check_catches_a_misspelt_field():
         },
     }
     with pytest.raises(jsonschema.ValidationError, match="serviceAcountRef"):
-        served_schema("SecretStore").validate(store)
+        eso_validator("SecretStore").validate(store)
 
 
 def test_identity_and_resource_policies_pass_parliament(plan_dir):

@@ -20,6 +20,7 @@ from components.clouds import azure_naming as naming
 from components.clouds.azure import AzureAdapter
 from components.model import build_model
 from components.settings import SettingsError, parse_settings
+from tests.checks import OWN_KEYS, WORKLOADS
 from tests.conftest import PROD_SECRETS
 from tools import access, offline
 from tools.offline import Registered, RunResult
@@ -35,15 +36,6 @@ ISSUER = {
     "3c9a8b7d-1e2f-4a5b-8c6d-7e8f9a0b1c2d/",
     "prod": "https://westeurope.oic.prod-aks.azure.com/6f1d2c3b-4a5e-4f60-8b7c-9d0e1f2a3b4c/"
     "8d7c6b5a-4f3e-4d2c-9b1a-0f9e8d7c6b5a/",
-}
-WORKLOADS = ["backend", "agent7-messaging", "media", "agent9-search", "events-service"]
-OWN_KEYS = {
-    "backend": ["JWT_SECRET", "OTP_PEPPER", "REDIS_URL"],
-    "agent7-messaging": ["JWT_SECRET"],
-    "media": ["S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY"],
-    "agent9-search": ["TYPESENSE_API_KEY"],
-    "events-service": ["EVENTS_DATABASE_URL", "EVENTS_SECRET_KEY"],
-    "linear-integration": ["LINEAR_API_KEY"],
 }
 VAULT = "azure-native:keyvault:Vault"
 SECRET = "azure-native:keyvault:Secret"

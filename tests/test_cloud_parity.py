@@ -12,25 +12,16 @@ from __future__ import annotations
 
 import copy
 import json
-import subprocess
-import sys
-from functools import cache
 from pathlib import Path
 
 import jsonschema
 import pytest
-import yaml
 
 from components.catalog import load_catalog
+from tests.checks import ESO_KINDS, ROOT, eso_validator, kubernetes_validate, manifests
 from tests.conftest import PROD_SECRETS
 from tools import plan
 
-ROOT = Path(__file__).resolve().parent.parent
-CRDS = ROOT.parent / "shared" / "crds"
-ESO_KINDS = {
-    "ExternalSecret": "external-secrets.io_externalsecrets.yaml",
-    "SecretStore": "external-secrets.io_secretstores.yaml",
-}
 CLOUDS = ("aws", "gcp", "azure")
 SERVICE_KINDS = ("workload", "tooling")
 
@@ -39,10 +30,6 @@ def service_rows(plan_dir: Path) -> dict[str, dict]:
     """The rows of access.json that are services (not admins or other principals)."""
     matrix = json.loads((plan_dir / "access.json").read_text())
     return {name: row for name, row in matrix.items() if row["kind"] in SERVICE_KINDS}
-
-
-def manifests(plan_dir: Path) -> list[tuple[Path, dict]]:
-    return [(p, yaml.safe_load(p.read_text())) for p in sorted((plan_dir / "k8s").glob("*.yaml"))]
 
 
 # --- parity ---
@@ -113,41 +100,7 @@ def test_gcp_and_azure_manifests_pass_kubernetes_validate_strict(cloud_plan_dirs
                     count += 1
     assert count == 4 * 25  # 5 objects x 5 workloads, per cloud and stack
     files = sorted(unique.values())
-    proc = subprocess.run(
-        [str(Path(sys.executable).parent / "kubernetes-validate"), "--strict", *files],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert proc.stdout.count(" passed for resource ") == len(files), proc.stdout
-
-
-@cache
-def served_spec_schema(kind: str) -> jsonschema.protocols.Validator:
-    """A validator of ``spec`` for the served version of the kind's CRD, strict like the API server."""
-    crd = yaml.load((CRDS / ESO_KINDS[kind]).read_text(), Loader=yaml.CSafeLoader)
-    (version,) = [v for v in crd["spec"]["versions"] if v["served"]]
-    assert version["name"] == "v1"
-    schema = copy.deepcopy(version["schema"]["openAPIV3Schema"]["properties"]["spec"])
-
-    def forbid_unknown(node: object) -> None:
-        if isinstance(node, dict):
-            if (
-                node.get("type") == "object"
-                and "properties" in node
-                and "additionalProperties" not in node
-                and not node.get("x-kubernetes-preserve-unknown-fields")
-            ):
-                node["additionalProperties"] = False
-            for value in node.values():
-                forbid_unknown(value)
-        elif isinstance(node, list):
-            for item in node:
-                forbid_unknown(item)
-
-    forbid_unknown(schema)
-    return jsonschema.Draft7Validator(schema)
+    kubernetes_validate(files)
 
 
 @pytest.mark.parametrize("cloud", CLOUDS)
@@ -157,7 +110,7 @@ def test_eso_objects_of_every_cloud_validate_against_the_served_crd(cloud_plan_d
         for path, obj in manifests(cloud_plan_dirs[(cloud, stack)]):
             if obj["kind"] in ESO_KINDS:
                 assert obj["apiVersion"] == "external-secrets.io/v1", path.name
-                served_spec_schema(obj["kind"]).validate(obj["spec"])
+                eso_validator(obj["kind"]).validate(obj)
                 checked += 1
     assert checked == 2 * 10
 
@@ -215,7 +168,14 @@ def test_azurekv_stores_have_what_workload_identity_needs(cloud_plan_dirs):
 )
 def test_the_crd_check_refuses_an_incomplete_or_misspelt_store(provider):
     with pytest.raises(jsonschema.ValidationError):
-        served_spec_schema("SecretStore").validate({"provider": provider})
+        eso_validator("SecretStore").validate(
+            {
+                "apiVersion": "external-secrets.io/v1",
+                "kind": "SecretStore",
+                "metadata": {"name": "x"},
+                "spec": {"provider": provider},
+            }
+        )
 
 
 # --- artifacts ---

@@ -15,6 +15,7 @@ from pulumi.runtime import rpc
 
 from components.clouds import gcp_naming as naming
 from components.settings import SettingsError, parse_settings
+from tests.checks import OWN_KEYS, WORKLOADS
 from tests.conftest import PROD_SECRETS
 from tools import access, offline
 from tools.offline import Registered, RunResult
@@ -22,15 +23,6 @@ from tools.offline import Registered, RunResult
 PROJECT = {"dev": "acme-secrets-dev", "prod": "acme-secrets-prod"}
 LOCATIONS = {"dev": ["europe-west1"], "prod": ["europe-west1", "europe-west4"]}
 CI_MEMBER = "serviceAccount:ci-linear@acme-ci-tooling.iam.gserviceaccount.com"
-WORKLOADS = ["backend", "agent7-messaging", "media", "agent9-search", "events-service"]
-OWN_KEYS = {
-    "backend": ["JWT_SECRET", "OTP_PEPPER", "REDIS_URL"],
-    "agent7-messaging": ["JWT_SECRET"],
-    "media": ["S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY"],
-    "agent9-search": ["TYPESENSE_API_KEY"],
-    "events-service": ["EVENTS_DATABASE_URL", "EVENTS_SECRET_KEY"],
-    "linear-integration": ["LINEAR_API_KEY"],
-}
 SECRET = "gcp:secretmanager/secret:Secret"
 VERSION = "gcp:secretmanager/secretVersion:SecretVersion"
 SECRET_MEMBER = "gcp:secretmanager/secretIamMember:SecretIamMember"

@@ -7,18 +7,11 @@ import json
 import pytest
 from pulumi.runtime import rpc
 
+from tests.checks import OWN_KEYS, WORKLOADS
 from tests.conftest import PROD_SECRETS
 from tools import offline
 from tools.offline import RunResult
 
-WORKLOADS = ["backend", "agent7-messaging", "media", "agent9-search", "events-service"]
-OWN_KEYS = {
-    "backend": ["JWT_SECRET", "OTP_PEPPER", "REDIS_URL"],
-    "agent7-messaging": ["JWT_SECRET"],
-    "media": ["S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY"],
-    "agent9-search": ["TYPESENSE_API_KEY"],
-    "events-service": ["EVENTS_DATABASE_URL", "EVENTS_SECRET_KEY"],
-}
 ISSUER = {
     "dev": "oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B716D3041E",
     "prod": "oidc.eks.eu-west-1.amazonaws.com/id/PRODD539D4633E53DE1B716D3041E0",
