@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STACK ?= dev
 OUT ?= plan-$(STACK)
 
-.PHONY: plan test lint scan schema clean
+.PHONY: plan test lint scan schema envexample clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,12 @@ lint: $(VENV)/.installed
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy components tools
+
+scan: $(VENV)/.installed
+	$(PY) -m tools.scan_secrets $(ARGS)
+
+envexample: $(VENV)/.installed
+	$(PY) -m tools.envexample
 
 schema: $(VENV)/.installed
 	$(PY) -m tools.schema

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
 from datetime import date
+from functools import cached_property
 from urllib.parse import urlparse
 
 from components.catalog import SHARED_OWNER, Catalog, Rule, SecretSpec, SharedRef, Source
