@@ -131,3 +131,49 @@ def test_prod_urns_are_unchanged(prod_run):
         f"in the same commit.\nadded: {sorted(set(actual) - set(expected))}\n"
         f"removed: {sorted(set(expected) - set(actual))}"
     )
+
+
+@pytest.fixture(scope="module")
+def dr_run() -> offline.RunResult:
+    result = offline.run("prod-dr", secrets=PROD_SECRETS)
+    assert result.error is None, result.error
+    return result
+
+
+def test_the_dr_stack_recreates_prods_access_matrix_in_the_other_region(dr_run, prod_run):
+    from tools.access import derive
+
+    def service_keys(run: offline.RunResult) -> dict[str, list[str]]:
+        return {
+            name: row["keys"]
+            for name, row in derive(run.resources).items()
+            if row["kind"] in ("workload", "tooling")
+        }
+
+    assert service_keys(dr_run) == service_keys(prod_run)
+    for entry in dr_run.of_type("aws:secretsmanager/secret:Secret"):
+        assert entry.outputs["arn"].startswith("arn:aws:secretsmanager:eu-central-1:444455556666:")
+
+
+def test_the_dr_stack_adopts_prods_entries_keys_and_roles_by_name(dr_run, prod_run):
+    names = lambda run, t: {r.inputs["name"] for r in run.of_type(t)}  # noqa: E731
+    for type_ in ("aws:secretsmanager/secret:Secret", "aws:iam/role:Role"):
+        assert names(dr_run, type_) == names(prod_run, type_)
+        assert all(r.import_id for r in dr_run.of_type(type_))
+    (key,) = dr_run.of_type("aws:kms/key:Key")
+    assert key.import_id  # found through the alias prod keeps in the replica region
+    aliases = prod_run.of_type("aws:kms/alias:Alias")
+    assert {(a.inputs["name"], a.inputs.get("region", "eu-west-1")) for a in aliases} == {
+        ("alias/platform-secrets-prod-secrets", "eu-west-1"),
+        ("alias/platform-secrets-prod-secrets", "eu-central-1"),
+    }
+
+
+def test_the_dr_stack_trusts_only_the_dr_clusters_service_accounts(dr_run):
+    issuer = "oidc.eks.eu-central-1.amazonaws.com/id/DRD539D4633E53DE1B716D3041E00"
+    for role in dr_run.of_type("aws:iam/role:Role"):
+        trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
+        federated = trust["Principal"].get("Federated")
+        if federated:
+            assert federated.endswith(f":oidc-provider/{issuer}")
+            assert set(trust["Condition"]["StringEquals"]) == {f"{issuer}:sub", f"{issuer}:aud"}

@@ -134,6 +134,14 @@ class AwsAdapter(CloudAdapter):
                 # A multi-region replica keeps its primary's key id.
                 opts=self.durable(parent, adopt_id=key_id),
             )
+            # Aliases are regional: the same alias in the DR region lets a DR stack adopt the key by name.
+            aws.kms.Alias(
+                "secrets-key-replica-alias",
+                name=self._alias,
+                target_key_id=self.replica_key.key_id,
+                region=self.aws.replica_region,
+                opts=self._adopting(parent, lambda: self._alias),
+            )
         if self.aws.create_oidc_provider:
             provider_arn = policies.oidc_provider_arn(self.aws.account_id, self.aws.oidc_issuer)
             aws.iam.OpenIdConnectProvider(
