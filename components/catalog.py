@@ -29,6 +29,8 @@ once the environment prefix is added; the model checks the composed names in ``n
 KEY_NAME = r"^[A-Z][A-Z0-9_]*$"
 """An environment variable name."""
 
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 SHARED_OWNER = "shared"
 """Owner name of the secrets that several services read; no service may take this name."""
 
@@ -58,7 +60,8 @@ class Environment(str, Enum):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Validators are built on first use, for the two documents validated (Catalog), not per nested model.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class SecretSpec(_Strict):
@@ -230,7 +233,8 @@ def parse_catalog(data: Any, where: str = "catalog") -> Catalog:
 def load_catalog(path: Path) -> Catalog:
     """Read and validate a catalog file."""
     try:
-        data = yaml.safe_load(path.read_text())
+        # libyaml's loader when PyYAML has it: the same safe subset, about ten times faster.
+        data = yaml.load(path.read_text(), Loader=_SAFE_LOADER)
     except (OSError, yaml.YAMLError) as error:
         raise CatalogError(f"{path}: cannot be read as YAML: {error}") from None
     return parse_catalog(data, str(path))

@@ -45,7 +45,11 @@ class Binding(str, Enum):
 
 class _Camel(BaseModel):
     model_config = ConfigDict(
-        extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True
+        extra="forbid",
+        frozen=True,
+        alias_generator=to_camel,
+        populate_by_name=True,
+        defer_build=True,  # validators built on first use: Settings, not each nested cloud block
     )
 
 

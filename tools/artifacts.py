@@ -21,6 +21,9 @@ import yaml
 from tools import access
 from tools.offline import Registered, RunResult, redact
 
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+"""libyaml's dumper when PyYAML has it: the same bytes as ``yaml.safe_dump``, several times faster."""
+
 # (resource type, input holding a document, suffix of the logical name, kind of document)
 IAM_DOCUMENTS = (
     ("aws:iam/role:Role", "assumeRolePolicy", "-role", "trust"),
@@ -160,7 +163,7 @@ def write(result: RunResult, out: Path) -> dict[str, Any]:
     matrix = access.derive(result.resources)
     _dump_json(out / "access.json", matrix)
     for filename, obj in kubernetes_objects(result).items():
-        (out / "k8s" / filename).write_text(yaml.safe_dump(obj, sort_keys=False))
+        (out / "k8s" / filename).write_text(yaml.dump(obj, Dumper=_DUMPER, sort_keys=False))
     for filename, doc in iam_documents(result).items():
         _dump_json(out / "iam" / filename, doc)
     _dump_json(out / "arns.json", arns(result))
