@@ -50,7 +50,10 @@ def bind_service(
         metadata=k8s.meta.v1.ObjectMetaArgs(name=service.namespace, labels=labels),
         opts=child,
     )
-    ns = namespace.metadata.name
+    # Namespaced objects wait for the namespace (a real edge: the API refuses them before it exists); its
+    # name is known, so it stays a string instead of an Output derived from the namespace's metadata.
+    ns = service.namespace
+    in_namespace = pulumi.ResourceOptions(parent=parent, depends_on=[namespace])
 
     def meta(
         object_name: str, annotations: dict[str, pulumi.Input[str]] | None = None
@@ -64,7 +67,7 @@ def bind_service(
         metadata=meta(service.service_account, annotations=identity.service_account_annotations),
         # Pods get the cloud token through the identity webhook or ESO's TokenRequest, never the API token.
         automount_service_account_token=False,
-        opts=child,
+        opts=in_namespace,
     )
     if binding is Binding.EXTERNAL_SECRETS:
         store = k8s.apiextensions.CustomResource(
@@ -74,7 +77,7 @@ def bind_service(
             metadata=meta(service.name),
             spec={"provider": identity.eso_provider},
             # The store authenticates as the ServiceAccount: it must exist first.
-            opts=pulumi.ResourceOptions(parent=parent, depends_on=[service_account]),
+            opts=pulumi.ResourceOptions(parent=parent, depends_on=[namespace, service_account]),
         )
         k8s.apiextensions.CustomResource(
             f"{name}-external-secret",
@@ -95,7 +98,7 @@ def bind_service(
                 ],
             },
             # Synced through that store: created after it, so its first sync does not fail.
-            opts=pulumi.ResourceOptions(parent=parent, depends_on=[store]),
+            opts=pulumi.ResourceOptions(parent=parent, depends_on=[namespace, store]),
         )
     else:
         k8s.core.v1.Secret(
@@ -105,15 +108,15 @@ def bind_service(
             string_data=pulumi.Output.secret(
                 {item.env_var: item.value for item in env if item.value is not None}
             ),
-            opts=child,
+            opts=in_namespace,
         )
     k8s.core.v1.ConfigMap(
         f"{name}-settings",
         metadata=meta(service.configmap_name),
         data=dict(service.settings),
-        opts=child,
+        opts=in_namespace,
     )
-    role = k8s.rbac.v1.Role(
+    k8s.rbac.v1.Role(
         f"{name}-secret-reader",
         metadata=meta(f"{service.name}-secret-reader"),
         rules=[
@@ -124,24 +127,24 @@ def bind_service(
                 verbs=["get"],
             )
         ],
-        opts=child,
+        opts=in_namespace,
     )
     k8s.rbac.v1.RoleBinding(
         f"{name}-secret-reader-binding",
         metadata=meta(f"{service.name}-secret-reader"),
         role_ref=k8s.rbac.v1.RoleRefArgs(
-            api_group="rbac.authorization.k8s.io", kind="Role", name=role.metadata.name
+            api_group="rbac.authorization.k8s.io", kind="Role", name=f"{service.name}-secret-reader"
         ),
         subjects=[
             k8s.rbac.v1.SubjectArgs(
-                kind="ServiceAccount", name=service_account.metadata.name, namespace=ns
+                kind="ServiceAccount", name=service.service_account, namespace=ns
             )
         ],
-        opts=child,
+        opts=in_namespace,
     )
     return {
         "namespace": ns,
-        "service_account": service_account.metadata.name,
+        "service_account": service.service_account,
         "secret_name": service.secret_name,
         "configmap_name": service.configmap_name,
     }

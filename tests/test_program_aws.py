@@ -282,6 +282,30 @@ def test_a_role_waits_only_for_its_own_entries(dev_run):
 
 
 @pytest.mark.parametrize("service", WORKLOADS)
+def test_kubernetes_objects_wait_for_what_the_api_needs_first(any_run, service):
+    """Namespaced objects wait for their namespace; the store for its ServiceAccount; the sync for its store.
+
+    The RoleBinding names its Role and ServiceAccount as plain strings: Kubernetes accepts a binding before
+    either exists, so no edge is added there.
+    """
+    k8s = {r.name: r for r in any_run.resources if r.type.startswith("kubernetes:") and r.parent}
+    namespace = k8s[f"{service}-namespace"].urn
+    own = [r for r in k8s.values() if r.name.startswith(f"{service}-") and r.urn != namespace]
+    assert len(own) >= 6, sorted(r.name for r in own)
+    for r in own:
+        assert namespace in r.dependencies, f"{r.name} does not wait for its namespace"
+    store = k8s[f"{service}-secret-store"]
+    assert k8s[f"{service}-service-account"].urn in store.dependencies
+    assert store.urn in k8s[f"{service}-external-secret"].dependencies
+    binding = k8s[f"{service}-secret-reader-binding"]
+    assert binding.inputs["roleRef"]["name"] == f"{service}-secret-reader"
+    assert (
+        binding.inputs["subjects"][0]["name"]
+        == k8s[f"{service}-service-account"].inputs["metadata"]["name"]
+    )
+
+
+@pytest.mark.parametrize("service", WORKLOADS)
 def test_service_account_carries_the_role_and_no_api_token(run_both, service):
     sa = run_both.by_name(f"{service}-service-account")
     role = run_both.by_name(f"{service}-role")

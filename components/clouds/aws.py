@@ -262,12 +262,13 @@ class AwsAdapter(CloudAdapter):
                 f"{name}-read-secrets",
                 name="read-own-secrets",
                 role=role.name,
-                policy=pulumi.Output.all(
-                    [_with_replicas(s.ref, regions) for s in entries], self._key_arns()
-                ).apply(
+                # One Output for the document: the keys' and the entries' ARNs, resolved together.
+                policy=pulumi.Output.all(self._key_arns(), *(s.ref for s in entries)).apply(
                     lambda args: json.dumps(
                         policies.read_secrets_policy(
-                            [arn for arns in args[0] for arn in arns], args[1], regions
+                            [arn for ref in args[1:] for arn in _in_regions(ref, regions)],
+                            args[0],
+                            regions,
                         )
                     )
                 ),
@@ -296,11 +297,7 @@ class AwsAdapter(CloudAdapter):
         return out
 
 
-def _with_replicas(arn: pulumi.Output[str], regions: list[str]) -> pulumi.Output[list[str]]:
+def _in_regions(arn: str, regions: list[str]) -> list[str]:
     """The entry's ARN in its region and in each replica region (same name and suffix)."""
-
-    def expand(value: str) -> list[str]:
-        parts = value.split(":")
-        return [":".join([*parts[:3], region, *parts[4:]]) for region in regions]
-
-    return arn.apply(expand)
+    parts = arn.split(":")
+    return [":".join([*parts[:3], region, *parts[4:]]) for region in regions]
