@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 
 import pytest
@@ -429,6 +430,20 @@ def test_prod_without_a_required_secret_fails_and_registers_nothing():
     assert result.error is not None
     assert "agent9-search.TYPESENSE_API_KEY: required in prod but not set" in str(result.error)
     assert result.resources == []
+
+
+def test_the_runner_gives_the_cyclic_collector_back_even_when_the_program_fails(dev_run):
+    """The runner pauses the collector for a run (tools/offline.py); a plan or a test session must get it back."""
+    assert gc.isenabled()
+    with pytest.raises(Exception, match="required in prod but not set"):
+        offline.run("prod", raise_errors=True)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        offline.run("prod")  # a caller that had it off keeps it off
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 def test_prod_with_wildcard_cors_fails_and_registers_nothing():
