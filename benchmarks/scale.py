@@ -127,6 +127,15 @@ def measure_size(
         "_details": {
             "stack": plan.stack,
             "runs": len(ours),
+            # Every run, in the order they alternated: how noisy the machine was for this row.
+            "seconds_each": [round(r["seconds"], 2) for r in ours],
+            "floor_seconds_each": [round(r["seconds"], 2) for r in floors],
+            "pair_ratio_median": round(
+                statistics.median(
+                    o["seconds"] / f["seconds"] for o, f in zip(ours, floors, strict=True)
+                ),
+                3,
+            ),
             "floor_peak_mb": round(statistics.median(r["peak_mb"] for r in floors), 1),
             "rss_mb": round(max(r["rss_mb"] for r in ours), 1),
             "floor_resources": floors[0]["resources"],
