@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import json
 
+import pulumi
 import pytest
 from pulumi.runtime import rpc
 
@@ -408,6 +410,31 @@ def test_native_binding_writes_secret_values_only_as_secrets(native_run):
 
 
 # --- outputs and failures ---
+
+
+def test_the_runner_marks_an_export_secret_or_unknown_when_any_nested_part_is():
+    """tools/offline._resolve stands in for Output.from_input: a secret or unknown deep inside an export counts."""
+
+    async def resolve_all():
+        loop = asyncio.get_running_loop()
+
+        def done(value):
+            future = loop.create_future()
+            future.set_result(value)
+            return future
+
+        secret = pulumi.Output(set(), done("value"), done(True), done(True))
+        unknown = pulumi.Output(set(), done(None), done(False), done(False))
+        return (
+            await offline._resolve({"a": [1, {"b": secret}], "c": ("plain",)}),
+            await offline._resolve({"x": [unknown], "y": "known"}),
+            await offline._resolve({"a": [1, {"b": "plain"}]}),
+        )
+
+    nested_secret, nested_unknown, plain = asyncio.run(resolve_all())
+    assert nested_secret == ({"a": [1, {"b": "value"}], "c": ["plain"]}, True, True)
+    assert nested_unknown[1:] == (False, False)
+    assert plain == ({"a": [1, {"b": "plain"}]}, True, False)
 
 
 def test_outputs_carry_names_and_arns_but_no_secret_value(run_both):

@@ -528,7 +528,7 @@ def run(
 
     # A run only allocates: every registration leaves objects that live until it ends. CPython's cyclic
     # collector would rescan that growing heap again and again, a cost that grows faster than the catalog
-    # (measured: a third of a run's time, the SDK floor's included, and most of why time grew more than
+    # (measured: a third of a run's time, the SDK floor's included, and part of why time grew more than
     # tenfold from 100 to 1000 services). It is paused for the run and restored after; reference counting
     # still frees everything acyclic, and the cycles a run leaves are collected once it returns.
     collecting = gc.isenabled()
