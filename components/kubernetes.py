@@ -116,9 +116,11 @@ def bind_service(
         data=dict(service.settings),
         opts=in_namespace,
     )
+    # The RoleBinding refers to the Role by this name (Kubernetes accepts the binding first: no edge needed).
+    reader_role = f"{service.name}-secret-reader"
     k8s.rbac.v1.Role(
         f"{name}-secret-reader",
-        metadata=meta(f"{service.name}-secret-reader"),
+        metadata=meta(reader_role),
         rules=[
             k8s.rbac.v1.PolicyRuleArgs(
                 api_groups=[""],
@@ -131,9 +133,9 @@ def bind_service(
     )
     k8s.rbac.v1.RoleBinding(
         f"{name}-secret-reader-binding",
-        metadata=meta(f"{service.name}-secret-reader"),
+        metadata=meta(reader_role),
         role_ref=k8s.rbac.v1.RoleRefArgs(
-            api_group="rbac.authorization.k8s.io", kind="Role", name=f"{service.name}-secret-reader"
+            api_group="rbac.authorization.k8s.io", kind="Role", name=reader_role
         ),
         subjects=[
             k8s.rbac.v1.SubjectArgs(
