@@ -8,10 +8,10 @@ OUT ?= plan-$(STACK)
 
 .PHONY: plan test lint scan schema envexample clean
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt requirements-tools.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt -r requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements.txt -r requirements-dev.txt -r requirements-tools.txt
 	touch $@
 
 plan: $(VENV)/.installed
