@@ -6,17 +6,13 @@ from pathlib import Path
 
 import pytest
 
+from tests import catalog_facts
 from tools import artifacts, offline
 from tools.offline import RunResult
 
-PROD_SECRETS = {
-    "media.S3_ACCESS_KEY_ID": "offline-test-s3-key-id",
-    "media.S3_SECRET_ACCESS_KEY": "offline-test-s3-secret",
-    "agent9-search.TYPESENSE_API_KEY": "offline-test-typesense",
-    "backend.REDIS_URL": "rediss://:offline-test@redis.internal:6379/0",
-    "events-service.EVENTS_DATABASE_URL": "postgresql://events:offline-test@db.internal/events",
-}
-"""What an operator would set with `pulumi config set --secret` before a prod `pulumi up`; test values only."""
+PROD_SECRETS = catalog_facts.fake_config_secrets()
+"""What an operator would set with `pulumi config set --secret` before a prod `pulumi up`: every config-sourced
+secret of the shipped catalog, with an obviously fake value generated for this session."""
 
 
 def _ok(result: RunResult) -> RunResult:

@@ -19,8 +19,16 @@ import jsonschema
 import pytest
 from parliament import analyze_policy_string
 
-from components.catalog import SharedRef, load_catalog
-from tests.checks import ESO_KINDS, ROOT, eso_validator, kubernetes_validate, manifests
+from tests import catalog_facts
+from tests.checks import (
+    ESO_KINDS,
+    OWN_KEYS,
+    ROOT,
+    WORKLOADS,
+    eso_validator,
+    kubernetes_validate,
+    manifests,
+)
 from tests.conftest import PROD_SECRETS
 from tools import artifacts, offline
 
@@ -30,11 +38,30 @@ def plan_dir(request, aws_dev_plan_dir, aws_prod_plan_dir) -> Path:
     return aws_dev_plan_dir if request.param == "dev" else aws_prod_plan_dir
 
 
+def namespace_of(obj: dict) -> str:
+    meta = obj["metadata"]
+    return meta["name"] if obj["kind"] == "Namespace" else meta["namespace"]
+
+
+def kinds_per_namespace(plan_dir: Path) -> dict[str, set[str]]:
+    kinds: dict[str, set[str]] = {}
+    for _, obj in manifests(plan_dir):
+        kinds.setdefault(namespace_of(obj), set()).add(obj["kind"])
+    return kinds
+
+
 def test_plan_writes_every_artifact(plan_dir):
     assert (plan_dir / "resources.json").is_file()
     assert (plan_dir / "access.json").is_file()
-    assert len(list((plan_dir / "k8s").glob("*.yaml"))) == 35  # 7 objects x 5 workloads
-    assert len(list((plan_dir / "iam").glob("*.json"))) >= 20
+    kinds = kinds_per_namespace(plan_dir)
+    assert set(kinds) == set(WORKLOADS)  # one namespace per workload, nothing else
+    expected = {"Namespace", "ServiceAccount", "Role", "RoleBinding", "ConfigMap", *ESO_KINDS}
+    for namespace, got in kinds.items():
+        assert got >= expected, f"{namespace} lacks {sorted(expected - got)}"
+    iam = {p.name for p in (plan_dir / "iam").glob("*.json")}
+    for service in catalog_facts.SHIPPED.services:
+        for kind in ("trust", "identity"):
+            assert f"{service}.{kind}.json" in iam
 
 
 def test_resources_json_has_the_contract_fields(plan_dir):
@@ -66,19 +93,19 @@ def test_no_secret_value_reaches_any_artifact(plan_dir):
 
 
 def test_kubernetes_manifests_pass_kubernetes_validate_strict(plan_dir):
-    files = [str(p) for p, obj in manifests(plan_dir) if obj["kind"] not in ESO_KINDS]
-    assert len(files) == 25
-    kubernetes_validate(files)
+    found = [(p, obj) for p, obj in manifests(plan_dir) if obj["kind"] not in ESO_KINDS]
+    assert {namespace_of(obj) for _, obj in found} == set(WORKLOADS)
+    kubernetes_validate([str(p) for p, _ in found])
 
 
 def test_eso_objects_validate_against_the_served_crd(plan_dir):
-    checked = 0
+    checked = set()
     for path, obj in manifests(plan_dir):
         if obj["kind"] in ESO_KINDS:
             assert obj["apiVersion"] == "external-secrets.io/v1", path.name
             eso_validator(obj["kind"]).validate(obj)
-            checked += 1
-    assert checked == 10
+            checked.add((namespace_of(obj), obj["kind"]))
+    assert checked == {(w, kind) for w in WORKLOADS for kind in ESO_KINDS}
 
 
 def test_strict_crd_check_catches_a_misspelt_field():
@@ -101,13 +128,15 @@ def test_strict_crd_check_catches_a_misspelt_field():
 
 
 def test_identity_and_resource_policies_pass_parliament(plan_dir):
-    linted = 0
+    linted = set()
     for path in sorted((plan_dir / "iam").glob("*.json")):
         if path.name.endswith((".identity.json", ".resource.json")):
             findings = analyze_policy_string(path.read_text()).findings
             assert not findings, (path.name, [(f.issue, f.detail) for f in findings])
-            linted += 1
-    assert linted >= 14
+            linted.add(path.name)
+    assert {f"{s}.identity.json" for s in catalog_facts.SHIPPED.services} <= linted
+    resource = {n.removesuffix(".resource.json") for n in linted if n.endswith(".resource.json")}
+    assert len(resource) == len(catalog_facts.entries()), "one resource policy per entry"
 
 
 def test_parliament_flags_a_widened_policy():
@@ -130,31 +159,27 @@ def test_key_policy_star_is_only_this_key(plan_dir):
         assert statement["Principal"] == {"AWS": f"arn:aws:iam::{account}:root"}
 
 
-def catalog_intent() -> dict[str, list[str]]:
-    catalog = load_catalog(ROOT / "catalog.yaml")
-    return {name: sorted(service.secrets) for name, service in catalog.services.items()}
-
-
 def test_access_matrix_equals_the_catalogs_intent(plan_dir):
     access = json.loads((plan_dir / "access.json").read_text())
     services = {name: row for name, row in access.items() if row["kind"] != "admin"}
-    assert {name: row["keys"] for name, row in services.items()} == catalog_intent()
+    assert {name: row["keys"] for name, row in services.items()} == OWN_KEYS
     for name, row in services.items():
         if row["kind"] == "workload":
             assert row["service_account"] == f"{name}/{name}"
 
 
-def test_shared_jwt_secret_appears_for_both_of_its_readers(plan_dir):
+def test_a_shared_secret_appears_for_each_of_its_readers(plan_dir):
     access = json.loads((plan_dir / "access.json").read_text())
-    shared = [
-        name
-        for name, row in access.items()
-        if any(e.endswith("/shared/JWT_SECRET") for e in row["entries"])
-        and row["kind"] == "workload"
-    ]
-    assert sorted(shared) == ["agent7-messaging", "backend"]
-    catalog = load_catalog(ROOT / "catalog.yaml")
-    assert isinstance(catalog.services["backend"].secrets["JWT_SECRET"], SharedRef)
+    shared = [e for e in catalog_facts.entries() if e.owner == "shared"]
+    assert shared, "the shipped catalog shares a secret (JWT_SECRET)"
+    for entry in shared:
+        readers = [
+            name
+            for name, row in access.items()
+            if any(e.endswith(f"/shared/{entry.key}") for e in row["entries"])
+            and row["kind"] != "admin"
+        ]
+        assert sorted(readers) == sorted(entry.readers), entry.key
 
 
 def test_linear_key_is_readable_by_no_workload(plan_dir):
@@ -218,7 +243,7 @@ def test_plan_command_writes_artifacts_and_prints_the_matrix(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)
-    assert summary["access"]["media"]["keys"] == ["S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY"]
+    assert summary["access"]["media"]["keys"] == OWN_KEYS["media"]
     assert (tmp_path / "p" / "access.json").is_file()
 
 

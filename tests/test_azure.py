@@ -15,11 +15,12 @@ from datetime import UTC, date, datetime
 import pytest
 from pulumi.runtime import rpc
 
-from components.catalog import parse_catalog
+from components.catalog import Source, parse_catalog
 from components.clouds import azure_naming as naming
 from components.clouds.azure import AzureAdapter
 from components.model import build_model
 from components.settings import SettingsError, parse_settings
+from tests import catalog_facts
 from tests.checks import OWN_KEYS, WORKLOADS
 from tests.conftest import PROD_SECRETS
 from tools import access, offline
@@ -51,8 +52,21 @@ def azure_run(request, azure_dev_run, azure_prod_run) -> RunResult:
 
 
 def secret_name(service: str, key: str) -> str:
-    owner = "shared" if key == "JWT_SECRET" else service
+    owner, key = catalog_facts.reads()[service][key]
     return f"{owner}--{key.lower().replace('_', '-')}"
+
+
+def entries_of(*sources: Source) -> set[str]:
+    """The catalog's vault secret names whose value comes from one of ``sources`` (all if none)."""
+    return {
+        f"{e.owner}--{e.key.lower().replace('_', '-')}"
+        for e in catalog_facts.entries()
+        if not sources or e.spec.source in sources
+    }
+
+
+def written(run: RunResult) -> set[str]:
+    return {s.inputs["secretName"] for s in run.of_type(SECRET) if "value" in properties(s)}
 
 
 def secrets_by_name(run: RunResult) -> dict[str, Registered]:
@@ -195,21 +209,14 @@ def test_each_secret_has_one_entry_in_the_vault(azure_run):
 @pytest.mark.parametrize("mode", ["update", "preview"])
 def test_entry_values_are_secret_in_preview_and_update(mode, azure_prod_run, azure_prod_preview):
     run = azure_prod_run if mode == "update" else azure_prod_preview
-    written = [s for s in run.of_type(SECRET) if "value" in properties(s)]
-    assert len(written) == 8  # 3 generated + 5 config; never the external Linear key
-    for secret in written:
+    # generated and config values; never an external entry
+    assert written(run) == entries_of(Source.GENERATED, Source.CONFIG)
+    for secret in [s for s in run.of_type(SECRET) if "value" in properties(s)]:
         assert rpc.is_rpc_secret(secret.inputs["properties"]), secret.name
 
 
 def test_external_and_missing_entries_are_created_without_a_value(azure_dev_run):
-    written = {
-        s.inputs["secretName"] for s in azure_dev_run.of_type(SECRET) if "value" in properties(s)
-    }
-    assert written == {
-        "shared--jwt-secret",
-        "backend--otp-pepper",
-        "events-service--events-secret-key",
-    }
+    assert written(azure_dev_run) == entries_of(Source.GENERATED)
 
 
 def test_prod_secrets_expire_90_days_after_the_rotation_epoch(azure_prod_run):
@@ -225,7 +232,8 @@ def test_dev_secrets_do_not_expire(azure_dev_run):
 
 def test_prod_vault_and_secrets_are_protected_and_retained(azure_prod_run):
     durable = azure_prod_run.of_type(VAULT) + azure_prod_run.of_type(SECRET)
-    assert len(durable) == 10
+    assert len(azure_prod_run.of_type(VAULT)) == 1
+    assert set(secrets_by_name(azure_prod_run)) == entries_of()
     for r in durable:
         assert r.protect and r.retain_on_delete, r.name
 
@@ -271,7 +279,8 @@ def test_each_identity_is_a_secrets_user_of_exactly_its_own_secrets(azure_run, s
 def test_no_assignment_is_broader_than_one_secret(azure_run):
     secret_ids = {r.id for r in azure_run.of_type(SECRET)}
     assignments = azure_run.of_type(ASSIGNMENT)
-    assert len(assignments) == 10
+    identities = {r.outputs["principalId"] for r in azure_run.of_type(IDENTITY)}
+    assert {a.inputs["principalId"] for a in assignments} == identities  # no foreign principal
     for assignment in assignments:
         assert assignment.inputs["scope"] in secret_ids, (
             assignment.name
@@ -286,7 +295,9 @@ def test_no_assignment_is_broader_than_one_secret(azure_run):
 
 def test_no_federated_subject_or_issuer_has_a_wildcard(azure_run):
     credentials = azure_run.of_type(CREDENTIAL)
-    assert len(credentials) == 6
+    federated = {c.inputs["resourceName"] for c in credentials}
+    stack = azure_run.stack
+    assert federated >= {f"platform-secrets-{stack}-{s}" for s in WORKLOADS}
     for credential in credentials:
         assert "*" not in credential.inputs["subject"] + credential.inputs["issuer"], (
             credential.name
@@ -393,9 +404,9 @@ def test_adoption_imports_the_vault_secrets_identities_and_assignments_by_arm_id
     ids = {r.urn: r.id for r in azure_prod_run.resources}
     kinds = (VAULT, SECRET, IDENTITY, CREDENTIAL, ASSIGNMENT)
     imported = [r for r in adopted.resources if r.type in kinds]
-    assert len(imported) == 1 + 9 + 6 + 6 + 10
+    expected = {r.urn for r in azure_prod_run.resources if r.type in kinds}
+    assert {r.urn for r in imported} == expected  # every one of these kinds is adopted
     for r in imported:
         assert r.import_id == ids[r.urn], r.name  # the ARM id the resource of that name has
     # The store's generated values are the live ones: adoption writes only the config values.
-    written = [s for s in adopted.of_type(SECRET) if "value" in properties(s)]
-    assert len(written) == len(PROD_SECRETS)
+    assert written(adopted) == entries_of(Source.CONFIG)

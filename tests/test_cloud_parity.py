@@ -17,8 +17,15 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from components.catalog import load_catalog
-from tests.checks import ESO_KINDS, ROOT, eso_validator, kubernetes_validate, manifests
+from tests import catalog_facts
+from tests.checks import (
+    ESO_KINDS,
+    OWN_KEYS,
+    WORKLOADS,
+    eso_validator,
+    kubernetes_validate,
+    manifests,
+)
 from tests.conftest import PROD_SECRETS
 from tools import plan
 
@@ -45,8 +52,7 @@ def test_every_cloud_gives_the_same_service_to_keys_matrix(cloud_plan_dirs, stac
     }
     assert matrices["gcp"] == matrices["aws"]
     assert matrices["azure"] == matrices["aws"]
-    catalog = load_catalog(ROOT / "catalog.yaml")
-    assert matrices["aws"] == {name: sorted(s.secrets) for name, s in catalog.services.items()}
+    assert matrices["aws"] == OWN_KEYS
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
@@ -63,7 +69,10 @@ def test_every_cloud_binds_the_same_service_accounts_and_tooling(cloud_plan_dirs
         {row["identity"] for row in service_rows(cloud_plan_dirs[(cloud, stack)]).values()}
         for cloud in CLOUDS
     ]
-    assert all(len(ids) == 6 for ids in identities)
+    services = set(catalog_facts.SHIPPED.services)
+    for cloud in CLOUDS:
+        assert set(service_rows(cloud_plan_dirs[(cloud, stack)])) == services, cloud
+    assert all(len(ids) == len(services) for ids in identities)  # one distinct identity each
     assert not identities[0] & identities[1] and not identities[1] & identities[2]
 
 
@@ -91,28 +100,28 @@ def test_gcp_and_azure_manifests_pass_kubernetes_validate_strict(cloud_plan_dirs
     unique: dict[
         str, str
     ] = {}  # content -> one file with it (most objects are the same on every cloud)
-    count = 0
     for cloud in ("gcp", "azure"):
         for stack in ("dev", "prod"):
+            namespaces = set()
             for path, obj in manifests(cloud_plan_dirs[(cloud, stack)]):
                 if obj["kind"] not in ESO_KINDS:
                     unique.setdefault(path.read_text(), str(path))
-                    count += 1
-    assert count == 4 * 25  # 5 objects x 5 workloads, per cloud and stack
+                    namespaces.add(obj["metadata"].get("namespace", obj["metadata"]["name"]))
+            assert namespaces == set(WORKLOADS), (cloud, stack)
     files = sorted(unique.values())
     kubernetes_validate(files)
 
 
 @pytest.mark.parametrize("cloud", CLOUDS)
 def test_eso_objects_of_every_cloud_validate_against_the_served_crd(cloud_plan_dirs, cloud):
-    checked = 0
     for stack in ("dev", "prod"):
+        checked = set()
         for path, obj in manifests(cloud_plan_dirs[(cloud, stack)]):
             if obj["kind"] in ESO_KINDS:
                 assert obj["apiVersion"] == "external-secrets.io/v1", path.name
                 eso_validator(obj["kind"]).validate(obj)
-                checked += 1
-    assert checked == 2 * 10
+                checked.add((obj["metadata"]["namespace"], obj["kind"]))
+        assert checked == {(w, kind) for w in WORKLOADS for kind in ESO_KINDS}, stack
 
 
 def stores(plan_dir: Path) -> list[dict]:
@@ -202,8 +211,8 @@ def test_the_grants_are_written_to_iam_per_owner(cloud_plan_dirs):
         (cloud_plan_dirs[("gcp", "prod")] / "iam" / "media.secret-access.json").read_text()
     )
     assert [g["secretId"].rsplit("/", 1)[-1] for g in doc["grants"]] == [
-        "platform-secrets-prod-media-S3_ACCESS_KEY_ID",
-        "platform-secrets-prod-media-S3_SECRET_ACCESS_KEY",
+        f"platform-secrets-prod-{owner}-{key}"
+        for owner, key in sorted(catalog_facts.reads()["media"].values())
     ]
 
 
@@ -222,7 +231,7 @@ def test_plan_command_plans_another_cloud_with_the_same_stack_file(
     assert calls == [("dev", {"cloud": "azure"})]
     summary = json.loads(capsys.readouterr().out)
     assert summary["cloud"] == "azure"
-    assert summary["access"]["media"]["keys"] == ["S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY"]
+    assert summary["access"]["media"]["keys"] == OWN_KEYS["media"]
     assert (
         summary["access"]["media"]["identity"]
         == azure_dev_run.outputs["services"]["media"]["identity"]

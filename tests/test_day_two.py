@@ -7,17 +7,18 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 
+from components.catalog import Source
+from tests import catalog_facts
 from tests.conftest import PROD_SECRETS
 from tools import offline
 from tools.artifacts import resource_record
 
 URNS = Path(__file__).with_name("prod_urns.txt")
-GENERATED = {
-    "shared-jwt-secret-generated",
-    "backend-otp-pepper-generated",
-    "events-service-events-secret-key-generated",
-}
+GENERATED_ENTRIES = catalog_facts.of_source(Source.GENERATED)
+GENERATED = {f"{e.owner}-{e.key.lower().replace('_', '-')}-generated" for e in GENERATED_ENTRIES}
+"""The logical names of the shipped catalog's generated values."""
 
 
 def records(run: offline.RunResult) -> dict[str, dict]:
@@ -64,7 +65,8 @@ def test_an_overdue_rotation_epoch_is_reported():
     result = offline.run("prod", secrets=PROD_SECRETS, overrides={"rotationEpoch": old})
     assert result.error is None
     overdue = [w for w in result.warnings if "rotation is due" in w]
-    assert len(overdue) == 3 and all("every 90 days" in w for w in overdue)
+    assert {w.split(":", 1)[0] for w in overdue} == {e.config_key for e in GENERATED_ENTRIES}
+    assert all("every 90 days" in w for w in overdue)
 
 
 def test_prod_entries_declare_a_rotation_period_of_at_most_90_days(prod_run):
@@ -95,13 +97,9 @@ def adopted() -> offline.RunResult:
 
 
 def test_adoption_imports_every_entry_and_key_by_its_deterministic_name(adopted, prod_run):
-    durable = [
-        r
-        for r in adopted.resources
-        if r.type
-        in ("aws:secretsmanager/secret:Secret", "aws:kms/key:Key", "aws:kms/replicaKey:ReplicaKey")
-    ]
-    assert len(durable) == 11
+    kinds = ("aws:secretsmanager/secret:Secret", "aws:kms/key:Key", "aws:kms/replicaKey:ReplicaKey")
+    durable = [r for r in adopted.resources if r.type in kinds]
+    assert {r.urn for r in durable} == {r.urn for r in prod_run.resources if r.type in kinds}
     arns = {r.name: r.outputs.get("arn") for r in prod_run.resources}
     for r in durable:
         assert r.import_id, r.name
@@ -113,24 +111,74 @@ def test_adoption_imports_every_entry_and_key_by_its_deterministic_name(adopted,
 
 
 def test_adoption_never_overwrites_a_generated_value(adopted):
-    written = {r.name for r in adopted.of_type("aws:secretsmanager/secretVersion:SecretVersion")}
+    versions = adopted.of_type("aws:secretsmanager/secretVersion:SecretVersion")
+    written = {r.name for r in versions}
     assert not written & {n.replace("-generated", "-value") for n in GENERATED}
-    assert len(written) == len(PROD_SECRETS)  # config values are re-written as they are
+    # config values are re-written as they are
+    config = {f"{e.owner}-{e.key.lower().replace('_', '-')}-value" for e in catalog_facts.entries()}
+    assert written == config - {n.replace("-generated", "-value") for n in GENERATED} - {
+        f"{e.owner}-{e.key.lower().replace('_', '-')}-value"
+        for e in catalog_facts.of_source(Source.EXTERNAL)
+    }
 
 
 def test_without_adoption_nothing_is_imported(prod_run):
     assert not [r.name for r in prod_run.resources if r.import_id]
 
 
-def test_prod_urns_are_unchanged(prod_run):
-    """Changing a prod URN replaces a production resource: it must be a reviewed edit with an alias."""
-    expected = [line for line in URNS.read_text().splitlines() if line and not line.startswith("#")]
-    actual = sorted(r.urn for r in prod_run.resources)
-    assert actual == expected, (
-        "prod URNs changed: add `aliases=[...]` for what moved, then update tests/prod_urns.txt "
-        f"in the same commit.\nadded: {sorted(set(actual) - set(expected))}\n"
-        f"removed: {sorted(set(expected) - set(actual))}"
+def guarded_urns() -> list[str]:
+    return [line for line in URNS.read_text().splitlines() if line and not line.startswith("#")]
+
+
+def urn_guard(expected: list[str], actual: list[str]) -> str | None:
+    """What a run lost of the guarded prod URNs, as one message naming each, or None.
+
+    A URN that disappears or changes (a rename, a new parent) deletes or replaces a production resource; a
+    URN that is added creates one and is fine (append it to tests/prod_urns.txt to guard it from then on).
+    """
+    gone = sorted(set(expected) - set(actual))
+    if not gone:
+        return None
+    components = sorted(
+        urn.rsplit("::", 1)[1]
+        for urn in gone
+        if urn.split("::")[2].rsplit("$", 1)[-1].startswith("platform-secrets:index:")
     )
+    lines = [
+        f"{len(gone)} prod URN(s) disappeared or changed: each deletes or replaces a production "
+        "resource on `pulumi up`.",
+    ]
+    if components:
+        lines.append(f"Components gone (a service or the shared secrets): {', '.join(components)}")
+    lines += [f"  - {urn}" for urn in gone]
+    lines.append(
+        "If intended: add `aliases=[...]` for what moved (a removal needs a reviewed decision), then "
+        "edit tests/prod_urns.txt in the same commit."
+    )
+    return "\n".join(lines)
+
+
+def test_prod_urns_do_not_disappear_or_change(prod_run):
+    """Changing a prod URN replaces a production resource: it must be a reviewed edit with an alias."""
+    problem = urn_guard(guarded_urns(), [r.urn for r in prod_run.resources])
+    assert problem is None, problem
+
+
+def test_the_urn_guard_names_a_removed_prod_service_and_accepts_an_added_one(tmp_path):
+    data = yaml.safe_load(catalog_facts.shipped_path().read_text())
+    removed = data["services"].pop("agent9-search")
+    data["services"]["notifications"] = removed  # the same shape under a new name: added URNs
+    catalog = tmp_path / "catalog.yaml"
+    catalog.write_text(yaml.safe_dump(data))
+    secrets = {k.replace("agent9-search.", "notifications."): v for k, v in PROD_SECRETS.items()}
+    run = offline.run("prod", secrets=secrets, overrides={"catalog": str(catalog)})
+    assert run.error is None, run.error
+    problem = urn_guard(guarded_urns(), [r.urn for r in run.resources])
+    assert problem is not None
+    assert "Components gone (a service or the shared secrets): agent9-search\n" in problem
+    assert "::agent9-search-role" in problem and "notifications" not in problem
+    added = guarded_urns() + [r.urn for r in run.resources if "notifications" in r.urn]
+    assert urn_guard(guarded_urns(), added) is None  # only additions: fine
 
 
 @pytest.fixture(scope="module")

@@ -13,8 +13,10 @@ import re
 import pytest
 from pulumi.runtime import rpc
 
+from components.catalog import Source
 from components.clouds import gcp_naming as naming
 from components.settings import SettingsError, parse_settings
+from tests import catalog_facts
 from tests.checks import OWN_KEYS, WORKLOADS
 from tests.conftest import PROD_SECRETS
 from tools import access, offline
@@ -36,8 +38,21 @@ def gcp_run(request, gcp_dev_run, gcp_prod_run) -> RunResult:
 
 
 def secret_id(stack: str, service: str, key: str) -> str:
-    owner = "shared" if key == "JWT_SECRET" else service
+    owner, key = catalog_facts.reads()[service][key]
     return f"platform-secrets-{stack}-{owner}-{key}"
+
+
+def entries_of(stack: str, *sources: Source) -> set[str]:
+    """The catalog's secret ids whose value comes from one of ``sources`` (every source if none)."""
+    return {
+        f"platform-secrets-{stack}-{e.owner}-{e.key}"
+        for e in catalog_facts.entries()
+        if not sources or e.spec.source in sources
+    }
+
+
+def written(run: RunResult) -> set[str]:
+    return {v.inputs["secret"].rsplit("/", 1)[-1] for v in run.of_type(VERSION)}
 
 
 def secrets_by_id(run: RunResult) -> dict[str, Registered]:
@@ -229,18 +244,14 @@ def test_dev_has_no_rotation_and_no_topic(gcp_dev_run):
 def test_entry_values_are_secret_in_preview_and_update(mode, gcp_prod_run, gcp_prod_preview):
     run = gcp_prod_run if mode == "update" else gcp_prod_preview
     versions = run.of_type(VERSION)
-    assert len(versions) == 8  # 3 generated + 5 config; never the external Linear key
+    # generated and config values; never an external entry
+    assert written(run) == entries_of("prod", Source.GENERATED, Source.CONFIG)
     for version in versions:
         assert rpc.is_rpc_secret(version.inputs["secretData"]), version.name
 
 
 def test_external_and_missing_entries_are_never_written(gcp_dev_run):
-    written = {v.inputs["secret"].rsplit("/", 1)[-1] for v in gcp_dev_run.of_type(VERSION)}
-    assert written == {
-        secret_id("dev", "backend", "JWT_SECRET"),
-        secret_id("dev", "backend", "OTP_PEPPER"),
-        secret_id("dev", "events-service", "EVENTS_SECRET_KEY"),
-    }
+    assert written(gcp_dev_run) == entries_of("dev", Source.GENERATED)
 
 
 def test_prod_entries_keys_and_rings_are_protected_retained_and_deletion_protected(gcp_prod_run):
@@ -249,7 +260,9 @@ def test_prod_entries_keys_and_rings_are_protected_retained_and_deletion_protect
         for r in gcp_prod_run.resources
         if r.type in (SECRET, "gcp:kms/cryptoKey:CryptoKey", "gcp:kms/keyRing:KeyRing")
     ]
-    assert len(durable) == 9 + 2 + 2
+    assert {r.inputs["secretId"] for r in durable if r.type == SECRET} == entries_of("prod")
+    for kind in ("gcp:kms/cryptoKey:CryptoKey", "gcp:kms/keyRing:KeyRing"):  # one per location
+        assert len([r for r in durable if r.type == kind]) == len(LOCATIONS["prod"]), kind
     for r in durable:
         assert r.protect and r.retain_on_delete, r.name
     for entry in gcp_prod_run.of_type(SECRET):
@@ -432,10 +445,9 @@ def test_adoption_imports_secrets_keys_and_accounts_by_their_deterministic_ids(g
         "gcp:pubsub/topic:Topic",
     )
     imported = [r for r in adopted.resources if r.type in kinds]
-    assert len(imported) == 9 + 6 + 2 + 2 + 1
+    expected = {r.urn for r in gcp_prod_run.resources if r.type in kinds}
+    assert {r.urn for r in imported} == expected  # every one of these kinds is adopted
     for r in imported:
         assert r.import_id == ids[r.urn], r.name  # the id the resource of that name has
     # The store's generated values are the live ones: adoption writes only the config values.
-    written = {v.name for v in adopted.of_type(VERSION)}
-    assert len(written) == len(PROD_SECRETS)
-    assert not written & {"shared-jwt-secret-value", "backend-otp-pepper-value"}
+    assert written(adopted) == entries_of("prod", Source.CONFIG)

@@ -10,6 +10,8 @@ import pulumi
 import pytest
 from pulumi.runtime import rpc
 
+from components.catalog import Source
+from tests import catalog_facts
 from tests.checks import OWN_KEYS, WORKLOADS
 from tests.conftest import PROD_SECRETS
 from tools import offline
@@ -45,10 +47,23 @@ def entry_name(stack: str, owner: str, key: str) -> str:
 
 
 def own_entries(stack: str, service: str) -> list[str]:
-    return sorted(
-        entry_name(stack, "shared" if key == "JWT_SECRET" else service, key)
-        for key in OWN_KEYS[service]
-    )
+    return sorted(entry_name(stack, *entry) for entry in catalog_facts.reads()[service].values())
+
+
+def entries_of(stack: str, *sources: Source) -> set[str]:
+    """The catalog's entries whose value comes from one of ``sources``, by store name."""
+    return {
+        entry_name(stack, e.owner, e.key)
+        for e in catalog_facts.entries()
+        if not sources or e.spec.source in sources
+    }
+
+
+def written_entries(run: RunResult) -> set[str]:
+    """The entries the run writes a value into, by store name."""
+    name_of = {r.outputs["arn"]: name for name, r in secrets_by_name(run).items()}
+    versions = run.of_type("aws:secretsmanager/secretVersion:SecretVersion")
+    return {name_of[v.inputs["secretId"]] for v in versions}
 
 
 # --- structure ---
@@ -56,7 +71,8 @@ def own_entries(stack: str, service: str) -> list[str]:
 
 def test_every_child_resource_has_a_component_parent(any_run):
     components = {r.urn for r in any_run.resources if r.type.startswith("platform-secrets:index:")}
-    assert len(components) == 7  # shared + six services
+    names = {urn.rsplit("::", 1)[1] for urn in components}
+    assert names == {"shared", *catalog_facts.SHIPPED.services}  # one per service, one for shared
     for r in any_run.resources:
         if r.type.startswith(("pulumi:providers:", "platform-secrets:index:")):
             continue
@@ -85,11 +101,8 @@ def test_each_secret_has_one_entry_under_the_environment_key(run_both):
     stack = run_both.stack
     (key,) = run_both.of_type("aws:kms/key:Key")
     assert key.inputs["enableKeyRotation"] is True
-    expected = {e for s in WORKLOADS for e in own_entries(stack, s)} | {
-        entry_name(stack, "linear-integration", "LINEAR_API_KEY")
-    }
     entries = secrets_by_name(run_both)
-    assert set(entries) == expected
+    assert set(entries) == entries_of(stack)
     for entry in entries.values():
         assert entry.inputs["kmsKeyId"] == key.outputs["arn"]
 
@@ -102,23 +115,19 @@ def test_entry_values_are_secret_in_preview_and_update(any_run):
 
 
 def test_external_entries_are_never_written(run_both):
-    written = {v.name for v in run_both.of_type("aws:secretsmanager/secretVersion:SecretVersion")}
-    assert not any("linear" in name for name in written)
+    external = entries_of(run_both.stack, Source.EXTERNAL)
+    assert external, "the shipped catalog has an external secret (the Linear key)"
+    assert not written_entries(run_both) & external
 
 
 def test_dev_writes_no_value_for_config_secrets_it_lacks(dev_run):
-    written = {v.name for v in dev_run.of_type("aws:secretsmanager/secretVersion:SecretVersion")}
-    assert written == {
-        "shared-jwt-secret-value",
-        "backend-otp-pepper-value",
-        "events-service-events-secret-key-value",
-    }
+    assert written_entries(dev_run) == entries_of("dev", Source.GENERATED)
     assert set(dev_run.outputs["missing_secrets"]) == set(PROD_SECRETS)
 
 
 def test_prod_writes_every_config_secret_it_was_given(prod_run):
-    written = {v.name for v in prod_run.of_type("aws:secretsmanager/secretVersion:SecretVersion")}
-    assert len(written) == 8  # 3 generated + 5 config; the external Linear key is never written
+    # generated and config values; an external entry is never written
+    assert written_entries(prod_run) == entries_of("prod", Source.GENERATED, Source.CONFIG)
 
 
 def test_resource_policy_denies_all_but_readers_and_admins(run_both):
@@ -129,20 +138,17 @@ def test_resource_policy_denies_all_but_readers_and_admins(run_both):
     }
     admin = f"arn:aws:iam::{ACCOUNT[stack]}:role/platform-admin"
     role = f"arn:aws:iam::{ACCOUNT[stack]}:role/platform-secrets-{stack}-{{}}"
-    readers = {entry_name(stack, "shared", "JWT_SECRET"): ["backend", "agent7-messaging"]}
+    readers = {entry_name(stack, e.owner, e.key): e.readers for e in catalog_facts.entries()}
     for policy in run_both.of_type("aws:secretsmanager/secretPolicy:SecretPolicy"):
         assert policy.inputs["blockPublicPolicy"] is True
         name = next(n for n, a in arn.items() if a == policy.inputs["secretArn"])
-        owner = name.split("/")[2]
         (statement,) = doc(policy, "policy")["Statement"]
         assert statement["Effect"] == "Deny"
         assert statement["Principal"] == {"AWS": "*"}
         assert statement["Resource"] == policy.inputs["secretArn"]
         assert "secretsmanager:GetSecretValue" in statement["Action"]
         exempt = statement["Condition"]["StringNotEquals"]["aws:PrincipalArn"]
-        assert sorted(exempt) == sorted(
-            [role.format(r) for r in readers.get(name, [owner])] + [admin]
-        )
+        assert sorted(exempt) == sorted([role.format(r) for r in readers[name]] + [admin])
 
 
 def test_prod_entries_and_keys_are_protected_and_retained(prod_run):
@@ -151,7 +157,8 @@ def test_prod_entries_and_keys_are_protected_and_retained(prod_run):
         + prod_run.of_type("aws:kms/key:Key")
         + prod_run.of_type("aws:kms/replicaKey:ReplicaKey")
     )
-    assert len(durable) == 11
+    assert {r.inputs["name"] for r in durable if "name" in r.inputs} == entries_of("prod")
+    assert {r.type for r in durable} >= {"aws:kms/key:Key", "aws:kms/replicaKey:ReplicaKey"}
     for r in durable:
         assert r.protect and r.retain_on_delete, r.name
 
@@ -368,8 +375,7 @@ def test_external_secret_materialises_one_key_per_env_var(run_both, service):
     assert spec["target"]["name"] == f"{service}-secrets"
     got = {d["secretKey"]: d["remoteRef"]["key"] for d in spec["data"]}
     assert got == {
-        key: entry_name(stack, "shared" if key == "JWT_SECRET" else service, key)
-        for key in OWN_KEYS[service]
+        env: entry_name(stack, *entry) for env, entry in catalog_facts.reads()[service].items()
     }
 
 
@@ -445,10 +451,7 @@ def test_outputs_carry_names_and_arns_but_no_secret_value(run_both):
     backend = run_both.outputs["services"]["backend"]
     assert backend["identity"].endswith(f":role/platform-secrets-{run_both.stack}-backend")
     assert backend["secret_name"] == "backend-secrets"
-    assert run_both.outputs["access_matrix"]["media"] == [
-        "S3_ACCESS_KEY_ID",
-        "S3_SECRET_ACCESS_KEY",
-    ]
+    assert run_both.outputs["access_matrix"]["media"] == OWN_KEYS["media"]
 
 
 def test_prod_without_a_required_secret_fails_and_registers_nothing():
@@ -497,5 +500,5 @@ def test_a_secure_value_in_the_stack_file_reads_as_present_and_secret(tmp_path):
     result = offline.run("prod", root=tmp_path)
     assert result.error is None, result.error
     versions = result.of_type("aws:secretsmanager/secretVersion:SecretVersion")
-    assert len(versions) == 8
+    assert written_entries(result) == entries_of("prod", Source.GENERATED, Source.CONFIG)
     assert all(rpc.is_rpc_secret(v.inputs["secretString"]) for v in versions)
