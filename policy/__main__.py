@@ -1,15 +1,15 @@
 """The policy pack's entry point: ``pulumi preview --policy-pack policy`` runs this file.
 
 Builds the ``PolicyPack`` from ``rules.POLICIES`` (constructing it starts the analyzer's gRPC server and never
-returns, which is why the rules live in an importable module). First it keeps secrets visible to the policies:
+returns, which is why the rules live in an importable package). First it keeps secrets visible to the policies:
 pulumi-policy strips the engine's secret marks before calling a policy, so ``rules.keep_secret_marks`` swaps its
-deserializer for one that keeps each secret as a ``Secret`` marker (see the docstring of ``rules``).
+deserializer for one that keeps each secret as a ``Secret`` marker (see the docstring of ``rules.common``).
 """
 
 import pulumi_policy.policy as sdk
 from pulumi_policy import EnforcementLevel, PolicyPack
 
-# The CLI runs this file with the pack's folder first on sys.path: `rules` is the sibling module.
+# The CLI runs this file with the pack's folder first on sys.path: `rules` is the sibling package.
 from rules import POLICIES, keep_secret_marks
 
 keep_secret_marks(sdk)

@@ -1,0 +1,133 @@
+"""Azure rules: Key Vault role assignments and vaults, federated credentials, rotation tags.
+
+- ``no-wildcard-secret-access``: no secret-reading role assigned above a single secret, no vault access
+  policies (the vault uses Azure RBAC).
+- ``trust-bound-to-one-service-account``: a federated credential names one exact subject and the token exchange
+  audience only.
+- ``rotation-in-prod``: in prod every secret is tagged ``platform-secrets-rotation-days`` with at most 90.
+- ``no-plaintext-secret-values``: a secret's ``properties.value`` is a Pulumi secret.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pulumi_policy import ReportViolation, ResourceValidationArgs
+
+from .common import (
+    MAX_ROTATION_DAYS,
+    PROD,
+    SERVICE_ACCOUNT_SUBJECT,
+    Validate,
+    as_list,
+    is_secret,
+    plain,
+    report_plaintext,
+    resource_environment,
+    to_int,
+)
+
+AZURE_ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
+AZURE_VAULT = "azure-native:keyvault:Vault"
+AZURE_SECRET = "azure-native:keyvault:Secret"
+AZURE_FEDERATION = "azure-native:managedidentity:FederatedIdentityCredential"
+AZURE_SECRET_READER_ROLES = frozenset(
+    {
+        "4633458b-17de-408a-b874-0445c86b69e6",  # Key Vault Secrets User
+        "b86a8fe4-44ce-4948-aee5-eccb2c155cd7",  # Key Vault Secrets Officer
+        "00482a5a-887f-4fb3-b363-3b7fe8e74483",  # Key Vault Administrator
+        "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",  # Owner
+        "b24988ac-6180-42a0-ab88-20f7382dd24c",  # Contributor (can grant itself vault access)
+    }
+)
+AZURE_SINGLE_SECRET_SCOPE = re.compile(
+    r"/providers/Microsoft\.KeyVault/vaults/[^/]+/secrets/[^/]+$", re.IGNORECASE
+)
+AZURE_TOKEN_AUDIENCE = "api://AzureADTokenExchange"
+
+
+# --- no-wildcard-secret-access ---
+
+
+def validate_no_wildcard_secret_access(
+    args: ResourceValidationArgs, report: ReportViolation
+) -> None:
+    t, props = args.resource_type, args.props
+    if t == AZURE_ROLE_ASSIGNMENT:
+        role = str(plain(props.get("roleDefinitionId")) or "").rstrip("/").rsplit("/", 1)[-1]
+        scope = str(plain(props.get("scope")) or "")
+        if role.lower() in AZURE_SECRET_READER_ROLES and not AZURE_SINGLE_SECRET_SCOPE.search(
+            scope
+        ):
+            report(
+                f"{args.name}: role {role} reads secrets at scope {scope or '(none)'}; assign it on one "
+                "secret (…/vaults/<vault>/secrets/<name>)",
+                None,
+            )
+    elif t == AZURE_VAULT:
+        properties = plain(props.get("properties")) or {}
+        if properties.get("enableRbacAuthorization") is False:
+            report(
+                f"{args.name}: access policies grant the whole vault; use Azure RBAC per secret",
+                None,
+            )
+        if properties.get("accessPolicies"):
+            report(f"{args.name}: vault access policies grant every secret of the vault", None)
+
+
+# --- trust-bound-to-one-service-account ---
+
+
+def validate_trust_bound_to_one_service_account(
+    args: ResourceValidationArgs, report: ReportViolation
+) -> None:
+    if args.resource_type != AZURE_FEDERATION:
+        return
+    subject = str(plain(args.props.get("subject")) or "")
+    audiences = as_list(plain(args.props.get("audiences")))
+    if "*" in subject or (
+        subject.startswith("system:serviceaccount:") and not SERVICE_ACCOUNT_SUBJECT.match(subject)
+    ):
+        report(f"{args.name}: federated subject {subject!r} is not one exact subject", None)
+    if audiences != [AZURE_TOKEN_AUDIENCE]:
+        report(f"{args.name}: federated audiences must be exactly [{AZURE_TOKEN_AUDIENCE}]", None)
+
+
+# --- rotation-in-prod ---
+
+
+def validate_rotation_in_prod(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != AZURE_SECRET or resource_environment(args) != PROD:
+        return
+    key = "platform-secrets-rotation-days"
+    tags = plain(args.props.get("tags"))
+    days = to_int(tags.get(key)) if isinstance(tags, dict) else None
+    if days is None or days > MAX_ROTATION_DAYS:
+        report(
+            f"{args.name}: prod entry needs tags {key} <= {MAX_ROTATION_DAYS}, got "
+            f"{(tags or {}).get(key)!r}",
+            None,
+        )
+
+
+# --- no-plaintext-secret-values ---
+
+
+def validate_no_plaintext_secret_values(
+    args: ResourceValidationArgs, report: ReportViolation
+) -> None:
+    if args.resource_type != AZURE_SECRET:
+        return
+    properties = args.props.get("properties")
+    if properties is not None and not is_secret(properties):
+        value = properties.get("value")
+        if value is not None and not is_secret(value):
+            report_plaintext(args, report, ["properties.value"])
+
+
+RULES: dict[str, Validate] = {
+    "no-wildcard-secret-access": validate_no_wildcard_secret_access,
+    "trust-bound-to-one-service-account": validate_trust_bound_to_one_service_account,
+    "rotation-in-prod": validate_rotation_in_prod,
+    "no-plaintext-secret-values": validate_no_plaintext_secret_values,
+}

@@ -1,0 +1,121 @@
+"""Kubernetes rules: RBAC on Secrets, Secret values, prod settings in ConfigMaps.
+
+- ``prod-settings-https-and-cors`` (a stack policy): in prod every ConfigMap's ``*CORS_ORIGIN*`` lists no ``*``,
+  each ``*_URL`` and ``*_ENDPOINT`` value is an https:// URL, and each ``*_PROTOCOL`` is ``https``.
+- ``secret-reader-roles-by-name``: every RBAC rule that reaches Secrets lists ``resourceNames`` and only ``get``.
+- ``no-plaintext-secret-values``: a Secret's ``data``/``stringData`` are Pulumi secrets.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from pulumi_policy import ReportViolation, ResourceValidationArgs, StackValidationArgs
+
+from .common import (
+    ENVIRONMENT_LABEL,
+    PROD,
+    StackValidate,
+    Validate,
+    as_list,
+    plain,
+    plaintext_inputs,
+    report_plaintext,
+    stack_environment,
+)
+
+K8S_SECRET = "kubernetes:core/v1:Secret"
+K8S_CONFIGMAP = "kubernetes:core/v1:ConfigMap"
+K8S_ROLES = (
+    "kubernetes:rbac.authorization.k8s.io/v1:Role",
+    "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole",
+)
+K8S_SECRET_VALUE_INPUTS = ("data", "stringData")
+
+
+# --- prod-settings-https-and-cors ---
+
+
+HTTPS_URL = re.compile(r"^https://[^/\s*]+")
+
+
+def setting_problems(key: str, value: str) -> str | None:
+    """Why a plain setting breaks the prod rule its name implies, or None.
+
+    ``*CORS_ORIGIN*``: no ``*``, and each origin https; ``*_URL`` and ``*_ENDPOINT``: each comma-separated value
+    an https:// URL; ``*_PROTOCOL``: exactly ``https``.
+    """
+    upper = key.upper()
+    items = [part.strip() for part in value.split(",")]
+    if "CORS_ORIGIN" in upper and any("*" in item for item in items):
+        return f"{key}={value!r} allows any origin"
+    if "CORS_ORIGIN" in upper or upper.endswith(("_URL", "_ENDPOINT")):
+        for item in items:
+            if not HTTPS_URL.match(item):
+                return f"{key}: {item!r} is not an https:// URL"
+    if upper.endswith("_PROTOCOL") and value != "https":
+        return f"{key}={value!r}, must be https"
+    return None
+
+
+def validate_prod_settings(args: StackValidationArgs, report: ReportViolation) -> None:
+    configured = args.get_config().get("environment")
+    stack_env = stack_environment(args)
+    for resource in args.resources:
+        if resource.resource_type != K8S_CONFIGMAP:
+            continue
+        labels = (plain(resource.props.get("metadata")) or {}).get("labels") or {}
+        if (configured or labels.get(ENVIRONMENT_LABEL) or stack_env) != PROD:
+            continue
+        data = plain(resource.props.get("data")) or {}
+        for key, value in sorted(data.items()):
+            problem = setting_problems(key, str(value))
+            if problem:
+                report(f"{resource.name}: {problem} (prod)", resource.urn)
+
+
+# --- secret-reader-roles-by-name ---
+
+
+def rbac_problems(rules: Iterable[Mapping[str, Any]]) -> list[str]:
+    """Why RBAC rules reach Secrets by more than name and ``get`` (empty: they do not)."""
+    problems = []
+    for index, rule in enumerate(rules):
+        groups = as_list(rule.get("apiGroups"))
+        resources = as_list(rule.get("resources"))
+        if not ({"", "*"} & set(groups) and {"secrets", "*"} & set(resources)):
+            continue
+        names = as_list(rule.get("resourceNames"))
+        verbs = as_list(rule.get("verbs"))
+        if not names or "*" in names:
+            problems.append(f"rule {index}: reaches Secrets without resourceNames")
+        if verbs != ["get"]:
+            problems.append(f"rule {index}: verbs {verbs} on Secrets, only ['get'] is allowed")
+    return problems
+
+
+def validate_secret_reader_roles(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type not in K8S_ROLES:
+        return
+    rules = [r for r in as_list(plain(args.props.get("rules"))) if isinstance(r, dict)]
+    for problem in rbac_problems(rules):
+        report(f"{args.name}: {problem}", None)
+
+
+# --- no-plaintext-secret-values ---
+
+
+def validate_no_plaintext_secret_values(
+    args: ResourceValidationArgs, report: ReportViolation
+) -> None:
+    if args.resource_type == K8S_SECRET:
+        report_plaintext(args, report, plaintext_inputs(args.props, K8S_SECRET_VALUE_INPUTS))
+
+
+RULES: dict[str, Validate | StackValidate] = {
+    "prod-settings-https-and-cors": validate_prod_settings,
+    "secret-reader-roles-by-name": validate_secret_reader_roles,
+    "no-plaintext-secret-values": validate_no_plaintext_secret_values,
+}
