@@ -71,17 +71,29 @@ def test_pull_request_runs_tests_plans_and_scan_without_credentials() -> None:
         assert "permissions" not in jobs[name], f"{name} keeps the read-only default"
 
 
-def test_preview_is_skipped_for_forks_and_comments_the_diff() -> None:
+def test_preview_of_dev_is_skipped_for_forks_and_comments_the_diff() -> None:
     preview = load("pull-request.yml")["jobs"]["preview"]
     assert "head.repo.full_name == github.repository" in preview["if"]
     assert preview["permissions"]["id-token"] == "write"
     assert preview["permissions"]["pull-requests"] == "write"
-    assert preview["with"]["command"] == "preview"
-    assert preview["strategy"]["matrix"]["stack"] == ["dev", "prod"]
+    assert preview["with"] == {"stack": "dev", "command": "preview", "environment": "preview-dev"}
+    assert "strategy" not in preview, "one stack, dev: prod is previewed from main only"
     job = load("pulumi-stack.yml")["jobs"]["pulumi"]
     pulumi = next(s for s in steps(job) if s.get("uses", "").startswith("pulumi/actions@"))
     assert pulumi["with"]["policyPacks"] == "policy"
     assert "pull_request" in pulumi["with"]["comment-on-pr"]
+
+
+def test_every_checkout_drops_its_token() -> None:
+    checkouts = [
+        step
+        for path in WORKFLOWS
+        for job in load(path.name)["jobs"].values()
+        for step in steps(job)
+        if str(step.get("uses", "")).startswith("actions/checkout@")
+    ]
+    assert checkouts
+    assert all(step["with"]["persist-credentials"] is False for step in checkouts)
 
 
 def test_cloud_access_is_oidc_role_assumption_only() -> None:
@@ -94,14 +106,30 @@ def test_cloud_access_is_oidc_role_assumption_only() -> None:
     )
 
 
-def test_main_deploys_dev_then_prod_behind_its_environment() -> None:
+def test_main_deploys_dev_then_previews_and_deploys_prod_behind_its_environment() -> None:
     deploy = load("deploy.yml")
     assert deploy["on"]["push"]["branches"] == ["main"]
     jobs = deploy["jobs"]
     assert jobs["up-dev"]["with"] == {"stack": "dev", "command": "up", "environment": "dev"}
+    assert jobs["preview-prod"]["with"] == {
+        "stack": "prod",
+        "command": "preview",
+        "environment": "preview-prod",
+    }
     assert jobs["up-prod"]["with"] == {"stack": "prod", "command": "up", "environment": "prod"}
-    assert jobs["up-prod"]["needs"] == "up-dev"
+    assert jobs["up-prod"]["needs"] == ["up-dev", "preview-prod"]
+    for name, job in jobs.items():
+        assert job["if"] == "github.ref == 'refs/heads/main'", name
     assert deploy["concurrency"]["cancel-in-progress"] is False
+
+
+def test_the_reusable_job_refuses_prod_off_main_and_takes_inputs_through_env() -> None:
+    job = load("pulumi-stack.yml")["jobs"]["pulumi"]
+    assert job["env"]["STACK"] == "${{ inputs.stack }}"
+    guard = steps(job)[0]["run"]
+    assert "refs/heads/main" in guard and "exit 1" in guard
+    script = "\n".join(s.get("run", "") for s in steps(job))
+    assert "${{" not in script
 
 
 def test_plan_summary_lists_every_principal_of_the_access_matrix(aws_dev_plan_dir: Path) -> None:
@@ -118,6 +146,8 @@ def test_plan_summary_lists_every_principal_of_the_access_matrix(aws_dev_plan_di
         assert f"| `{name}` |" in out
 
 
-@pytest.mark.parametrize("path", ["policy/PulumiPolicy.yaml", ".github/dependabot.yml"])
+@pytest.mark.parametrize(
+    "path", ["policy/PulumiPolicy.yaml", ".github/dependabot.yml", ".github/zizmor.yml"]
+)
 def test_supporting_yaml_parses(path: str) -> None:
     assert yaml.safe_load((ROOT / path).read_text())
