@@ -93,6 +93,20 @@ def _setting_block(key: str, spec: SettingSpec) -> list[str]:
     return lines
 
 
+def keys_of(service: ServiceSpec) -> list[str]:
+    """The service's keys in the order of its ``.env.example`` (and of the ``.env`` that tools.env writes)."""
+    return [*service.secrets, *service.settings]
+
+
+def local_path(name: str, service: ServiceSpec) -> str:
+    """Where the service's local file lives, relative to the repository root.
+
+    A workload's ``.env`` sits in its root (the catalog's ``path``); a non-workload service's ``path`` names
+    its file itself (the Linear key's ``.env.linear``).
+    """
+    return service.path if not service.workload else f"{service.path or name}/.env"
+
+
 def render_service(catalog: Catalog, name: str, service: ServiceSpec) -> str:
     """One service's ``.env.example``: names, comments and plain defaults; never a secret's value."""
     path = service.path or name
@@ -134,8 +148,9 @@ def render_index(catalog: Catalog) -> str:
         "|---|---|---|",
     ]
     for name, service in catalog.services.items():
-        target = service.path if not service.workload else f"{service.path or name}/.env"
-        lines.append(f"| {name} | [{name}/{FILENAME}]({name}/{FILENAME}) | `{target}` |")
+        lines.append(
+            f"| {name} | [{name}/{FILENAME}]({name}/{FILENAME}) | `{local_path(name, service)}` |"
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -1,0 +1,55 @@
+"""What the ``tools.env`` tests share across stores: a service tree under git, and running the command.
+
+``service_tree(path)`` makes ``path`` a git work tree with the repository's ``.gitignore`` and a root folder for
+each workload service (the catalog's ``path``), as a monorepo that holds the services would have.
+``run_env(args)`` runs ``python -m tools.env`` in-process and returns its exit code and everything it printed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from components.catalog import Catalog
+from tools import env
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def service_tree(path: Path, catalog: Catalog) -> Path:
+    subprocess.run(["git", "init", "-q", str(path)], check=True)
+    shutil.copy(ROOT / ".gitignore", path / ".gitignore")
+    for name, service in catalog.services.items():
+        if service.workload:
+            (path / (service.path or name)).mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@dataclass
+class Ran:
+    code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def run_env(args: list[str], stdin: str | None = None) -> Ran:
+    """``tools.env.main(args)`` with its standard streams captured (and ``stdin`` fed, if given)."""
+    out, err = io.StringIO(), io.StringIO()
+    saved = sys.stdin
+    if stdin is not None:
+        sys.stdin = io.StringIO(stdin)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = env.main(args)
+    finally:
+        sys.stdin = saved
+    return Ran(code, out.getvalue(), err.getvalue())

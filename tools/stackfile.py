@@ -1,0 +1,66 @@
+"""A stack's validated model from ``Pulumi.yaml`` and ``Pulumi.<stack>.yaml``, without the Pulumi engine.
+
+The day-two commands (``tools.env``) need what the program declares for a stack (its settings, entries and
+services) but never its secret values: those come from the live store. So the stack file is read the CLI's way
+(``tools.offline.load_config``) and handed to the program's own loader (``components.stack.load_stack_model``):
+one loader, the same validation, the same model. A config-sourced secret the stack file does not hold is
+stubbed as present (``tools.offline.stub_secrets``): whether Pulumi has a value to write does not matter to a
+reader of the store, and prod files hold none here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+from pulumi.runtime import settings as runtime_settings
+
+from components.catalog import Catalog, CatalogError, load_catalog
+from components.model import StackModel
+from components.stack import CATALOG_KEY, PROJECT_ROOT, load_stack_model
+from tools import offline
+
+ROOT = offline.ROOT
+
+
+class StackFileError(ValueError):
+    """The stack file is missing or the stack is invalid; the message names every problem."""
+
+
+@dataclass(frozen=True)
+class Stack:
+    """A stack as the program sees it: the validated model and the catalog it was built from."""
+
+    name: str
+    model: StackModel
+    catalog: Catalog
+
+
+def load(stack: str, root: Path = ROOT) -> Stack:
+    """The validated model of ``stack`` and its catalog; raises ``StackFileError`` naming every problem."""
+    try:
+        project, config, secret_keys = offline.load_config(
+            stack, root, secrets=offline.stub_secrets(stack, root=root)
+        )
+    except offline.StackConfigError as error:
+        raise StackFileError(str(error)) from None
+    runtime_settings._set_project(project)
+    runtime_settings._set_stack(stack)
+    pulumi.runtime.set_all_config(config, secret_keys)
+    # The loader's warnings speak of `pulumi up` (a config value to set, a rotation due); they say nothing
+    # about the live store, so they are dropped here rather than shown to someone pulling a .env.
+    with contextlib.redirect_stderr(io.StringIO()):
+        try:
+            model = load_stack_model()
+        except pulumi.RunError as error:
+            raise StackFileError(str(error)) from None
+    try:
+        catalog = load_catalog(
+            PROJECT_ROOT / config.get(f"{project}:{CATALOG_KEY}", "catalog.yaml")
+        )
+    except CatalogError as error:  # the loader read it a moment ago; only a race gets here
+        raise StackFileError(str(error)) from None
+    return Stack(stack, model, catalog)
