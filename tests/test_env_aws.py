@@ -18,13 +18,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from dotenv import dotenv_values
 
 from components.catalog import load_catalog
 from tests.live.aws_replay import LiveEnv, create_stand_in_principal, replay_plan
 from tests.live.env_support import ROOT, run_env, service_tree
 from tests.live.ministack_server import running_ministack
-from tools import stackfile
+from tests.test_compose import DIR_VARIABLE
+from tools import compose, stackfile
 from tools.envexample import keys_of, local_path
 
 CATALOG = load_catalog(ROOT / "catalog.yaml")
@@ -128,18 +130,25 @@ def test_files_format_writes_one_private_file_per_key(
     engineer: None, store: LiveEnv, tmp_path: Path, service: str
 ) -> None:
     tree = service_tree(tmp_path / "repo", CATALOG)
+    gitignore = tree / ".gitignore"
+    gitignore.write_text(gitignore.read_text().replace(".secrets/\n", ""))
     out = tree / ".secrets" / service  # not ignored yet
     args = ["pull", "--stack", "dev", "--service", service, "--format", "files", str(out)]
     refused = run_env(args)
     assert refused.code == 2 and "git does not ignore" in refused.stderr
     assert not out.exists()
-    (tree / ".gitignore").write_text((tree / ".gitignore").read_text() + ".secrets/\n")
+    gitignore.write_text(gitignore.read_text() + ".secrets/\n")
     ran = run_env(args)
     assert ran.code == 0, ran.output
     files = {p.name: p.read_text() for p in out.iterdir()}
     assert files == expected(store, service)
     assert {stat.S_IMODE(p.stat().st_mode) for p in out.iterdir()} == {0o600}
     assert stat.S_IMODE(out.stat().st_mode) == 0o700
+    # The service's Compose fragment, with PLATFORM_SECRETS_DIR set, finds each of its secrets there.
+    fragment = yaml.safe_load((ROOT / "env-examples" / service / compose.FILES_NAME).read_text())
+    for source, spec in fragment.get("secrets", {}).items():
+        path = Path(DIR_VARIABLE.sub(str(tree / ".secrets"), spec["file"]))
+        assert path.read_text() == files[source.removeprefix(f"{service}-")]
 
 
 def test_each_key_is_reported_and_no_value_is_printed(

@@ -62,8 +62,8 @@ def test_no_temporary_file_is_left_behind(tmp_path: Path) -> None:
 
 VALUES = [
     "plain-Alnum_123",
-    "rediss://:p%40ss@redis.internal:6379/0",
-    "postgresql://events:pw@db.internal/events?sslmode=require&x=1",
+    f"rediss://:{secrets.token_hex(6)}%40x@redis.internal:6379/0",
+    f"postgresql://events:{secrets.token_hex(6)}@db.internal/events?sslmode=require&x=1",
     "*",
     "https://a.example.com,https://b.example.com",
     "with space and # hash",

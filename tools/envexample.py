@@ -1,4 +1,4 @@
-"""Per-service ``.env.example`` files generated from the catalog: ``python -m tools.envexample``.
+"""Per-service ``.env.example`` files and Compose fragments generated from the catalog: ``python -m tools.envexample``.
 
 Writes ``env-examples/<service>/.env.example`` for every service of ``catalog.yaml`` (and an index,
 ``env-examples/README.md``): every secret and plain setting of the service, one ``KEY=`` line each, above it a
@@ -10,6 +10,9 @@ One folder per service *name* (not per catalog ``path``): names are unique DNS l
 (``services/media``) or name a file (``.env.linear``). The file is called exactly ``.env.example`` so that the
 guide's "create one from .env.example" is a plain copy into the service's root (its ``path``), and so that
 ``.gitignore`` (``!.env.example``) and the secret scan let it be committed.
+
+Beside each workload's example, its Docker Compose / Swarm fragment (``tools.compose``): ``compose.yaml`` with
+the service's own secrets as file secrets.
 
 ``--check`` writes nothing and exits 1 if any file differs from a fresh generation (CI and the tests use it).
 """
@@ -32,6 +35,7 @@ from components.catalog import (
     load_catalog,
 )
 from components.settings import config_key
+from tools import compose
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = "env-examples"
@@ -159,13 +163,17 @@ def render(catalog: Catalog) -> dict[str, str]:
     files = {"README.md": render_index(catalog)}
     for name, service in catalog.services.items():
         files[f"{name}/{FILENAME}"] = render_service(catalog, name, service)
+        if service.workload:
+            files[f"{name}/{compose.FILES_NAME}"] = compose.render_files(name, service)
     return files
 
 
 def stale(out: Path, files: dict[str, str]) -> list[Path]:
-    """Generated files of services that are no longer in the catalog."""
+    """Files in the services' folders that a fresh generation would not write (a service or stack gone)."""
     return sorted(
-        path for path in out.glob(f"*/{FILENAME}") if path.relative_to(out).as_posix() not in files
+        path
+        for path in out.glob("*/*")
+        if path.is_file() and path.relative_to(out).as_posix() not in files
     )
 
 
