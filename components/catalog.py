@@ -19,6 +19,7 @@ from pydantic import (
     Field,
     Tag,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
@@ -44,10 +45,16 @@ class Source(str, Enum):
 
 
 class Rule(str, Enum):
-    """A rule on a plain setting's value, checked in the environments of ``rules_in``."""
+    """A rule on a plain setting's value, checked in the environments of ``rules_in``.
+
+    The grammar of each is ``components.values``: ``no_wildcard`` no ``*``; ``https_url`` one absolute https
+    URL with a host, no userinfo, whitespace or control character; ``https_origins`` comma-separated
+    ``https://host[:port]`` origins and nothing else; ``https_protocol`` exactly ``https``.
+    """
 
     NO_WILDCARD = "no_wildcard"
     HTTPS_URL = "https_url"
+    HTTPS_ORIGINS = "https_origins"
     HTTPS_PROTOCOL = "https_protocol"
 
 
@@ -82,6 +89,22 @@ class SecretSpec(_Strict):
     rotation_days: Annotated[int, Field(ge=1, le=365)] | None = Field(
         default=None, description="Rotation period in days; the stack's default when unset."
     )
+    format: str | None = Field(
+        default=None,
+        description="A Python regular expression the whole value must match (re.fullmatch), e.g. "
+        "`^lin_api_[A-Za-z0-9]{20,}$`; checked where a value passes through our tools (tools.env push), "
+        "with a message that never shows the value.",
+    )
+
+    @field_validator("format")
+    @classmethod
+    def _format_compiles(cls, pattern: str | None) -> str | None:
+        if pattern is not None:
+            try:
+                re.compile(pattern)
+            except re.error as error:
+                raise ValueError(f"not a valid regular expression: {error}") from None
+        return pattern
 
 
 class SharedRef(_Strict):

@@ -11,14 +11,28 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
-from urllib.parse import urlparse
 
+from components import values
 from components.catalog import SHARED_OWNER, Catalog, Rule, SecretSpec, SharedRef, Source
 from components.settings import Binding, Settings, config_key
+
+STACK_CONFIG = "the stack's config"
+"""Where a config value came from when nothing more precise is known (under the CLI: the stack file, or
+``pulumi up --config``, or an ESC environment; the offline runner names the file or ``--config``)."""
 
 
 class StackError(ValueError):
     """The stack cannot be deployed as configured; the message names every problem."""
+
+
+@dataclass(frozen=True)
+class ConfigSecret:
+    """What the model knows of a config secret's value without ever holding it."""
+
+    secure: bool
+    """Stored encrypted (``secure:``)."""
+    blank: bool = False
+    """Empty or whitespace only (``values.is_blank``): counts as not set."""
 
 
 @dataclass(frozen=True)
@@ -105,16 +119,23 @@ class StackModel:
 
 
 def build_model(
-    catalog: Catalog, settings: Settings, config_secrets: Mapping[str, bool]
+    catalog: Catalog,
+    settings: Settings,
+    config_secrets: Mapping[str, bool | ConfigSecret],
+    origins: Mapping[str, str] | None = None,
 ) -> StackModel:
     """Resolve the catalog for a stack.
 
-    ``config_secrets`` maps each config key that has a value to whether the value is stored encrypted
-    (``secure:``). Values themselves never enter this module.
+    ``config_secrets`` maps each config key that has a value to a ``ConfigSecret`` (or just whether it is
+    stored encrypted): values themselves never enter this module. ``origins`` names where each top-level
+    config key came from (``settings`` -> ``Pulumi.prod.yaml``, ``--config``), for the messages.
     """
     env = settings.environment
     problems: list[str] = []
     missing: list[str] = []
+
+    def origin(key: str) -> str:
+        return (origins or {}).get(key, STACK_CONFIG)
 
     for name in settings.settings.keys() - catalog.services.keys():
         problems.append(f"settings.{name}: no such service in the catalog")
@@ -140,24 +161,31 @@ def build_model(
     for entry_id, (owner, key, spec) in specs.items():
         ckey = config_key(owner, key)
         pending = False
+        given = config_secrets.get(ckey)
+        state = ConfigSecret(secure=given) if isinstance(given, bool) else given
         if spec.source is Source.CONFIG:
-            if ckey not in config_secrets:
+            if state is None or state.blank:
+                how = (
+                    "not set"
+                    if state is None
+                    else f"set but empty (blank after trimming, in {origin(ckey)})"
+                )
                 if env in spec.required_in:
                     problems.append(
-                        f"{ckey}: required in {env.value} but not set "
+                        f"{ckey}: required in {env.value} but {how} "
                         f"(pulumi config set --secret {ckey} ...; read by {', '.join(readers[entry_id])})"
                     )
                 else:
                     missing.append(ckey)
                     pending = True
-            elif not config_secrets[ckey]:
+            if state is not None and not state.secure:
                 problems.append(
-                    f"{ckey}: stored in plaintext in the stack file; set it with "
+                    f"{ckey}: stored in plaintext in {origin(ckey)}; set it with "
                     f"`pulumi config set --secret {ckey}`"
                 )
-        elif ckey in config_secrets:
+        elif state is not None:
             problems.append(
-                f"{ckey}: set in the stack, but the catalog's source is {spec.source.value}"
+                f"{ckey}: set in {origin(ckey)}, but the catalog's source is {spec.source.value}"
             )
         entries.append(
             Entry(
@@ -206,20 +234,27 @@ def build_model(
         overrides = settings.settings.get(name, {})
         for key in overrides.keys() - service.settings.keys():
             problems.append(f"settings.{name}.{key}: not a setting of {name} in the catalog")
-        values: list[tuple[str, str]] = []
+        delivered: list[tuple[str, str]] = []
         for key, setting in service.settings.items():
             value = overrides.get(key, setting.default)
-            if value is None:
-                if env in setting.required_in:
-                    problems.append(f"settings.{name}.{key}: required in {env.value} but not set")
+            where = origin("settings") if key in overrides else "the catalog's default"
+            if env in setting.required_in and (absent := values.required_problem(value)):
+                problems.append(
+                    f"settings.{name}.{key}: required in {env.value} but {absent}"
+                    + (f" (in {where})" if value is not None else "")
+                )
                 continue
+            if value is None:
+                continue
+            found = [values.control_problem(value)]
             if env in setting.rules_in:
-                problems += [
-                    f"settings.{name}.{key}: {message}"
-                    for rule in setting.rules
-                    if (message := _rule_violation(rule, value))
-                ]
-            values.append((key, value))
+                found += [_rule_violation(rule, value) for rule in setting.rules]
+            problems += [
+                f"settings.{name}.{key}: {message} (in {where})"
+                for message in dict.fromkeys(found)
+                if message
+            ]
+            delivered.append((key, value))
         env_refs = [
             (key, f"{SHARED_OWNER}/{ref.shared}" if isinstance(ref, SharedRef) else f"{name}/{key}")
             for key, ref in service.secrets.items()
@@ -230,7 +265,7 @@ def build_model(
                 workload=service.workload,
                 namespace=service.namespace or name,
                 env=tuple(env_refs),
-                settings=tuple(values),
+                settings=tuple(delivered),
                 tooling_principals=settings.tooling_principals.get(name, ()),
             )
         )
@@ -249,19 +284,16 @@ def build_model(
 
 
 def _rule_violation(rule: Rule, value: str) -> str | None:
-    """Why ``value`` breaks ``rule``, or None."""
+    """Why ``value`` breaks ``rule``, or None: the grammar of ``components.values``."""
     if rule is Rule.NO_WILDCARD:
-        origins = [origin.strip() for origin in value.split(",")]
-        if any("*" in origin for origin in origins):
-            return f"{value!r} allows any origin; list the exact https origins"
-    elif rule is Rule.HTTPS_URL:
-        for item in (part.strip() for part in value.split(",")):
-            parsed = urlparse(item)
-            if parsed.scheme != "https" or not parsed.netloc:
-                return f"{item!r} is not an https:// URL"
-    elif rule is Rule.HTTPS_PROTOCOL and value != "https":
-        return f"{value!r} must be 'https'"
-    return None
+        return (
+            f"{value!r} allows any origin; list the exact https origins" if "*" in value else None
+        )
+    if rule is Rule.HTTPS_ORIGINS:
+        return values.origin_list_problem(value)
+    if rule is Rule.HTTPS_URL:
+        return values.https_url_problem(value)
+    return values.https_protocol_problem(value)
 
 
 def rotation_overdue(model: StackModel, today: date) -> list[str]:

@@ -1,7 +1,10 @@
 """Reads the stack's config through the Pulumi SDK and returns the validated model, or fails before anything.
 
-The only module that reads config. Secret values are never read here: for each config-sourced secret it asks
-only whether the key has a value and whether that value is stored encrypted.
+The only module that reads config. For each config-sourced secret it asks only whether the key has a value,
+whether that value is stored encrypted, and whether it is blank: under the CLI the language host hands the
+program every config value decrypted (``PULUMI_CONFIG``, copied into ``pulumi.runtime.config`` by the exec shim
+before the program runs), so the check can happen before anything registers. The value itself is never kept,
+logged or put in a message.
 """
 
 from __future__ import annotations
@@ -15,9 +18,10 @@ from typing import Any
 import pulumi
 from pulumi.runtime import get_config, is_config_secret
 
+from components import values
 from components.catalog import SHARED_OWNER, Catalog, CatalogError, SharedRef, load_catalog
 from components.clouds import adapter_class
-from components.model import StackError, StackModel, build_model, rotation_overdue
+from components.model import ConfigSecret, StackError, StackModel, build_model, rotation_overdue
 from components.settings import SETTINGS_KEYS, SettingsError, config_key, parse_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -48,9 +52,9 @@ def load_stack_model() -> StackModel:
         # Every secret's config key is looked at, so that a value set for a generated or external
         # secret is reported rather than silently ignored.
         present = {
-            key: is_config_secret(f"{project}:{key}")
+            key: state
             for key in _secret_config_keys(catalog)
-            if get_config(f"{project}:{key}") is not None
+            if (state := _secret_state(f"{project}:{key}")) is not None
         }
         model = build_model(catalog, settings, present)
         problems = adapter_class(settings.cloud).problems(model)
@@ -69,6 +73,14 @@ def load_stack_model() -> StackModel:
             f"readers' Secret until it is set (pulumi config set --secret {key} ...)"
         )
     return model
+
+
+def _secret_state(name: str) -> ConfigSecret | None:
+    """Whether a config secret is set, encrypted and non-blank; its value goes no further than this line."""
+    raw = get_config(name)
+    if raw is None:
+        return None
+    return ConfigSecret(secure=is_config_secret(name), blank=values.is_blank(str(raw)))
 
 
 def _secret_config_keys(catalog: Catalog) -> list[str]:
