@@ -6,10 +6,17 @@ pulumi-policy strips the engine's secret marks before calling a policy, so ``rul
 deserializer for one that keeps each secret as a ``Secret`` marker (see the docstring of ``rules.common``).
 """
 
+import sys
+from pathlib import Path
+
 import pulumi_policy.policy as sdk
 from pulumi_policy import EnforcementLevel, PolicyPack
 
-# The CLI runs this file with the pack's folder first on sys.path: `rules` is the sibling package.
+# The CLI runs this file with the pack's folder first on sys.path: `rules` is the sibling package. The project
+# root goes on sys.path too, for `components.values`: the value grammar the program itself uses (standard
+# library only, so the pack's own virtualenv needs nothing more), whatever directory the CLI starts us in.
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
+
 from rules import POLICIES, keep_secret_marks
 
 keep_secret_marks(sdk)

@@ -1,18 +1,21 @@
 """Kubernetes rules: RBAC on Secrets, Secret values, prod settings in ConfigMaps.
 
-- ``prod-settings-https-and-cors`` (a stack policy): in prod every ConfigMap's ``*CORS_ORIGIN*`` lists no ``*``,
-  each ``*_URL`` and ``*_ENDPOINT`` value is an https:// URL, and each ``*_PROTOCOL`` is ``https``.
+- ``prod-settings-https-and-cors`` (a stack policy): in prod every ConfigMap's ``*CORS_ORIGIN*`` is a list of
+  ``https://host[:port]`` origins, each ``*_URL`` and ``*_ENDPOINT`` value one https URL, each ``*_PROTOCOL``
+  ``https``, and no value holds a control character: the program's own grammar, ``components/values.py``
+  (``__main__.py`` puts the project root on ``sys.path``), so the pack and the program cannot disagree.
 - ``secret-reader-roles-by-name``: every RBAC rule that reaches Secrets lists ``resourceNames`` and only ``get``.
 - ``no-plaintext-secret-values``: a Secret's ``data``/``stringData`` are Pulumi secrets.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs, StackValidationArgs
+
+from components import values
 
 from .common import (
     ENVIRONMENT_LABEL,
@@ -38,26 +41,21 @@ K8S_SECRET_VALUE_INPUTS = ("data", "stringData")
 # --- prod-settings-https-and-cors ---
 
 
-HTTPS_URL = re.compile(r"^https://[^/\s*]+")
-
-
 def setting_problems(key: str, value: str) -> str | None:
-    """Why a plain setting breaks the prod rule its name implies, or None.
+    """Why a plain setting breaks the prod rule its name implies, or None (grammar: ``components.values``).
 
-    ``*CORS_ORIGIN*``: no ``*``, and each origin https; ``*_URL`` and ``*_ENDPOINT``: each comma-separated value
-    an https:// URL; ``*_PROTOCOL``: exactly ``https``.
+    ``*CORS_ORIGIN*``: an origin list; ``*_URL`` and ``*_ENDPOINT``: one https URL; ``*_PROTOCOL``: exactly
+    ``https``; any key: no control character.
     """
     upper = key.upper()
-    items = [part.strip() for part in value.split(",")]
-    if "CORS_ORIGIN" in upper and any("*" in item for item in items):
-        return f"{key}={value!r} allows any origin"
-    if "CORS_ORIGIN" in upper or upper.endswith(("_URL", "_ENDPOINT")):
-        for item in items:
-            if not HTTPS_URL.match(item):
-                return f"{key}: {item!r} is not an https:// URL"
-    if upper.endswith("_PROTOCOL") and value != "https":
-        return f"{key}={value!r}, must be https"
-    return None
+    problem = values.control_problem(value)
+    if problem is None and "CORS_ORIGIN" in upper:
+        problem = values.origin_list_problem(value)
+    elif problem is None and upper.endswith(("_URL", "_ENDPOINT")):
+        problem = values.https_url_problem(value)
+    elif problem is None and upper.endswith("_PROTOCOL"):
+        problem = values.https_protocol_problem(value)
+    return f"{key}: {problem}" if problem else None
 
 
 def validate_prod_settings(args: StackValidationArgs, report: ReportViolation) -> None:

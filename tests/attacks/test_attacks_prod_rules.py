@@ -1,8 +1,9 @@
 """Attacks on the prod rules, one test per attack (the threat model: tests/attacks/README.md).
 
 Each attack is a value an operator (or a reviewer trying to slip something past the rules) sets in the prod
-stack. Each must be refused by the program before anything registers (the offline run of the real prod stack
-with the value applied), through the one grammar in ``components/values.py``.
+stack. Each must be refused by both judges of prod: the program, before anything registers (the offline run
+of the real prod stack with the value applied), and the policy pack's prod-settings rule (on the ConfigMap data
+the value would produce). Both use the one grammar in ``components/values.py``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
+from policy import rules
 from tests.conftest import PROD_SECRETS
 from tools import offline, plan
 
@@ -49,9 +51,17 @@ def program_refuses(
     return str(result.error)
 
 
+def pack_refuses(key: str, value: str) -> str:
+    """The policy pack's prod-settings verdict on a ConfigMap entry; it must refuse the value."""
+    problem = rules.setting_problems(key, value)
+    assert problem is not None, f"the policy pack accepted {key}={value!r}"
+    return problem
+
+
 def _cors(value: str) -> None:
     message = program_refuses(settings=_settings("media", CORS_ORIGIN=value))
     assert "settings.media.CORS_ORIGIN" in message
+    pack_refuses("CORS_ORIGIN", value)
 
 
 def test_cors_space_separated_http_origin() -> None:
@@ -84,6 +94,7 @@ def test_events_base_url_with_a_tab() -> None:
     value = "https://events.example.com\tx"
     message = program_refuses(settings=_settings("events-service", EVENTS_BASE_URL=value))
     assert "settings.events-service.EVENTS_BASE_URL" in message
+    pack_refuses("EVENTS_BASE_URL", value)
 
 
 def test_events_base_url_left_out() -> None:
