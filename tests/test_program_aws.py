@@ -142,13 +142,20 @@ def test_resource_policy_denies_all_but_readers_and_admins(run_both):
     for policy in run_both.of_type("aws:secretsmanager/secretPolicy:SecretPolicy"):
         assert policy.inputs["blockPublicPolicy"] is True
         name = next(n for n, a in arn.items() if a == policy.inputs["secretArn"])
-        (statement,) = doc(policy, "policy")["Statement"]
-        assert statement["Effect"] == "Deny"
-        assert statement["Principal"] == {"AWS": "*"}
-        assert statement["Resource"] == policy.inputs["secretArn"]
-        assert "secretsmanager:GetSecretValue" in statement["Action"]
-        exempt = statement["Condition"]["StringNotEquals"]["aws:PrincipalArn"]
+        everyone, readers_only_read = doc(policy, "policy")["Statement"]
+        for statement in (everyone, readers_only_read):
+            assert statement["Effect"] == "Deny"
+            assert statement["Principal"] == {"AWS": "*"}
+            # "*" is "this secret" in a resource policy, and stays true in each replica's copy.
+            assert statement["Resource"] == "*"
+        assert everyone["Action"] == "secretsmanager:*"
+        exempt = everyone["Condition"]["StringNotEquals"]["aws:PrincipalArn"]
         assert sorted(exempt) == sorted([role.format(r) for r in readers[name]] + [admin])
+        assert readers_only_read["NotAction"] == [
+            "secretsmanager:GetSecretValue",
+            "secretsmanager:DescribeSecret",
+        ]
+        assert readers_only_read["Condition"]["StringNotEquals"]["aws:PrincipalArn"] == [admin]
 
 
 def test_prod_entries_and_keys_are_protected_and_retained(prod_run):

@@ -201,14 +201,12 @@ class AwsAdapter(CloudAdapter):
                 secret_string=value,
                 opts=pulumi.ResourceOptions(parent=parent),
             )
-        allowed = [self.role_arn(reader) for reader in entry.readers] + list(
-            self.aws.admin_role_arns
-        )
+        readers = [self.role_arn(reader) for reader in entry.readers]
         aws.secretsmanager.SecretPolicy(
             f"{name}-policy",
             secret_arn=secret.arn,
-            policy=secret.arn.apply(
-                lambda arn: json.dumps(policies.entry_resource_policy(arn, allowed))
+            policy=json.dumps(
+                policies.entry_resource_policy(readers, list(self.aws.admin_role_arns))
             ),
             block_public_policy=True,
             opts=pulumi.ResourceOptions(parent=parent, import_=secret_arn),

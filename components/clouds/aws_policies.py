@@ -11,17 +11,9 @@ from typing import Any
 VERSION = "2012-10-17"
 READ_ACTIONS = ("secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret")
 """What a service does with its own entries; nothing that lists, writes or deletes."""
-GUARDED_ACTIONS = (
-    "secretsmanager:GetSecretValue",
-    "secretsmanager:DescribeSecret",
-    "secretsmanager:PutSecretValue",
-    "secretsmanager:UpdateSecret",
-    "secretsmanager:DeleteSecret",
-    "secretsmanager:GetResourcePolicy",
-    "secretsmanager:PutResourcePolicy",
-    "secretsmanager:DeleteResourcePolicy",
-)
-"""What an entry's resource policy denies to every principal but its readers and the admin roles."""
+ADMIN_ACTIONS = "secretsmanager:*"
+"""What an entry's resource policy denies to every principal but its readers and the admin roles: all of it
+(``ReplicateSecretToRegions``, ``UpdateSecretVersionStage``, ``TagResource`` ... included)."""
 
 
 def role_arn(account_id: str, role_name: str) -> str:
@@ -96,11 +88,13 @@ def read_secrets_policy(secret_arns: list[str], key_arns: list[str], regions: li
     }
 
 
-def entry_resource_policy(secret_arn: str, allowed_principal_arns: list[str]) -> dict:
-    """Deny every principal but the entry's readers and the admin roles, whatever their IAM policies say.
+def entry_resource_policy(reader_arns: list[str], admin_arns: list[str]) -> dict:
+    """Deny every Secrets Manager action to all but the entry's readers and the admin roles; readers only read.
 
-    The exemption is a condition on ``aws:PrincipalArn`` rather than ``NotPrincipal``: it needs no principal to
-    exist first (no ordering between an entry and its readers' roles) and matches assumed-role sessions.
+    ``"Resource": "*"`` in a resource policy means "this secret": Secrets Manager copies the policy verbatim to
+    every replica, whose ARN differs by region, so naming the primary ARN would leave each replica unguarded.
+    The exemptions are conditions on ``aws:PrincipalArn`` rather than ``NotPrincipal``: they need no principal
+    to exist first (no ordering between an entry and its readers' roles) and match assumed-role sessions.
     """
     return {
         "Version": VERSION,
@@ -109,12 +103,20 @@ def entry_resource_policy(secret_arn: str, allowed_principal_arns: list[str]) ->
                 "Sid": "OnlyReadersAndAdmins",
                 "Effect": "Deny",
                 "Principal": {"AWS": "*"},
-                "Action": list(GUARDED_ACTIONS),
-                "Resource": secret_arn,
+                "Action": ADMIN_ACTIONS,
+                "Resource": "*",
                 "Condition": {
-                    "StringNotEquals": {"aws:PrincipalArn": sorted(allowed_principal_arns)}
+                    "StringNotEquals": {"aws:PrincipalArn": sorted({*reader_arns, *admin_arns})}
                 },
-            }
+            },
+            {
+                "Sid": "ReadersOnlyRead",
+                "Effect": "Deny",
+                "Principal": {"AWS": "*"},
+                "NotAction": list(READ_ACTIONS),
+                "Resource": "*",
+                "Condition": {"StringNotEquals": {"aws:PrincipalArn": sorted(set(admin_arns))}},
+            },
         ],
     }
 
