@@ -20,6 +20,13 @@ Three replays share one server, each in its own account:
   evaluates ``aws:PrincipalArn`` as the session ARN where AWS uses the role ARN, so there the
   plan's deny-unless-reader policy denies its own readers. It fails once ministack is fixed.
 
+A fourth replay, of the prod plan (``replica_env``, emulator-compat), has a copy of each entry in the
+replica region with the same resource policy (made by hand: ministack does not replicate). There a
+broad principal of the account (``secretsmanager:*`` and ``kms:*`` on everything) is denied every
+entry in the primary and in the replica region, each service reads exactly its entries in both, and
+a control copy whose policy names only the primary ARN (as the plan wrote it before) is read by the
+broad principal: the emulator does judge the policy's Resource.
+
 Tests are parametrized by the catalog's services (ids are service names), and each checks that
 the plan agrees about that service. A ministack that cannot start fails the module; nothing is
 skipped.
@@ -118,6 +125,19 @@ def as_planned_env(aws_dev_plan_dir: Path, ministack_endpoint: str) -> LiveEnv:
         account_id="000000000003",
         resource_policies="as-planned",
     )
+
+
+@pytest.fixture(scope="module")
+def replica_env(aws_prod_plan_dir: Path, ministack_endpoint: str) -> LiveEnv:
+    """The prod plan (a replica region), both layers, each entry copied to the replica region."""
+    env = replay_plan(
+        aws_prod_plan_dir,
+        ministack_endpoint,
+        account_id="000000000004",
+        resource_policies="emulator-compat",
+    )
+    assert env.replicas, "the prod plan has no replica region"
+    return env
 
 
 # --------------------------------------------------------------------------------------------------
@@ -413,3 +433,126 @@ def test_as_planned_resource_policy_lets_its_reader_read(as_planned_env: LiveEnv
     assert as_planned_env.resource_policies, "no resource policy was attached"
     client = _secrets_client(as_planned_env, service)
     assert _reads(client, as_planned_env, as_planned_env.entries(service)) == []
+
+
+# --------------------------------------------------------------------------------------------------
+# Replicas: every region's copy is guarded (prod plan)
+# --------------------------------------------------------------------------------------------------
+
+BROAD_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Action": ["secretsmanager:*", "kms:*"], "Resource": "*"},
+    ],
+}
+"""A power-user or CI role of the account: every Secrets Manager and KMS action on everything."""
+NOT_READ_CALLS = (
+    ("PutSecretValue", lambda c, s: c.put_secret_value(SecretId=s, SecretString="overwritten")),
+    ("TagResource", lambda c, s: c.tag_resource(SecretId=s, Tags=[{"Key": "k", "Value": "v"}])),
+    ("DeleteResourcePolicy", lambda c, s: c.delete_resource_policy(SecretId=s)),
+)
+
+
+def _broad_session(env: LiveEnv) -> Credentials:
+    key = (env.endpoint, env.account_id, "power-user")
+    if key not in _ci_sessions:
+        arn = f"arn:aws:iam::{env.account_id}:role/power-user"
+        _ci_sessions[key] = create_stand_in_principal(env, arn, BROAD_POLICY)
+    return _ci_sessions[key]
+
+
+def _regional_copies(env: LiveEnv) -> dict[str, dict[str, str]]:
+    """region -> {entry name -> live ARN}, the primary region included."""
+    return {env.region: dict(env.secrets), **env.replicas}
+
+
+def test_every_entry_has_a_copy_in_each_replica_region(replica_env: LiveEnv) -> None:
+    for region, copies in replica_env.replicas.items():
+        assert sorted(copies) == sorted(replica_env.secrets), region
+        client = replica_env.client("secretsmanager", region=region)
+        for name, arn in copies.items():
+            assert arn.split(":")[3] == region
+            policy = json.loads(client.get_resource_policy(SecretId=arn)["ResourcePolicy"])
+            assert policy == replica_env.resource_policies[name], f"{name} in {region}"
+
+
+def test_broad_account_principal_is_denied_in_every_region(replica_env: LiveEnv) -> None:
+    """secretsmanager:* and kms:* on everything: denied every entry, primary and replica copies."""
+    credentials = _broad_session(replica_env)
+    problems = []
+    for region, copies in _regional_copies(replica_env).items():
+        client = replica_env.client("secretsmanager", credentials, region=region)
+        for name, arn in sorted(copies.items()):
+            for secret_id in (name, arn):
+                code = error_code(client.get_secret_value, SecretId=secret_id)
+                if code != DENIED:
+                    problems.append(f"GetSecretValue({secret_id}) in {region}: {code or 'read'}")
+            for label, call in NOT_READ_CALLS:
+                code = error_code(call, client, arn)
+                if code != DENIED:
+                    problems.append(f"{label}({name}) in {region}: {code or 'succeeded'}")
+    assert problems == []
+
+
+def test_control_replica_policy_naming_the_primary_lets_the_broad_principal_read(
+    replica_env: LiveEnv,
+) -> None:
+    """The pre-fix policy (Resource = the primary ARN) on one replica copy: the broad principal reads it.
+
+    So the denial above is the policy's "Resource": "*", not the emulator refusing a broad role.
+    """
+    region, copies = next(iter(replica_env.replicas.items()))
+    name = sorted(copies)[0]
+    policy = json.loads(json.dumps(replica_env.resource_policies[name]))
+    for statement in policy["Statement"]:
+        statement["Resource"] = replica_env.secrets[name]
+    root = replica_env.client("secretsmanager", region=region)
+    root.put_resource_policy(SecretId=copies[name], ResourcePolicy=json.dumps(policy))
+    try:
+        client = replica_env.client("secretsmanager", _broad_session(replica_env), region=region)
+        assert client.get_secret_value(SecretId=name)["SecretString"] == replica_env.values[name]
+    finally:
+        root.put_resource_policy(
+            SecretId=copies[name], ResourcePolicy=json.dumps(replica_env.resource_policies[name])
+        )
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_service_reads_exactly_its_entries_in_every_region(
+    replica_env: LiveEnv, service: str
+) -> None:
+    own = set(replica_env.entries(service))
+    credentials = _open_session(replica_env, service, replica_env.role_arn(service))
+    problems = []
+    for region, copies in _regional_copies(replica_env).items():
+        client = replica_env.client("secretsmanager", credentials, region=region)
+        problems += [f"{region}: {p}" for p in _reads(client, replica_env, sorted(own))]
+        for name in sorted(set(copies) - own):
+            code = error_code(client.get_secret_value, SecretId=copies[name])
+            if code != DENIED:
+                problems.append(f"{region}: foreign {name}: {code or 'read'}")
+    assert problems == []
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_reader_cannot_write_its_own_entry(replica_env: LiveEnv, service: str) -> None:
+    """Its identity policy widened to secretsmanager:* on its entries: the resource policy still denies writes."""
+    role_name = replica_env.role_name(service)
+    policy = json.loads(json.dumps(replica_env.identity_policies[role_name]))
+    for statement in policy["Statement"]:
+        if "secretsmanager:GetSecretValue" in json.dumps(statement["Action"]):
+            statement["Action"] = "secretsmanager:*"
+    replica_env.client("iam").put_role_policy(
+        RoleName=role_name, PolicyName="widened-actions", PolicyDocument=json.dumps(policy)
+    )
+    credentials = _open_session(replica_env, service, replica_env.role_arn(service))
+    problems = []
+    for region, copies in _regional_copies(replica_env).items():
+        client = replica_env.client("secretsmanager", credentials, region=region)
+        for name in replica_env.entries(service):
+            for label, call in NOT_READ_CALLS:
+                code = error_code(call, client, copies[name])
+                if code != DENIED:
+                    problems.append(f"{label}({name}) in {region}: {code or 'succeeded'}")
+    replica_env.client("iam").delete_role_policy(RoleName=role_name, PolicyName="widened-actions")
+    assert problems == []

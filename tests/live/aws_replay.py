@@ -4,7 +4,8 @@
 ``access.json``) and creates, as the account's root: the KMS key (with its key policy), every
 Secrets Manager entry (same name, a dummy value ``test-value-for-<name>``), the OIDC provider(s)
 the trust policies name, every role with its trust policy and inline policy, and each entry's
-resource policy.
+resource policy. An entry with replicas also gets a copy in each replica region (same name, value
+and resource policy), made by hand as AWS replication would make it: ministack does not replicate.
 
 Live ARNs differ from the plan's mock ARNs (account id, a secret's 6-character suffix, the key id),
 so every document goes through ``ArnSubstitution``: each plan ARN of ``arns.json`` becomes the live
@@ -277,9 +278,14 @@ class LiveEnv:
     """role name -> live inline policy (the last one put, if several)"""
     resource_policies: dict[str, Document] = field(default_factory=dict)
     """entry name -> live resource policy as attached (empty when the mode is "omit")"""
+    replicas: dict[str, dict[str, str]] = field(default_factory=dict)
+    """replica region -> {entry name -> live ARN of the copy made there}"""
 
-    def client(self, service: str, credentials: Credentials | None = None) -> Any:
-        """A boto3 client for ``service``: as the account's root, or with session credentials."""
+    def client(
+        self, service: str, credentials: Credentials | None = None, region: str | None = None
+    ) -> Any:
+        """A boto3 client for ``service`` (in ``region``, default the plan's): as the account's
+        root, or with session credentials."""
         if credentials is None:
             keys = {"aws_access_key_id": self.account_id, "aws_secret_access_key": ROOT_SECRET_KEY}
         else:
@@ -291,7 +297,7 @@ class LiveEnv:
         return boto3.client(
             service,
             endpoint_url=self.endpoint,
-            region_name=self.region,
+            region_name=region or self.region,
             config=_CLIENT_CONFIG,
             **keys,
         )
@@ -394,6 +400,8 @@ def _create_secrets(env: LiveEnv) -> None:
         env.secrets[name] = live_arn
         env.values[name] = value
         env.substitution.add(plan_arns[name], live_arn)
+        for replica in inputs.get("replicas") or []:
+            _create_replica_copy(env, plan_arns[name], str(replica["region"]), kwargs)
     missing = set(plan_arns) - set(env.secrets)
     if missing:
         raise ReplayError(f"arns.json names entries resources.json does not: {sorted(missing)}")
@@ -401,6 +409,21 @@ def _create_secrets(env: LiveEnv) -> None:
         unknown = set(env.plan.access[service]["entries"]) - set(env.secrets)
         if unknown:
             raise ReplayError(f"access.json gives {service} unknown entries: {sorted(unknown)}")
+
+
+def _create_replica_copy(env: LiveEnv, plan_arn: str, region: str, kwargs: dict[str, Any]) -> None:
+    """The entry's copy in a replica region, made by hand: ministack does not replicate.
+
+    Same name, value, description and tags, as Secrets Manager's replication would make it (the
+    resource policy follows in ``_put_resource_policies``). The copy is encrypted with the region's
+    default key: ministack does not replicate multi-region KMS keys either, and its Secrets Manager
+    does not call KMS, so the key does not change what a principal may read here.
+    """
+    copy_kwargs = {k: v for k, v in kwargs.items() if k != "KmsKeyId"}
+    live_arn = env.client("secretsmanager", region=region).create_secret(**copy_kwargs)["ARN"]
+    env.replicas.setdefault(region, {})[str(kwargs["Name"])] = live_arn
+    parts = plan_arn.split(":")
+    env.substitution.add(":".join([*parts[:3], region, *parts[4:]]), live_arn)
 
 
 def _map_predictable_arns(env: LiveEnv) -> set[str]:
@@ -486,6 +509,12 @@ def _put_resource_policies(env: LiveEnv, mode: ResourcePolicyMode) -> None:
             policy = emulator_compat_resource_policy(policy)
         secretsmanager.put_resource_policy(SecretId=secret_arn, ResourcePolicy=json.dumps(policy))
         env.resource_policies[by_arn[secret_arn]] = policy
+        # Secrets Manager copies the resource policy to every replica verbatim: so does the replay.
+        for region, copies in env.replicas.items():
+            if by_arn[secret_arn] in copies:
+                env.client("secretsmanager", region=region).put_resource_policy(
+                    SecretId=copies[by_arn[secret_arn]], ResourcePolicy=json.dumps(policy)
+                )
 
 
 # --------------------------------------------------------------------------------------------------
