@@ -78,6 +78,11 @@ class AwsSettings(_Camel):
         pattern=AWS_REGION,
         description="Second region that holds replicas of every entry and of the KMS key (prod: required).",
     )
+    tooling_account_ids: tuple[Annotated[str, Field(pattern=r"^\d{12}$")], ...] = Field(
+        default=(),
+        description="Accounts other than `accountId` whose roles may be `toolingPrincipals` (e.g. a CI "
+        "account); a role of any other account is refused.",
+    )
     rotation_lambda_arns: dict[str, str] = Field(
         default_factory=dict,
         description="`<owner>.<KEY>: lambda ARN` of third-party secrets whose rotation AWS runs on the "
@@ -117,6 +122,14 @@ class GcpSettings(_Camel):
         default_factory=dict,
         description="Non-workload service -> principals that may act as its service account "
         "(`serviceAccount:`/`user:`/`group:` get Token Creator, `principal://` Workload Identity User).",
+    )
+
+    tooling_projects: tuple[
+        Annotated[str, Field(pattern=r"^([a-z][a-z0-9-]{4,28}[a-z0-9]|\d{6,20})$")], ...
+    ] = Field(
+        default=(),
+        description="Projects (ids, or numbers for `principal://` members) other than `project` whose "
+        "service accounts or workload identity pools may be `toolingMembers`; any other is refused.",
     )
 
     @property
@@ -161,6 +174,11 @@ class AzureSettings(_Camel):
         default=True,
         description="Whether the vault accepts traffic from public networks (false: private endpoints and "
         "trusted Azure services only; ESO must then reach it through a private endpoint).",
+    )
+    tooling_tenant_ids: tuple[Annotated[str, Field(pattern=UUID)], ...] = Field(
+        default=(),
+        description="Entra ID tenants other than `tenantId` whose issuers may appear in "
+        "`toolingFederations`; a federation with another tenant's issuer is refused.",
     )
     tooling_federations: dict[str, tuple[FederatedSubject, ...]] = Field(
         default_factory=dict,

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pulumi
@@ -20,6 +21,9 @@ from components.clouds.base import CloudAdapter, Identity, StoredEntry
 from components.model import Entry, Service, StackModel
 from components.settings import AwsSettings
 
+TOOLING_ROLE = re.compile(
+    r"arn:aws:iam::(?P<account>\d{12}):role/(?:[\w+=,.@-]+/)*(?P<name>[\w+=,.@-]+)"
+)
 ROLE_NAME_MAX = 64
 SECRET_NAME_MAX = 512
 
@@ -60,6 +64,40 @@ class AwsAdapter(CloudAdapter):
                 problems.append(
                     f"services.{service.name}: IAM role name {name!r} exceeds 64 characters"
                 )
+        problems += AwsAdapter.tooling_problems(model)
+        return problems
+
+    @staticmethod
+    def tooling_problems(model: StackModel) -> list[str]:
+        """Tooling principals that would hand a tooling service's entries to someone else.
+
+        Refused: anything but a role (an account root or bare account id stands for every principal of
+        the account, a user has long-lived keys, ``*`` is anyone); a role of this stack (a workload's
+        role, or any role under the stack's name prefix: its pods could then assume the tooling role);
+        a role of another account unless ``aws.toolingAccountIds`` lists that account.
+        """
+        settings, aws_settings = model.settings, model.settings.aws
+        if aws_settings is None:
+            return []
+        own_prefix = f"{settings.name_prefix}-{settings.environment.value}-"
+        trusted = {aws_settings.account_id, *aws_settings.tooling_account_ids}
+        problems = []
+        for name, principals in sorted(settings.tooling_principals.items()):
+            where = f"toolingPrincipals.{name}"
+            for principal in principals:
+                match = TOOLING_ROLE.fullmatch(principal)
+                if match is None:
+                    problems.append(f"{where}: {principal!r} {_not_a_role(principal)}")
+                elif match["name"].startswith(own_prefix):
+                    problems.append(
+                        f"{where}: {principal!r} is a workload role of this stack (named like "
+                        f"{own_prefix}<service>): its pods could assume the tooling role"
+                    )
+                elif match["account"] not in trusted:
+                    problems.append(
+                        f"{where}: {principal!r} is a role of account {match['account']}, which is "
+                        "neither this stack's accountId nor listed in aws.toolingAccountIds"
+                    )
         return problems
 
     # --- resources ---
@@ -293,6 +331,15 @@ class AwsAdapter(CloudAdapter):
             out["replica_kms_key_arn"] = self.replica_key.arn
             out["replica_region"] = self.aws.replica_region
         return out
+
+
+def _not_a_role(principal: str) -> str:
+    """Why a tooling principal that is not a role ARN is refused."""
+    if principal == "*" or principal.endswith(":root") or re.fullmatch(r"\d{12}", principal):
+        return "is an account root (every principal of that account, or anyone): name a role"
+    if ":user/" in principal:
+        return "is an IAM user (long-lived access keys): name a role"
+    return "is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)"
 
 
 def _in_regions(arn: str, regions: list[str]) -> list[str]:

@@ -12,6 +12,7 @@ Azure offers no customer-managed key for Key Vault secrets (the vault is the key
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -120,6 +121,11 @@ class AzureAdapter(CloudAdapter):
                 f"azure.toolingFederations.{name}: subject {item.subject!r} has a wildcard"
                 for item in subjects
                 if "*" in item.subject or "*" in item.issuer
+            ]
+            problems += [
+                f"azure.toolingFederations.{name}: {item.issuer} {item.subject!r} {why}"
+                for item in subjects
+                if (why := _tooling_federation_problem(item.issuer, item.subject, azure))
             ]
         return problems
 
@@ -334,3 +340,30 @@ def _rotation_start(entry: Entry, stack_epoch: str) -> date | None:
 
 def _slug(entry: Entry) -> str:
     return f"{entry.owner}-{entry.key.lower().replace('_', '-')}"
+
+
+_TENANT_IN_ISSUER = re.compile(
+    r"https://(?:login\.microsoftonline\.com|sts\.windows\.net|[a-z0-9-]+\.oic\.prod-aks\.azure\.com)/"
+    r"(?P<tenant>[0-9a-f-]{36})(?:/|$)"
+)
+
+
+def _tooling_federation_problem(issuer: str, subject: str, azure: AzureSettings) -> str | None:
+    """Why a tooling federation would hand a tooling identity to someone else, or None.
+
+    Refused: the cluster's own issuer (every token it signs is a Kubernetes ServiceAccount, i.e. a workload;
+    a ``system:serviceaccount:`` subject says so outright); an Entra ID or AKS issuer of a tenant that is
+    neither ``azure.tenantId`` nor in ``azure.toolingTenantIds``.
+    """
+    if issuer.rstrip("/") == azure.oidc_issuer.rstrip("/"):
+        return (
+            "is the cluster's own issuer (a workload's ServiceAccount): its pods could act as the tooling "
+            "identity"
+        )
+    tenant = _TENANT_IN_ISSUER.match(issuer)
+    if tenant and tenant["tenant"] not in {azure.tenant_id, *azure.tooling_tenant_ids}:
+        return (
+            f"is an issuer of tenant {tenant['tenant']}, which is neither azure.tenantId nor listed in "
+            "azure.toolingTenantIds"
+        )
+    return None

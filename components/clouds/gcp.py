@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -91,7 +92,7 @@ class GcpAdapter(CloudAdapter):
                     f"gcp.toolingMembers.{name}: not a non-workload service of the catalog"
                 )
             for member in members:
-                why = naming.member_problem(member)
+                why = naming.member_problem(member) or _tooling_member_problem(member, model)
                 if why:
                     problems.append(f"gcp.toolingMembers.{name}: {member!r} {why}")
         return problems
@@ -348,3 +349,63 @@ def _rotation_start(entry: Entry, stack_epoch: str) -> date | None:
 
 def _slug(entry: Entry) -> str:
     return f"{entry.owner}-{entry.key.lower().replace('_', '-')}"
+
+
+_SERVICE_ACCOUNT = re.compile(
+    r"serviceAccount:(?P<account>[^@]+)@(?P<project>[a-z][a-z0-9-]+)\.iam\.gserviceaccount\.com"
+)
+_POOL_PRINCIPAL = re.compile(
+    r"principal://iam\.googleapis\.com/projects/(?P<number>\d+)/locations/global/"
+    r"workloadIdentityPools/(?P<pool>[^/]+)/subject/(?P<subject>.+)"
+)
+
+
+def _tooling_member_problem(member: str, model: StackModel) -> str | None:
+    """Why a tooling member would hand a tooling service's secrets to someone else, or None.
+
+    Refused: a person or a group (``user:``, ``group:``); a service account of this stack (a workload's own
+    identity); a principal of the cluster's workload pool (a Kubernetes ServiceAccount, i.e. a workload);
+    a service account or pool of a project that is neither ``gcp.project`` nor in ``gcp.toolingProjects``
+    (a ``principal://`` names its project by number, which the program cannot map to ``gcp.project``
+    offline: list it).
+    """
+    settings, gcp_settings = model.settings, model.settings.gcp
+    assert gcp_settings is not None
+    trusted = {gcp_settings.project, *gcp_settings.tooling_projects}
+    if member.startswith(("user:", "group:")):
+        return (
+            "is a person's account or a group: name a service account or a federated CI principal"
+        )
+    account = _SERVICE_ACCOUNT.fullmatch(member)
+    if member.startswith("serviceAccount:"):
+        if account is None:
+            return (
+                "is not a user-managed service account (<name>@<project>.iam.gserviceaccount.com)"
+            )
+        own = {
+            naming.account_id(settings.name_prefix, settings.environment.value, service.name)
+            for service in model.services
+        }
+        if account["project"] == gcp_settings.project and account["account"] in own:
+            return "is a service account of this stack (a workload's identity): it could act as the tooling one"
+        if account["project"] not in trusted:
+            return (
+                f"is a service account of project {account['project']}, which is neither gcp.project nor "
+                "listed in gcp.toolingProjects"
+            )
+        return None
+    principal = _POOL_PRINCIPAL.fullmatch(member)
+    if principal is not None:
+        if principal["pool"] == gcp_settings.workload_pool or principal["subject"].startswith(
+            "ns/"
+        ):
+            return (
+                "is a Kubernetes ServiceAccount of the cluster's workload pool (a workload identity): its "
+                "pods could act as the tooling service account"
+            )
+        if principal["number"] not in trusted:
+            return (
+                f"is a principal of project number {principal['number']}, not listed in "
+                "gcp.toolingProjects"
+            )
+    return None

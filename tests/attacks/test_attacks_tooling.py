@@ -1,0 +1,215 @@
+"""Attacks through the principals that may act as a tooling (non-workload) service's identity.
+
+A tooling service (the Linear integration) has no pod: its identity is assumed by principals the stack
+names (AWS ``toolingPrincipals``, GCP ``gcp.toolingMembers``, Azure ``azure.toolingFederations``). Each
+test names one that would hand the tooling service's secrets to someone else, and expects the stack to be
+refused before anything registers; the last tests bypass the validators and expect the access matrix to
+show the leak (so the intent test would fail even if a validator missed it).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from components.catalog import load_catalog
+from components.clouds import gcp_naming
+from components.clouds.aws import AwsAdapter
+from components.clouds.azure import AzureAdapter
+from components.clouds.gcp import GcpAdapter
+from components.model import build_model
+from components.settings import parse_settings
+from tests.conftest import PROD_SECRETS
+from tools import access, offline
+from tools.offline import RunResult
+
+ROOT = Path(__file__).resolve().parents[2]
+TOOLING = "linear-integration"
+ACCOUNT = "444455556666"  # prod's
+PLAN = (sys.executable, "-m", "tools.plan", "--stack", "prod", "--stub-secrets")
+
+
+def _prod_settings(**changes: Any) -> dict[str, Any]:
+    """The prod stack's settings (namespace removed), with top-level keys replaced."""
+    config = offline.load_config("prod")[1]
+    raw: dict[str, Any] = {}
+    for key, value in config.items():
+        name = key.split(":", 1)[-1]
+        if not key.startswith("platform-secrets:") or "." in name or name == "catalog":
+            continue
+        try:
+            raw[key.split(":", 1)[1]] = json.loads(value)
+        except (TypeError, json.JSONDecodeError):
+            raw[key.split(":", 1)[1]] = value
+    return {**raw, **changes}
+
+
+def _problems(adapter: Any, **changes: Any) -> list[str]:
+    settings = parse_settings(_prod_settings(**changes))
+    catalog = load_catalog(ROOT / "catalog.yaml")
+    model = build_model(catalog, settings, {key: True for key in PROD_SECRETS})
+    return list(adapter.problems(model))
+
+
+def _aws_problems(*principals: str, **aws: Any) -> list[str]:
+    base = _prod_settings()["aws"]
+    return _problems(AwsAdapter, toolingPrincipals={TOOLING: list(principals)}, aws={**base, **aws})
+
+
+def _gcp_problems(*members: str, **gcp: Any) -> list[str]:
+    base = _prod_settings()["gcp"]
+    settings = {**base, "toolingMembers": {TOOLING: list(members)}, **gcp}
+    return _problems(GcpAdapter, cloud="gcp", gcp=settings)
+
+
+def _azure_problems(*federations: dict[str, str], **azure: Any) -> list[str]:
+    base = _prod_settings()["azure"]
+    settings = {**base, "toolingFederations": {TOOLING: list(federations)}, **azure}
+    return _problems(AzureAdapter, cloud="azure", azure=settings)
+
+
+def _named(problems: list[str], *words: str) -> list[str]:
+    return [p for p in problems if all(w in p for w in words)]
+
+
+# --- AWS ---
+
+
+def test_aws_workload_role_as_tooling_principal() -> None:
+    """``toolingPrincipals`` names backend's own role: backend pods could assume the Linear role."""
+    principal = f"arn:aws:iam::{ACCOUNT}:role/platform-secrets-prod-backend"
+    assert _named(_aws_problems(principal), f"toolingPrincipals.{TOOLING}", principal, "workload")
+
+
+def test_aws_foreign_account_root_as_tooling_principal() -> None:
+    """``arn:aws:iam::999999999999:root``: every principal of a foreign account may assume the role."""
+    principal = "arn:aws:iam::999999999999:root"
+    assert _named(_aws_problems(principal), f"toolingPrincipals.{TOOLING}", principal, "root")
+
+
+def test_aws_own_account_root_as_tooling_principal() -> None:
+    """The stack's own account root: any role of the account with sts:AssumeRole gets the Linear key."""
+    principal = f"arn:aws:iam::{ACCOUNT}:root"
+    assert _named(_aws_problems(principal), f"toolingPrincipals.{TOOLING}", principal, "root")
+
+
+def test_aws_iam_user_as_tooling_principal() -> None:
+    """An IAM user (long-lived access keys) as the principal that reads the Linear key."""
+    principal = f"arn:aws:iam::{ACCOUNT}:user/alice"
+    assert _named(_aws_problems(principal), f"toolingPrincipals.{TOOLING}", principal, "user")
+
+
+def test_aws_foreign_account_role_as_tooling_principal() -> None:
+    """A role of another account, not listed in ``aws.toolingAccountIds``."""
+    principal = "arn:aws:iam::999999999999:role/ci-linear"
+    assert _named(_aws_problems(principal), principal, "aws.toolingAccountIds")
+    # Listed explicitly, the same role is accepted (a CI account the stack names on purpose).
+    assert _aws_problems(principal, toolingAccountIds=["999999999999"]) == []
+
+
+def test_aws_prod_plan_with_a_workload_tooling_principal_writes_nothing(tmp_path: Path) -> None:
+    """The plan command refuses, names the problem and writes no artifact."""
+    principal = f"arn:aws:iam::{ACCOUNT}:role/platform-secrets-prod-backend"
+    config = f"toolingPrincipals={json.dumps({TOOLING: [principal]})}"
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [*PLAN, "--out", str(out), "--config", config],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode != 0
+    assert principal in result.stdout + result.stderr
+    assert not out.exists() or not any(out.iterdir())
+
+
+# --- GCP ---
+
+
+def test_gcp_workload_service_account_as_tooling_member() -> None:
+    """``toolingMembers`` names backend's own service account: backend could act as the Linear one."""
+    account = gcp_naming.account_id("platform-secrets", "prod", "backend")
+    member = f"serviceAccount:{gcp_naming.account_email(account, 'acme-secrets-prod')}"
+    assert _named(_gcp_problems(member), f"gcp.toolingMembers.{TOOLING}", member, "workload")
+
+
+def test_gcp_workload_identity_principal_as_tooling_member() -> None:
+    """The backend Kubernetes ServiceAccount's Workload Identity principal."""
+    pool = "acme-secrets-prod.svc.id.goog"
+    principal = (
+        "principal://iam.googleapis.com/projects/123456789012/locations/global/"
+        f"workloadIdentityPools/{pool}/subject/ns/backend/sa/backend"
+    )
+    problems = _gcp_problems(principal, toolingProjects=["123456789012"])
+    assert _named(problems, principal, "cluster")
+
+
+def test_gcp_user_as_tooling_member() -> None:
+    """A person's Google account as the principal that reads the Linear key."""
+    member = "user:alice@example.com"
+    assert _named(_gcp_problems(member), member, "user")
+
+
+def test_gcp_foreign_project_service_account_as_tooling_member() -> None:
+    """A service account of a project the stack does not list in ``gcp.toolingProjects``."""
+    member = "serviceAccount:ci@someone-elses-project.iam.gserviceaccount.com"
+    assert _named(_gcp_problems(member), member, "gcp.toolingProjects")
+    assert _gcp_problems(member, toolingProjects=["someone-elses-project"]) == []
+
+
+# --- Azure ---
+
+
+def test_azure_cluster_service_account_federation_as_tooling() -> None:
+    """A federation with the cluster's issuer and a workload's ServiceAccount subject."""
+    issuer = _prod_settings()["azure"]["oidcIssuer"]
+    federation = {"issuer": issuer, "subject": "system:serviceaccount:backend:backend"}
+    assert _named(_azure_problems(federation), "azure.toolingFederations", "cluster")
+
+
+def test_azure_foreign_tenant_federation_as_tooling() -> None:
+    """An Entra ID issuer of another tenant, not listed in ``azure.toolingTenantIds``."""
+    other = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+    federation = {"issuer": f"https://login.microsoftonline.com/{other}/v2.0", "subject": "x"}
+    assert _named(_azure_problems(federation), other, "azure.toolingTenantIds")
+    assert _azure_problems(federation, toolingTenantIds=[other]) == []
+
+
+# --- the matrix shows what a validator missed ---
+
+
+def _retrust(run: RunResult, role_name: str, principals: list[str]) -> RunResult:
+    crafted = copy.deepcopy(run)
+    role = next(r for r in crafted.resources if r.inputs.get("name") == role_name)
+    trust = json.loads(role.inputs["assumeRolePolicy"])
+    trust["Statement"][0]["Principal"]["AWS"] = principals
+    role.inputs["assumeRolePolicy"] = json.dumps(trust)
+    return crafted
+
+
+def test_matrix_shows_a_workload_that_may_assume_the_tooling_role(prod_run: RunResult) -> None:
+    """Trust chain, validator bypassed: backend's role may assume the Linear role; the matrix says so."""
+    backend = f"arn:aws:iam::{ACCOUNT}:role/platform-secrets-prod-backend"
+    crafted = _retrust(prod_run, f"platform-secrets-prod-{TOOLING}", [backend])
+    matrix = access.derive(crafted.resources)
+    assert "LINEAR_API_KEY" in matrix["backend"]["keys"]
+    assert matrix["backend"]["assumes"] == [
+        f"arn:aws:iam::{ACCOUNT}:role/platform-secrets-prod-{TOOLING}"
+    ]
+    assert "LINEAR_API_KEY" not in access.derive(prod_run.resources)["backend"]["keys"]
+
+
+def test_matrix_shows_a_foreign_account_that_may_assume_the_tooling_role(
+    prod_run: RunResult,
+) -> None:
+    """Trust chain, validator bypassed: a foreign account root may assume the Linear role."""
+    crafted = _retrust(
+        prod_run, f"platform-secrets-prod-{TOOLING}", ["arn:aws:iam::999999999999:root"]
+    )
+    matrix = access.derive(crafted.resources)
+    assert matrix["arn:aws:iam::999999999999:root"]["keys"] == ["LINEAR_API_KEY"]
