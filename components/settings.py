@@ -34,6 +34,7 @@ class Cloud(str, Enum):
     AWS = "aws"
     GCP = "gcp"
     AZURE = "azure"
+    VAULT = "vault"
 
 
 class Binding(str, Enum):
@@ -186,6 +187,87 @@ class AzureSettings(_Camel):
     )
 
 
+class VaultSettings(_Camel):
+    """HashiCorp Vault / OpenBao: a KV v2 mount per environment, a policy and a JWT role per service."""
+
+    address: str = Field(
+        pattern=r"^https?://[^\s/*]+(:\d+)?/?$",
+        description="The server's address as ESO reaches it, e.g. https://vault.example.com:8200 (prod: https).",
+    )
+    kv_mount: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$",
+        description="Path of the environment's KV v2 mount; `<namePrefix>-<env>` when unset.",
+    )
+    auth_path: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$",
+        description="Path of the JWT auth mount for the cluster's ServiceAccount tokens; "
+        "`<namePrefix>-<env>-k8s` when unset.",
+    )
+    issuer: str = Field(
+        pattern=r"^https://[^\s*]+$",
+        description="The cluster's ServiceAccount token issuer, exactly as in its tokens (bound_issuer).",
+    )
+    discovery_url: str | None = Field(
+        default=None,
+        pattern=r"^https://[^\s*]+$",
+        description="OIDC discovery URL the auth mount fetches the cluster's signing keys from (Vault must "
+        "reach it); set this or jwtValidationPubkeys, not both.",
+    )
+    jwt_validation_pubkeys: tuple[str, ...] = Field(
+        default=(),
+        description="PEM public keys of the cluster's ServiceAccount token signer (for clusters whose "
+        "discovery URL Vault cannot reach); set this or discoveryUrl, not both.",
+    )
+    audiences: tuple[Annotated[str, Field(pattern=r"^[^\s*]+$")], ...] = Field(
+        default=("vault",),
+        min_length=1,
+        description="Audiences a ServiceAccount token must carry (bound_audiences; ESO requests them).",
+    )
+    token_ttl: int = Field(
+        default=900,
+        ge=60,
+        le=3600,
+        description="Seconds a login token lives (token_ttl and token_max_ttl): short, ESO logs in again.",
+    )
+    max_versions: int = Field(
+        default=10,
+        ge=1,
+        le=100,
+        description="KV v2 versions kept per secret (prod: at least 10, so a rotation can be rolled back).",
+    )
+    ci_auth_path: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$",
+        description="Path of the JWT auth mount for CI's OIDC tokens; `<namePrefix>-<env>-ci` when unset.",
+    )
+    ci_issuer: str = Field(
+        default="https://token.actions.githubusercontent.com",
+        pattern=r"^https://[^\s*]+$",
+        description="CI's OIDC issuer (bound_issuer and discovery URL of the CI mount).",
+    )
+    ci_audiences: tuple[Annotated[str, Field(pattern=r"^[^\s*]+$")], ...] = Field(
+        default=("vault",),
+        min_length=1,
+        description="Audiences a CI token must carry (e.g. `jwtGithubAudience` of hashicorp/vault-action).",
+    )
+    tooling_claims: dict[str, dict[str, Annotated[str, Field(pattern=r"^[^\s*]+$")]]] = Field(
+        default_factory=dict,
+        description="Non-workload service -> claims a CI token must carry exactly (bound_claims), e.g. "
+        "{repository: acme/platform, environment: prod}; `repository` is required.",
+    )
+
+    @model_validator(mode="after")
+    def _one_key_source(self) -> VaultSettings:
+        if bool(self.discovery_url) == bool(self.jwt_validation_pubkeys):
+            raise ValueError(
+                "vault: set exactly one of discoveryUrl and jwtValidationPubkeys (how the auth mount "
+                "checks the cluster's token signatures)"
+            )
+        return self
+
+
 class Settings(_Camel):
     """Every stack setting of platform-secrets (keys under the `platform-secrets:` namespace)."""
 
@@ -241,6 +323,9 @@ class Settings(_Camel):
     aws: AwsSettings | None = Field(default=None, description="AWS settings (cloud: aws).")
     gcp: GcpSettings | None = Field(default=None, description="GCP settings (cloud: gcp).")
     azure: AzureSettings | None = Field(default=None, description="Azure settings (cloud: azure).")
+    vault: VaultSettings | None = Field(
+        default=None, description="HashiCorp Vault / OpenBao settings (cloud: vault)."
+    )
 
     @property
     def strict(self) -> bool:
@@ -278,6 +363,13 @@ class Settings(_Camel):
             problems.append("gcp: required when cloud is gcp")
         if self.cloud is Cloud.AZURE and self.azure is None:
             problems.append("azure: required when cloud is azure")
+        if self.cloud is Cloud.VAULT and self.vault is None:
+            problems.append("vault: required when cloud is vault")
+        if self.strict and self.cloud is Cloud.VAULT and self.vault is not None:
+            if not self.vault.address.startswith("https://"):
+                problems.append("vault.address: prod talks to Vault over https")
+            if self.vault.max_versions < 10:
+                problems.append("vault.maxVersions: prod keeps at least 10 versions per secret")
         if self.gcp and len(set(self.gcp.locations)) != len(self.gcp.locations):
             problems.append("gcp.locations: each location once")
         if self.strict and self.cloud is Cloud.GCP and self.gcp is not None:

@@ -123,3 +123,19 @@ def cloud_plan_dirs(
         artifacts.write(result, out)
         dirs[(cloud, stack)] = out
     return dirs
+
+
+# --- Vault: a real OpenBao server for the session (tests/live/openbao_server.py) ---
+
+
+@pytest.fixture(scope="session")
+def openbao():  # type: ignore[no-untyped-def]
+    """One ``bao server -dev`` on 127.0.0.1 for the whole session, stopped at its end (an ``OpenBao``).
+
+    Tests that replay a plan onto it use their own mount and auth paths (``tests/live/vault_replay.py``
+    takes a prefix), so several tiers can share the server.
+    """
+    from tests.live.openbao_server import running_openbao
+
+    with running_openbao() as server:
+        yield server
