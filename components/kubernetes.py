@@ -31,6 +31,8 @@ class EnvSecret:
     env_var: str
     remote_key: str
     value: pulumi.Output[str] | None
+    remote_property: str | None = None
+    """The field within the entry, for stores whose entries hold fields (Vault's KV: ``value``)."""
 
 
 def bind_service(
@@ -93,8 +95,7 @@ def bind_service(
                     "deletionPolicy": "Retain",
                 },
                 "data": [
-                    {"secretKey": item.env_var, "remoteRef": {"key": item.remote_key}}
-                    for item in env
+                    {"secretKey": item.env_var, "remoteRef": _remote_ref(item)} for item in env
                 ],
             },
             # Synced through that store: created after it, so its first sync does not fail.
@@ -150,3 +151,10 @@ def bind_service(
         "secret_name": service.secret_name,
         "configmap_name": service.configmap_name,
     }
+
+
+def _remote_ref(item: EnvSecret) -> dict[str, str]:
+    ref = {"key": item.remote_key}
+    if item.remote_property is not None:
+        ref["property"] = item.remote_property
+    return ref

@@ -103,14 +103,17 @@ class ServiceSecrets(pulumi.ComponentResource):
         self.kubernetes = {}
         if service.workload and identity is not None:
             by_id = {stored.entry.id: stored for stored in readable}
-            env = [
-                EnvSecret(
-                    env_var=env_var,
-                    remote_key=adapter.remote_key(by_id[entry_id]),
-                    value=by_id[entry_id].value,
+            env = []
+            for env_var, entry_id in service.env:
+                ref = adapter.remote_ref(by_id[entry_id])
+                env.append(
+                    EnvSecret(
+                        env_var=env_var,
+                        remote_key=ref["key"],
+                        value=by_id[entry_id].value,
+                        remote_property=ref.get("property"),
+                    )
                 )
-                for env_var, entry_id in service.env
-            ]
             self.kubernetes = bind_service(
                 name,
                 service,

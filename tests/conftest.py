@@ -101,6 +101,21 @@ def azure_prod_preview() -> RunResult:
 
 
 @pytest.fixture(scope="session")
+def vault_dev_run() -> RunResult:
+    return _cloud_run("dev", "vault")
+
+
+@pytest.fixture(scope="session")
+def vault_prod_run() -> RunResult:
+    return _cloud_run("prod", "vault")
+
+
+@pytest.fixture(scope="session")
+def vault_prod_preview() -> RunResult:
+    return _cloud_run("prod", "vault", preview=True)
+
+
+@pytest.fixture(scope="session")
 def cloud_plan_dirs(
     tmp_path_factory: pytest.TempPathFactory,
     aws_dev_plan_dir: Path,
@@ -109,6 +124,8 @@ def cloud_plan_dirs(
     gcp_prod_run: RunResult,
     azure_dev_run: RunResult,
     azure_prod_run: RunResult,
+    vault_dev_run: RunResult,
+    vault_prod_run: RunResult,
 ) -> dict[tuple[str, str], Path]:
     """(cloud, stack) -> the offline plan's artifacts, written once per cloud and stack."""
     dirs = {("aws", "dev"): aws_dev_plan_dir, ("aws", "prod"): aws_prod_plan_dir}
@@ -117,6 +134,8 @@ def cloud_plan_dirs(
         ("gcp", "prod"): gcp_prod_run,
         ("azure", "dev"): azure_dev_run,
         ("azure", "prod"): azure_prod_run,
+        ("vault", "dev"): vault_dev_run,
+        ("vault", "prod"): vault_prod_run,
     }
     for (cloud, stack), result in runs.items():
         out = tmp_path_factory.mktemp("plan") / f"{cloud}-{stack}"

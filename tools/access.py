@@ -14,6 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from tools import access_vault
 from tools.offline import Registered
 
 
@@ -27,6 +28,8 @@ def derive(resources: list[Registered]) -> dict[str, dict[str, Any]]:
         matrix.update(_gcp(resources))
     if "azure-native:keyvault:Secret" in types:
         matrix.update(_azure(resources))
+    if types & {access_vault.KV_V2_TYPE, access_vault.ENDPOINT_TYPE}:
+        matrix.update(access_vault.from_registered(resources, _env_keys(resources)))
     return dict(sorted(matrix.items()))
 
 

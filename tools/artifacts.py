@@ -58,6 +58,30 @@ GRANT_DOCUMENTS = (
             "audiences",
         ),
     ),
+    # Vault: the policies (HCL, as `vault policy read` prints it), the JWT roles that carry them, the auth mounts.
+    ("vault:index/policy:Policy", "vault-policy", ("name", "policy")),
+    (
+        "vault:jwt/authBackendRole:AuthBackendRole",
+        "vault-role",
+        (
+            "backend",
+            "roleName",
+            "roleType",
+            "userClaim",
+            "boundSubject",
+            "boundAudiences",
+            "boundClaims",
+            "boundClaimsType",
+            "tokenPolicies",
+            "tokenTtl",
+            "tokenMaxTtl",
+        ),
+    ),
+    (
+        "vault:jwt/authBackend:AuthBackend",
+        "vault-auth",
+        ("path", "type", "boundIssuer", "oidcDiscoveryUrl", "jwtValidationPubkeys"),
+    ),
 )
 GCP_GRANT_FIELDS = ("role", "member")
 SHARED_COMPONENT = "shared"

@@ -216,6 +216,8 @@ class RealisticMocks(Mocks):
             return self._gcp(t, args.name, inputs, self._provider_inputs(args))
         if t.startswith("azure-native:"):
             return self._azure(t, args.name, inputs, self._provider_inputs(args))
+        if t.startswith("vault:"):
+            return self._vault(t, args.name, inputs)
         if t.startswith("kubernetes:"):
             meta = dict(inputs.get("metadata") or {})
             meta.setdefault("uid", str(uuid.UUID(_digest(t, args.name))))
@@ -390,6 +392,37 @@ class RealisticMocks(Mocks):
                     "type": "Microsoft.Authorization/roleAssignments",
                 },
             )
+        return f"{name}-{_digest(t, name, length=8)}", inputs
+
+    def _vault(self, t: str, name: str, inputs: dict) -> tuple[str, dict]:
+        """Vault ids as the provider sets them: paths (``<mount>/data/<name>``, ``auth/<path>/role/<name>``)."""
+        if t == "vault:index/mount:Mount":
+            accessor = f"{inputs['type']}_{_digest(t, inputs['path'], length=8)}"
+            return inputs["path"], {**inputs, "accessor": accessor}
+        if t == "vault:kv/secretBackendV2:SecretBackendV2":
+            return f"{inputs['mount']}/config", inputs
+        if t == "vault:kv/secretV2:SecretV2":
+            path = f"{inputs['mount']}/data/{inputs['name']}"
+            # The provider never returns the value in outputs the plan records (``data`` is dropped here).
+            return path, {
+                **inputs,
+                "path": path,
+                "metadata": {"version": "1", "created_time": "2026-01-01T00:00:00Z"},
+            }
+        if t == "vault:generic/endpoint:Endpoint":
+            return inputs["path"], inputs
+        if t == "vault:index/policy:Policy":
+            return inputs["name"], inputs
+        if t == "vault:jwt/authBackend:AuthBackend":
+            path = inputs.get("path") or "jwt"
+            return path, {
+                **inputs,
+                "path": path,
+                "accessor": f"auth_jwt_{_digest(t, path, length=8)}",
+            }
+        if t == "vault:jwt/authBackendRole:AuthBackendRole":
+            backend = inputs.get("backend") or "jwt"
+            return f"auth/{backend}/role/{inputs['roleName']}", {**inputs, "backend": backend}
         return f"{name}-{_digest(t, name, length=8)}", inputs
 
     def call(self, args: MockCallArgs) -> dict:  # type: ignore[override]

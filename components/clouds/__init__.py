@@ -11,6 +11,7 @@ _MODULES = {
     Cloud.AWS: ("components.clouds.aws", "AwsAdapter"),
     Cloud.GCP: ("components.clouds.gcp", "GcpAdapter"),
     Cloud.AZURE: ("components.clouds.azure", "AzureAdapter"),
+    Cloud.VAULT: ("components.clouds.vault", "VaultAdapter"),
 }
 
 

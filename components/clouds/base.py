@@ -108,6 +108,10 @@ class CloudAdapter(ABC):
         """The key an ESO ``remoteRef`` uses for the entry."""
         return stored.name
 
+    def remote_ref(self, stored: StoredEntry) -> dict[str, str]:
+        """An ESO ``remoteRef`` of the entry: its ``key``, and the ``property`` where an entry holds fields."""
+        return {"key": self.remote_key(stored)}
+
     def exports(self) -> dict[str, Any]:
         """Environment-level stack outputs (key ARN, vault URI, ...)."""
         return {}

@@ -1,0 +1,44 @@
+"""Vault policies as pure functions: a service reads exactly its entries' ``data/`` paths, nothing else.
+
+No Pulumi here. A policy is written in HCL, the form Vault operators read (``vault policy read``); every path is
+exact (no ``*`` or ``+`` glob), every capability is ``read`` (no ``list``, no ``sudo``), and no ``metadata/``
+path is granted (ESO reads ``data/`` only).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+READ = ("read",)
+BROAD_CAPABILITIES = frozenset({"list", "sudo", "create", "update", "patch", "delete", "deny"})
+"""Capabilities a service's read policy never holds (``deny`` is harmless, but ours never need it)."""
+GLOB = re.compile(r"[*+]")
+
+
+def read_policy(data_paths: list[str]) -> str:
+    """The HCL policy granting ``read`` on exactly ``data_paths`` (sorted, one block each)."""
+    if not data_paths:
+        raise ValueError("a read policy needs at least one path")
+    blocks = []
+    for path in sorted(set(data_paths)):
+        if GLOB.search(path) or '"' in path:
+            raise ValueError(f"{path!r}: a service's policy names exact paths")
+        blocks.append(f'path {json.dumps(path)} {{\n  capabilities = ["read"]\n}}\n')
+    return "\n".join(blocks)
+
+
+def policy_problems(grants: dict[str, list[str]]) -> list[str]:
+    """What makes a service's policy broader than exact reads: globs, capabilities beyond read, metadata."""
+    problems = []
+    for path, capabilities in sorted(grants.items()):
+        if GLOB.search(path):
+            problems.append(f"path {path!r} has a glob")
+        broad = sorted(set(capabilities) & BROAD_CAPABILITIES)
+        if broad:
+            problems.append(f"path {path!r} grants {', '.join(broad)}")
+        if "/metadata/" in path:
+            problems.append(f"path {path!r} grants metadata")
+        if "/data/" not in path:
+            problems.append(f"path {path!r} is not a KV v2 data path")
+    return problems

@@ -1,0 +1,213 @@
+"""Who can read which Vault KV v2 entry: a function over plain documents, for the plan and for a live server.
+
+``derive(entries, policies, roles)`` takes what Vault itself holds (the policies' text, HCL or JSON, as ``vault
+policy read`` prints it; the JWT roles as ``auth/<path>/role/<name>`` returns them; the entries' paths) and
+answers, per role, the entries its token can read. ``from_registered`` builds those documents from the offline
+run's registered resources (``access.json``); the audit builds them from a live server, with the same code.
+
+Vault's rules, as implemented here: a policy's most specific matching path decides for that policy (an exact path
+over a glob; of globs, the longest literal prefix); a token's capabilities on a path are the union over its
+policies, and ``deny`` anywhere wins; ``read`` (or ``sudo`` with ``read``) on ``<mount>/data/<path>`` reads the
+value. ``+`` matches one path segment, a trailing ``*`` any suffix.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import hcl
+from pulumi.runtime.rpc import unwrap_rpc_secret
+
+WORKLOAD_PREFIX = "system:serviceaccount:"
+
+
+@dataclass(frozen=True)
+class VaultEntry:
+    """One KV v2 secret: its mount, its path inside the mount, and the catalog key it holds (if known)."""
+
+    mount: str
+    path: str
+    key: str | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.mount}/{self.path}"
+
+    @property
+    def data_path(self) -> str:
+        return f"{self.mount}/data/{self.path}"
+
+
+@dataclass(frozen=True)
+class VaultRole:
+    """A JWT auth role as Vault returns it (the fields that decide who logs in and with which policies)."""
+
+    auth_path: str
+    name: str
+    token_policies: tuple[str, ...]
+    bound_subject: str = ""
+    bound_audiences: tuple[str, ...] = ()
+    bound_claims: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def identity(self) -> str:
+        return f"auth/{self.auth_path}/role/{self.name}"
+
+
+def parse_policy(text: str) -> dict[str, list[str]]:
+    """A policy's ``path -> capabilities`` (HCL or JSON, which HCL reads too)."""
+    doc = hcl.loads(text) if text.strip() else {}
+    paths = doc.get("path", {}) or {}
+    if isinstance(paths, list):  # the same path written twice: HCL gives a list of blocks
+        merged: dict[str, list[str]] = {}
+        for block in paths:
+            for path, body in block.items():
+                merged.setdefault(path, []).extend(body.get("capabilities", []))
+        return merged
+    return {path: list((body or {}).get("capabilities", [])) for path, body in paths.items()}
+
+
+def _pattern(path: str) -> re.Pattern[str]:
+    parts = []
+    for index, segment in enumerate(path.split("/")):
+        if segment == "+":
+            parts.append("[^/]+")
+        else:
+            parts.append(re.escape(segment))
+        if index == len(path.split("/")) - 1 and segment.endswith("*"):
+            parts[-1] = re.escape(segment[:-1]) + ".*"
+    return re.compile("/".join(parts))
+
+
+def _is_glob(path: str) -> bool:
+    return path.endswith("*") or "+" in path.split("/")
+
+
+def capabilities(grants: dict[str, list[str]], api_path: str) -> set[str]:
+    """The capabilities one policy gives on ``api_path``: its most specific matching rule, or none."""
+    if api_path in grants:
+        return set(grants[api_path])
+    matching = [p for p in grants if _is_glob(p) and _pattern(p).fullmatch(api_path)]
+    if not matching:
+        return set()
+    best = max(matching, key=lambda p: (len(p.split("+")[0].rstrip("*")), -p.count("+")))
+    return set(grants[best])
+
+
+def readable(
+    policies: dict[str, dict[str, list[str]]], names: Iterable[str], api_path: str
+) -> bool:
+    """Whether a token holding policies ``names`` reads ``api_path`` (deny in any policy wins)."""
+    held: set[str] = set()
+    for name in names:
+        held |= capabilities(policies.get(name, {}), api_path)
+    return "read" in held and "deny" not in held
+
+
+def derive(
+    entries: list[VaultEntry],
+    policies: dict[str, str],
+    roles: list[VaultRole],
+    env_keys: dict[tuple[str | None, str], str] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """``{role name: row}`` as in access.json, plus a row per policy that reads entries but no role carries.
+
+    ``env_keys`` maps (namespace, path in the mount) to the env var an ExternalSecret gives it (the plan has
+    them; a live audit may not), else the entry's own catalog key is used.
+    """
+    parsed = {name: parse_policy(text) for name, text in policies.items()}
+    env_keys = env_keys or {}
+
+    def keys(found: list[VaultEntry], namespace: str | None) -> list[str]:
+        return sorted(env_keys.get((namespace, e.path)) or e.key or e.path for e in found)
+
+    matrix: dict[str, dict[str, Any]] = {}
+    carried: set[str] = set()
+    for role in roles:
+        carried.update(role.token_policies)
+        found = sorted(
+            (e for e in entries if readable(parsed, role.token_policies, e.data_path)),
+            key=lambda e: e.name,
+        )
+        row: dict[str, Any] = {
+            "identity": role.identity,
+            "entries": [e.name for e in found],
+            "kind": "tooling",
+        }
+        namespace = None
+        if role.bound_subject.startswith(WORKLOAD_PREFIX):
+            namespace, service_account = role.bound_subject.split(":")[2:4]
+            row["kind"] = "workload"
+            row["service_account"] = f"{namespace}/{service_account}"
+        elif role.bound_claims or role.bound_subject:
+            bound = dict(sorted(role.bound_claims.items()))
+            if role.bound_subject:
+                bound["sub"] = role.bound_subject
+            row["assumed_by"] = [f"{k}={v}" for k, v in bound.items()]
+        row["keys"] = keys(found, namespace)
+        matrix[role.name] = row
+    for name in sorted(parsed):
+        if name in carried:
+            continue
+        found = [e for e in entries if readable(parsed, [name], e.data_path)]
+        if found:
+            matrix[f"policy:{name}"] = {
+                "identity": f"policy:{name}",
+                "entries": sorted(e.name for e in found),
+                "keys": keys(found, None),
+                "kind": "other",
+                "note": "a policy that reads entries but no role of this stack carries",
+            }
+    return matrix
+
+
+# --- the plan's registered resources as plain documents ---
+
+KV_V2_TYPE = "vault:kv/secretV2:SecretV2"
+ENDPOINT_TYPE = "vault:generic/endpoint:Endpoint"
+POLICY_TYPE = "vault:index/policy:Policy"
+ROLE_TYPE = "vault:jwt/authBackendRole:AuthBackendRole"
+KEY_METADATA = "platform-secrets-key"
+
+
+def documents(resources: list[Any]) -> tuple[list[VaultEntry], dict[str, str], list[VaultRole]]:
+    """(entries, policies, roles) from registered resources (``tools.offline.Registered``)."""
+    entries = []
+    for r in resources:
+        if r.type == KV_V2_TYPE:
+            metadata = (r.inputs.get("customMetadata") or {}).get("data") or {}
+            entries.append(
+                VaultEntry(r.inputs["mount"], r.inputs["name"], metadata.get(KEY_METADATA))
+            )
+        elif r.type == ENDPOINT_TYPE and "/metadata/" in r.inputs["path"]:
+            mount, path = r.inputs["path"].split("/metadata/", 1)
+            # The provider marks data_json sensitive; here it holds metadata only (no value is written).
+            body = json.loads(unwrap_rpc_secret(r.inputs["dataJson"]))
+            key = (body.get("custom_metadata") or {}).get(KEY_METADATA)
+            entries.append(VaultEntry(mount, path, key))
+    policies = {r.inputs["name"]: r.inputs["policy"] for r in resources if r.type == POLICY_TYPE}
+    roles = [
+        VaultRole(
+            auth_path=r.inputs.get("backend") or "jwt",
+            name=r.inputs["roleName"],
+            token_policies=tuple(r.inputs.get("tokenPolicies") or ()),
+            bound_subject=r.inputs.get("boundSubject") or "",
+            bound_audiences=tuple(r.inputs.get("boundAudiences") or ()),
+            bound_claims=dict(r.inputs.get("boundClaims") or {}),
+        )
+        for r in resources
+        if r.type == ROLE_TYPE
+    ]
+    return entries, policies, roles
+
+
+def from_registered(
+    resources: list[Any], env_keys: dict[tuple[str | None, str], str]
+) -> dict[str, dict[str, Any]]:
+    """The access matrix of a plan on Vault, from its registered resources alone."""
+    entries, policies, roles = documents(resources)
+    return derive(entries, policies, roles, env_keys)
