@@ -164,6 +164,8 @@ def native_dev_run() -> RunResult:
         "gcp_prod_run",
         "azure_dev_run",
         "azure_prod_run",
+        "vault_dev_run",
+        "vault_prod_run",
     ],
 )
 def test_clean_plan_passes_every_policy(fixture: str, request: pytest.FixtureRequest) -> None:
@@ -181,6 +183,7 @@ def test_every_policy_is_mandatory_and_tested_here() -> None:
         "prod-settings-https-and-cors",
         "secret-reader-roles-by-name",
         "no-plaintext-secret-values",
+        "prod-store-protected",  # tests/test_policy_vault.py
     }
     assert set(rules.POLICY_NAMES) == tested
 

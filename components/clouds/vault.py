@@ -193,13 +193,7 @@ class VaultAdapter(CloudAdapter):
                 f"{name}-entry",
                 mount=self.mount.path,
                 name=path,
-                data_json=(
-                    None
-                    if value is None
-                    else pulumi.Output.secret(
-                        value.apply(lambda v: json.dumps({naming.VALUE_FIELD: v}))
-                    )
-                ),
+                data_json=None if value is None else pulumi.Output.secret(value.apply(_kv_data)),
                 custom_metadata=vault.kv.SecretV2CustomMetadataArgs(
                     data=metadata, max_versions=self.vault.max_versions
                 ),
@@ -316,3 +310,8 @@ class VaultAdapter(CloudAdapter):
             "auth_path": self.paths.auth,
             **({"ci_auth_path": self.paths.ci_auth} if self.ci_auth is not None else {}),
         }
+
+
+def _kv_data(value: str) -> str:
+    """The KV v2 data of an entry: one field, ``value``."""
+    return json.dumps({naming.VALUE_FIELD: value})

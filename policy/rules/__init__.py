@@ -24,7 +24,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from . import aws, azure, gcp, kubernetes
+from . import aws, azure, gcp, kubernetes, vault
 from .aws import (
     AWS_KMS_KEY,
     AWS_ROLE,
@@ -60,7 +60,7 @@ from .gcp import (
 )
 from .kubernetes import K8S_CONFIGMAP, K8S_ROLES, K8S_SECRET, rbac_problems, setting_problems
 
-STORES: tuple[ModuleType, ...] = (aws, gcp, azure, kubernetes)
+STORES: tuple[ModuleType, ...] = (aws, gcp, azure, vault, kubernetes)
 """The stores whose rules the pack runs; each module's ``RULES`` maps a policy name to its ``validate``."""
 
 

@@ -113,6 +113,11 @@ POLICY_SPECS: tuple[PolicySpec, ...] = (
         "Every RBAC rule on Secrets names them (resourceNames) and allows only get.",
     ),
     PolicySpec(
+        "prod-store-protected",
+        "In prod the store's mounts and auth methods are protected and keep their versions (Vault).",
+        configurable=True,
+    ),
+    PolicySpec(
         "no-plaintext-secret-values",
         "Kubernetes Secret data and store entry values are Pulumi secrets.",
     ),
