@@ -193,7 +193,8 @@ class VaultAdapter(CloudAdapter):
                 f"{name}-entry",
                 mount=self.mount.path,
                 name=path,
-                data_json=None if value is None else pulumi.Output.secret(value.apply(_kv_data)),
+                # ``value`` is a secret Output and ``apply`` keeps the mark (the policy pack checks it).
+                data_json=None if value is None else value.apply(_kv_data),
                 custom_metadata=vault.kv.SecretV2CustomMetadataArgs(
                     data=metadata, max_versions=self.vault.max_versions
                 ),
