@@ -62,9 +62,9 @@ def test_each_policy_reads_exactly_its_entries_data_paths(vault_dev_run: RunResu
     grants = {
         r.inputs["name"]: parse_policy(r.inputs["policy"]) for r in vault_dev_run.of_type(POLICY)
     }
+    media = "platform-secrets-dev/data/media"
     assert grants["platform-secrets-dev-media"] == {
-        "platform-secrets-dev/data/media/S3_ACCESS_KEY_ID": ["read"],
-        "platform-secrets-dev/data/media/S3_SECRET_ACCESS_KEY": ["read"],
+        f"{media}/{key}": ["read"] for key in ("S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY")
     }
     assert grants["platform-secrets-dev-agent7-messaging"] == {
         "platform-secrets-dev/data/shared/JWT_SECRET": ["read"]
