@@ -150,13 +150,30 @@ def test_parliament_flags_a_widened_policy():
 
 
 def test_key_policy_star_is_only_this_key(plan_dir):
-    """In a key policy `Resource: *` means this key; it is the one star allowed (see aws_policies)."""
+    """In a key policy `Resource: *` means this key; it is the one star allowed (see aws_policies).
+
+    parliament's only finding on the key policies is that star (RESOURCE_STAR); anything else (an unknown
+    action, a malformed condition) fails.
+    """
     paths = sorted((plan_dir / "iam").glob("*.key-policy.json"))
     assert paths
     for path in paths:
-        (statement,) = json.loads(path.read_text())["Statement"]
-        account = statement["Principal"]["AWS"].split(":")[4]
-        assert statement["Principal"] == {"AWS": f"arn:aws:iam::{account}:root"}
+        statements = json.loads(path.read_text())["Statement"]
+        assert [s["Resource"] for s in statements] == ["*"] * len(statements)
+        findings = analyze_policy_string(path.read_text()).findings
+        assert {f.issue for f in findings} <= {"RESOURCE_STAR"}, (
+            path.name,
+            [(f.issue, f.detail) for f in findings],
+        )
+
+
+def test_parliament_flags_a_misspelt_key_policy_action(plan_dir):
+    """The key-policy lint above can fail: a misspelt action in the same document is reported."""
+    path = sorted((plan_dir / "iam").glob("*.key-policy.json"))[0]
+    doc = json.loads(path.read_text())
+    doc["Statement"][-1]["Action"] = ["kms:Decrpyt"]
+    findings = analyze_policy_string(json.dumps(doc)).findings
+    assert {f.issue for f in findings} - {"RESOURCE_STAR"}
 
 
 def test_access_matrix_equals_the_catalogs_intent(plan_dir):

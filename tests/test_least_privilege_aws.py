@@ -20,6 +20,11 @@ Three replays share one server, each in its own account:
   evaluates ``aws:PrincipalArn`` as the session ARN where AWS uses the role ARN, so there the
   plan's deny-unless-reader policy denies its own readers. It fails once ministack is fixed.
 
+The identity layer replays the key with AWS's default key policy (the account's IAM policies
+decide), so that its KMS control isolates the identity policy's ``kms:ViaService`` condition; the
+other replays use the planned key policy, under which a broad principal can neither decrypt
+directly nor administer the key, while an admin role (the deployer) still can.
+
 A fourth replay, of the prod plan (``replica_env``, emulator-compat), has a copy of each entry in the
 replica region with the same resource policy (made by hand: ministack does not replicate). There a
 broad principal of the account (``secretsmanager:*`` and ``kms:*`` on everything) is denied every
@@ -94,9 +99,13 @@ def ministack_endpoint() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def identity_env(aws_dev_plan_dir: Path, ministack_endpoint: str) -> LiveEnv:
-    """Identity policies and trust policies alone."""
+    """Identity policies and trust policies alone (the key policy: AWS's default, IAM decides)."""
     env = replay_plan(
-        aws_dev_plan_dir, ministack_endpoint, account_id="000000000001", resource_policies="omit"
+        aws_dev_plan_dir,
+        ministack_endpoint,
+        account_id="000000000001",
+        resource_policies="omit",
+        key_policy="account-default",
     )
     # Another cluster's provider exists too, so only the trust policy can refuse its tokens.
     env.client("iam").create_open_id_connect_provider(
@@ -556,3 +565,82 @@ def test_reader_cannot_write_its_own_entry(replica_env: LiveEnv, service: str) -
                     problems.append(f"{label}({name}) in {region}: {code or 'succeeded'}")
     replica_env.client("iam").delete_role_policy(RoleName=role_name, PolicyName="widened-actions")
     assert problems == []
+
+
+# --------------------------------------------------------------------------------------------------
+# The key policy (prod plan): administered by the admin roles, used only through Secrets Manager
+# --------------------------------------------------------------------------------------------------
+
+KEY_ADMIN_CALLS = (
+    ("PutKeyPolicy", lambda k, key: k.put_key_policy(KeyId=key, PolicyName="default", Policy="{}")),
+    ("DisableKey", lambda k, key: k.disable_key(KeyId=key)),
+    (
+        "ScheduleKeyDeletion",
+        lambda k, key: k.schedule_key_deletion(KeyId=key, PendingWindowInDays=7),
+    ),
+    (
+        "CreateGrant",
+        lambda k, key: k.create_grant(
+            KeyId=key,
+            GranteePrincipal="arn:aws:iam::000000000004:role/power-user",
+            Operations=["Decrypt"],
+        ),
+    ),
+    ("DisableKeyRotation", lambda k, key: k.disable_key_rotation(KeyId=key)),
+)
+
+
+def _ciphertext(env: LiveEnv) -> bytes:
+    return bytes(
+        env.client("kms").encrypt(KeyId=env.kms_key_arn, Plaintext=b"not for a broad role")[
+            "CiphertextBlob"
+        ]
+    )
+
+
+def test_broad_account_principal_cannot_administer_or_use_the_key(replica_env: LiveEnv) -> None:
+    """kms:* in its IAM policy: no direct decrypt, no policy change, no disable, deletion or grant."""
+    kms = replica_env.client("kms", _broad_session(replica_env))
+    problems = []
+    # KeyId named: ministack authorizes a Decrypt without it against no key (so no key policy).
+    key = replica_env.kms_key_arn
+    code = error_code(kms.decrypt, CiphertextBlob=_ciphertext(replica_env), KeyId=key)
+    if code != DENIED:
+        problems.append(f"Decrypt: {code or 'decrypted'}")
+    for label, call in KEY_ADMIN_CALLS:
+        code = error_code(call, kms, replica_env.kms_key_arn)
+        if code != DENIED:
+            problems.append(f"{label}: {code or 'succeeded'}")
+    assert problems == []
+    assert replica_env.client("kms").describe_key(KeyId=replica_env.kms_key_arn)["KeyMetadata"][
+        "Enabled"
+    ]
+
+
+def test_admin_role_still_administers_the_key(replica_env: LiveEnv) -> None:
+    """The deployer is an admin role: it reads the policy, turns rotation on and tags the key."""
+    (admin,) = replica_env.plan.services("admin")
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "kms:*", "Resource": "*"}],
+    }
+    key = replica_env.kms_key_arn
+    try:
+        credentials = create_stand_in_principal(replica_env, replica_env.role_arn(admin), policy)
+    except ClientError:  # the stand-in exists from an earlier test: open another session
+        credentials = assume_role(replica_env, replica_env.role_arn(admin))
+    kms = replica_env.client("kms", credentials)
+    assert json.loads(kms.get_key_policy(KeyId=key, PolicyName="default")["Policy"])
+    kms.enable_key_rotation(KeyId=key)
+    kms.tag_resource(KeyId=key, Tags=[{"TagKey": "checked-by", "TagValue": "admin"}])
+
+
+def test_control_default_key_policy_lets_a_broad_principal_decrypt(identity_env: LiveEnv) -> None:
+    """Under AWS's default key policy (the identity layer's), the same broad principal decrypts.
+
+    So the denial above is the planned key policy's doing, not the emulator refusing kms:*.
+    """
+    kms = identity_env.client("kms", _broad_session(identity_env))
+    ciphertext = _ciphertext(identity_env)
+    plaintext = kms.decrypt(CiphertextBlob=ciphertext, KeyId=identity_env.kms_key_arn)["Plaintext"]
+    assert plaintext == b"not for a broad role"

@@ -64,6 +64,11 @@ class AwsAdapter(CloudAdapter):
                 problems.append(
                     f"services.{service.name}: IAM role name {name!r} exceeds 64 characters"
                 )
+        if model.settings.aws is not None and not model.settings.aws.admin_role_arns:
+            problems.append(
+                "aws.adminRoleArns: empty; name at least the role that runs `pulumi up` (it administers the "
+                "KMS key and the entries, and AWS refuses a key policy that locks its caller out)"
+            )
         problems += AwsAdapter.tooling_problems(model)
         return problems
 
@@ -152,7 +157,7 @@ class AwsAdapter(CloudAdapter):
             deletion_window_in_days=window,
             # Multi-region so that the DR region's replica decrypts with the same key material.
             multi_region=bool(self.aws.replica_region),
-            policy=json.dumps(policies.key_policy(self.aws.account_id)),
+            policy=json.dumps(self._key_policy()),
             opts=self.durable(parent, adopt_id=key_id),
         )
         aws.kms.Alias(
@@ -168,7 +173,7 @@ class AwsAdapter(CloudAdapter):
                 region=self.aws.replica_region,
                 description=f"{prefix}: replica of the secrets key for disaster recovery",
                 deletion_window_in_days=window,
-                policy=json.dumps(policies.key_policy(self.aws.account_id)),
+                policy=json.dumps(self._key_policy()),
                 # A multi-region replica keeps its primary's key id.
                 opts=self.durable(parent, adopt_id=key_id),
             )
@@ -188,6 +193,11 @@ class AwsAdapter(CloudAdapter):
                 client_id_lists=["sts.amazonaws.com"],
                 opts=self._adopting(parent, lambda: provider_arn),
             )
+
+    def _key_policy(self) -> dict[str, Any]:
+        return policies.key_policy(
+            self.aws.account_id, list(self.aws.admin_role_arns), self.regions
+        )
 
     def _key_arns(self) -> list[pulumi.Output[str]]:
         assert self.key is not None, "create_foundation first"

@@ -121,8 +121,47 @@ def entry_resource_policy(reader_arns: list[str], admin_arns: list[str]) -> dict
     }
 
 
-def key_policy(account_id: str) -> dict[str, Any]:
-    """The environment key: the account's IAM policies decide who uses it (AWS's default key policy).
+KEY_ADMIN_ACTIONS = (
+    "kms:CancelKeyDeletion",
+    "kms:CreateAlias",
+    "kms:CreateGrant",
+    "kms:DeleteAlias",
+    "kms:DescribeKey",
+    "kms:DisableKey",
+    "kms:DisableKeyRotation",
+    "kms:EnableKey",
+    "kms:EnableKeyRotation",
+    "kms:GetKeyPolicy",
+    "kms:GetKeyRotationStatus",
+    "kms:ListGrants",
+    "kms:ListKeyPolicies",
+    "kms:ListKeyRotations",
+    "kms:ListResourceTags",
+    "kms:PutKeyPolicy",
+    "kms:ReplicateKey",
+    "kms:RetireGrant",
+    "kms:RevokeGrant",
+    "kms:RotateKeyOnDemand",
+    "kms:ScheduleKeyDeletion",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:UpdateAlias",
+    "kms:UpdateKeyDescription",
+    "kms:UpdatePrimaryRegion",
+)
+"""Administration of the key: what the deployer (Pulumi) and the admin roles need, and nothing that decrypts."""
+KEY_USE_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey")
+"""What Secrets Manager does with the key on a caller's behalf (encrypt a new value, decrypt a read)."""
+
+
+def key_policy(account_id: str, admin_arns: list[str], regions: list[str]) -> dict[str, Any]:
+    """The environment key (primary and replica): administered by the admin roles, used only via Secrets Manager.
+
+    - the admin roles (the deployer among them: AWS refuses a key policy that locks its caller out) administer
+      the key; they do not decrypt with it directly;
+    - principals of the stack's account use it only through Secrets Manager in the stack's regions
+      (``kms:ViaService``, ``kms:CallerAccount``), and only if their own IAM policy allows too (the readers'
+      roles do). A principal with ``kms:*`` can neither decrypt directly nor disable, re-policy or delete it.
 
     ``"Resource": "*"`` is the one star allowed: in a key policy it means "this key" and nothing else (a key
     policy cannot name its own ARN before the key exists).
@@ -131,11 +170,26 @@ def key_policy(account_id: str) -> dict[str, Any]:
         "Version": VERSION,
         "Statement": [
             {
-                "Sid": "AccountIamPoliciesDecide",
+                "Sid": "AdminRolesAdminister",
+                "Effect": "Allow",
+                "Principal": {"AWS": sorted(set(admin_arns))},
+                "Action": list(KEY_ADMIN_ACTIONS),
+                "Resource": "*",
+            },
+            {
+                "Sid": "UseOnlyThroughSecretsManager",
                 "Effect": "Allow",
                 "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
-                "Action": "kms:*",
+                "Action": list(KEY_USE_ACTIONS),
                 "Resource": "*",
-            }
+                "Condition": {
+                    "StringEquals": {
+                        "kms:ViaService": sorted(
+                            f"secretsmanager.{region}.amazonaws.com" for region in regions
+                        ),
+                        "kms:CallerAccount": account_id,
+                    }
+                },
+            },
         ],
     }

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from tools import access
+from tools import access, offline
 from tools.offline import RunResult
 
 NOT_READ = (
@@ -29,7 +29,8 @@ NOT_READ = (
     "secretsmanager:ValidateResourcePolicy",
 )
 """Secrets Manager actions that do not read: only the admin roles may perform them."""
-BROAD = "arn:aws:iam::444455556666:role/power-user"
+ACCOUNT = "444455556666"
+BROAD = f"arn:aws:iam::{ACCOUNT}:role/power-user"
 """A principal of the prod account that no resource policy names (its IAM policy: secretsmanager:*)."""
 
 
@@ -108,3 +109,89 @@ def test_replica_copy_readable_hides_in_a_regionless_matrix(prod_run: RunResult)
     matrix = access.derive_aws([narrowed], [])
     account = f"arn:aws:iam::{primary.split(':')[4]}:root"
     assert matrix[account]["regions"] == {entry.name: [replica.split(":")[3]]}
+
+
+# --- the KMS key (primary and replica) ---
+
+KEY_ADMIN = (
+    "kms:PutKeyPolicy",
+    "kms:DisableKey",
+    "kms:ScheduleKeyDeletion",
+    "kms:CreateGrant",
+    "kms:DisableKeyRotation",
+    "kms:UpdatePrimaryRegion",
+)
+"""What cuts off every prod secret, or hands the key to someone else, if a broad principal may do it."""
+
+
+def _key_policies(run: RunResult) -> dict[str, dict]:
+    return {
+        r.name: json.loads(r.inputs["policy"])
+        for r in run.resources
+        if r.type in ("aws:kms/key:Key", "aws:kms/replicaKey:ReplicaKey")
+    }
+
+
+def test_broad_account_principal_administers_the_key(prod_run: RunResult) -> None:
+    """A principal with kms:* disables the key, rewrites its policy or schedules its deletion.
+
+    AWS's default key policy (root -> kms:*) lets every IAM policy of the account decide; `protect`
+    stops Pulumi, not an API call. Only the admin roles (the deployer among them) may administer.
+    """
+    policies = _key_policies(prod_run)
+    assert sorted(policies) == ["secrets-key", "secrets-key-replica"]
+    admin = f"arn:aws:iam::{ACCOUNT}:role/platform-admin"
+    key = f"arn:aws:kms:eu-west-1:{ACCOUNT}:key/mrk-0"
+    allowed = [
+        f"{name}: {action}"
+        for name, policy in policies.items()
+        for action in KEY_ADMIN
+        if access.aws_verdict(policy, action, key, BROAD) == "Allow"
+    ]
+    assert allowed == []
+    locked_out = [
+        f"{name}: {action}"
+        for name, policy in policies.items()
+        for action in KEY_ADMIN
+        if access.aws_verdict(policy, action, key, admin) != "Allow"
+    ]
+    assert locked_out == [], "the deployer (an admin role) must keep managing the key"
+
+
+def test_broad_account_principal_decrypts_outside_secrets_manager(prod_run: RunResult) -> None:
+    """A principal with kms:* calls kms:Decrypt on an entry's ciphertext directly.
+
+    Every statement that lets a non-admin use the key must require Secrets Manager in the stack's
+    regions (kms:ViaService) and the stack's account (kms:CallerAccount).
+    """
+    via = sorted(f"secretsmanager.{r}.amazonaws.com" for r in ("eu-west-1", "eu-central-1"))
+    admin = f"arn:aws:iam::{ACCOUNT}:role/platform-admin"
+    unguarded = []
+    for name, policy in _key_policies(prod_run).items():
+        for statement in policy["Statement"]:
+            if statement["Effect"] != "Allow" or statement["Principal"] == {"AWS": [admin]}:
+                continue
+            uses = [
+                a
+                for a in ("kms:Decrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom")
+                if access.aws_verdict({"Statement": [statement]}, a, "*", BROAD) == "Allow"
+            ]
+            condition = statement.get("Condition", {}).get("StringEquals", {})
+            if uses and (
+                sorted(condition.get("kms:ViaService", [])) != via
+                or condition.get("kms:CallerAccount") != ACCOUNT
+            ):
+                unguarded.append(f"{name} {statement.get('Sid')}: {uses}")
+    assert unguarded == []
+
+
+def test_stack_without_admin_roles_locks_the_deployer_out() -> None:
+    """No admin role: the key policy and the entries' deny would lock out the role that runs `pulumi up`.
+
+    AWS refuses such a key policy at apply time; the stack is refused before anything registers instead.
+    """
+    aws = json.loads(offline.load_config("dev")[1]["platform-secrets:aws"])
+    result = offline.run("dev", overrides={"aws": {**aws, "adminRoleArns": []}})
+    assert result.error is not None
+    assert "aws.adminRoleArns" in str(result.error)
+    assert not result.resources or all(r.type.startswith("pulumi:") for r in result.resources)

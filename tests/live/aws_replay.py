@@ -56,6 +56,7 @@ STS_AUDIENCE = "sts.amazonaws.com"
 """The audience of the token EKS projects into a pod for IRSA."""
 
 ResourcePolicyMode = Literal["as-planned", "emulator-compat", "omit"]
+KeyPolicyMode = Literal["as-planned", "account-default"]
 Document = dict[str, Any]
 Credentials = dict[str, str]
 
@@ -332,10 +333,12 @@ def replay_plan(
     *,
     account_id: str = DEFAULT_ACCOUNT_ID,
     resource_policies: ResourcePolicyMode = "as-planned",
+    key_policy: KeyPolicyMode = "as-planned",
 ) -> LiveEnv:
     """Create the plan's KMS key, entries, OIDC provider(s), roles and policies on ``endpoint``.
 
-    ``account_id`` selects the live account (ministack treats a 12-digit access key as the root of
+    ``key_policy="account-default"`` replaces the plan's key policy by AWS's default one (the account's
+    IAM policies decide), to test the identity policies alone. ``account_id`` selects the live account (ministack treats a 12-digit access key as the root of
     that account), so several replays can share one server. Raises ``ReplayError`` when the
     artifacts break the contract or the API returns other ARNs than predicted, and botocore's
     ``ClientError`` when a call fails.
@@ -354,6 +357,8 @@ def replay_plan(
     providers = _map_predictable_arns(env)
     if key_inputs.get("policy"):
         policy = json.dumps(env.substitution.json(key_inputs["policy"]))
+        if key_policy == "account-default":
+            policy = json.dumps(root_trust(env, "kms:*"))
         key_id = env.kms_key_arn.rsplit("/", 1)[1]
         env.client("kms").put_key_policy(KeyId=key_id, PolicyName="default", Policy=policy)
     _create_oidc_providers(env, providers)
@@ -611,15 +616,19 @@ def create_role(env: LiveEnv, name: str, trust: Document, policies: Iterable[Doc
     return arn
 
 
-def root_trust(env: LiveEnv) -> Document:
-    """A trust policy that lets the account's root (the tests' admin) assume the role."""
+def root_trust(env: LiveEnv, action: str = "sts:AssumeRole") -> Document:
+    """A policy that lets the account's root (the tests' admin) assume the role (or do ``action``).
+
+    With ``kms:*`` it is AWS's default key policy: the account's IAM policies decide.
+    """
     return {
         "Version": "2012-10-17",
         "Statement": [
             {
                 "Effect": "Allow",
                 "Principal": {"AWS": f"arn:aws:iam::{env.account_id}:root"},
-                "Action": "sts:AssumeRole",
+                "Action": action,
+                **({"Resource": "*"} if action.startswith("kms:") else {}),
             }
         ],
     }
