@@ -6,12 +6,13 @@ module turns it into a validated model or one error that names every problem at 
 
 from __future__ import annotations
 
+import difflib
 import re
+from collections.abc import Callable, Iterable
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -23,14 +24,14 @@ from pydantic import (
     model_validator,
 )
 
+from components.documents import DocumentError, read_yaml
+
 SERVICE_NAME = r"^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$"
 """A DNS-1123 label short enough for every cloud's identity names (GCP service accounts allow 30 chars
 once the environment prefix is added; the model checks the composed names in ``naming``)."""
 
 KEY_NAME = r"^[A-Z][A-Z0-9_]*$"
 """An environment variable name."""
-
-_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 SHARED_OWNER = "shared"
 """Owner name of the secrets that several services read; no service may take this name."""
@@ -174,92 +175,154 @@ class Catalog(_Strict):
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Catalog:
-        problems = catalog_problems(self)
+        problems = catalog_problems(self.model_dump(mode="json", exclude_unset=True))
         if problems:
             raise ValueError("; ".join(problems))
         return self
 
 
-def catalog_problems(catalog: Catalog) -> list[str]:
-    """Every cross-reference problem of a catalog, as sentences that name the place."""
+def _mapping(value: Any) -> dict[Any, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def catalog_problems(data: Any) -> list[str]:
+    """Every cross-reference problem of catalog data, as sentences that name the place.
+
+    Works on the raw document (tolerating parts of the wrong shape), so that ``parse_catalog`` reports these
+    together with the field errors in one round: pydantic runs a model validator only once every field is
+    valid, which hid an undeclared shared secret until everything else was fixed.
+    """
     problems: list[str] = []
-    if SHARED_OWNER in catalog.services:
+    shared = _mapping(_mapping(data).get("shared"))
+    services = _mapping(_mapping(data).get("services"))
+    if SHARED_OWNER in services:
         problems.append(f"service name {SHARED_OWNER!r} is reserved for shared secrets")
     used: set[str] = set()
     namespaces: dict[str, str] = {}
-    for name, service in catalog.services.items():
-        for key, spec in service.secrets.items():
-            if isinstance(spec, SharedRef):
-                used.add(spec.shared)
-                if spec.shared not in catalog.shared:
+    specs: list[tuple[str, str, dict[Any, Any]]] = [
+        ("shared", key, _mapping(spec)) for key, spec in shared.items()
+    ]
+    for name, service in services.items():
+        service = _mapping(service)
+        secrets, settings = _mapping(service.get("secrets")), _mapping(service.get("settings"))
+        for key, spec in secrets.items():
+            spec = _mapping(spec)
+            if "shared" in spec:
+                ref = spec["shared"]
+                if isinstance(ref, str):
+                    used.add(ref)
+                if isinstance(ref, str) and ref not in shared:
                     problems.append(
-                        f"services.{name}.secrets.{key}: shared secret {spec.shared!r} is not declared"
+                        f"services.{name}.secrets.{key}: shared secret {ref!r} is not declared"
+                        + did_you_mean(ref, map(str, shared))
                     )
-        for key in service.secrets.keys() & service.settings.keys():
+            else:
+                specs.append((f"services.{name}.secrets", key, spec))
+        for key in secrets.keys() & settings.keys():
             problems.append(f"services.{name}: {key} is both a secret and a setting")
-        if service.workload:
-            ns = service.namespace or name
+        if service.get("workload", True) is not False:
+            ns = service.get("namespace") or name
             if ns in namespaces:
                 problems.append(
                     f"services.{name}: namespace {ns!r} is already used by {namespaces[ns]!r} "
                     "(one service per namespace keeps RBAC and identities apart)"
                 )
             namespaces[ns] = name
-        elif service.settings:
+        elif settings:
             problems.append(
                 f"services.{name}: a non-workload service has no ConfigMap for settings"
             )
-    for key in catalog.shared.keys() - used:
+    for key in sorted(shared.keys() - used, key=str):
         problems.append(f"shared.{key}: declared but read by no service")
-    for owner, key, spec in _all_secret_specs(catalog):
-        if spec.source is not Source.GENERATED and "length" in spec.model_fields_set:
+    for owner, key, spec in specs:
+        if (
+            spec.get("source", Source.GENERATED.value) != Source.GENERATED.value
+            and "length" in spec
+        ):
             problems.append(f"{owner}.{key}: `length` applies only to generated secrets")
     return problems
-
-
-def _all_secret_specs(catalog: Catalog) -> list[tuple[str, str, SecretSpec]]:
-    specs = [("shared", key, spec) for key, spec in catalog.shared.items()]
-    for name, service in catalog.services.items():
-        specs += [
-            (f"services.{name}.secrets", key, spec)
-            for key, spec in service.secrets.items()
-            if isinstance(spec, SecretSpec)
-        ]
-    return specs
 
 
 class CatalogError(ValueError):
     """The catalog is invalid; the message names every problem."""
 
 
-def format_validation_error(error: ValidationError, where: str) -> str:
-    """One readable line per problem, each naming its place in the document."""
+def vocabulary(model: type[BaseModel]) -> set[str]:
+    """Every field name and alias of a model and of the models nested in it (for "did you mean")."""
+    found: set[str] = set()
+    todo, seen = [model], set()
+    while todo:
+        current = todo.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        for name, info in current.model_fields.items():
+            found |= {name, info.alias or name}
+            stack = [info.annotation]
+            while stack:
+                annotation = stack.pop()
+                if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                    todo.append(annotation)
+                stack += list(get_args(annotation))
+    return found
+
+
+def did_you_mean(word: str, known: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest known word, or nothing."""
+    close = difflib.get_close_matches(word, sorted(known), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def validation_lines(
+    error: ValidationError,
+    *,
+    model: type[BaseModel] | None = None,
+    origin_of: Callable[[str], str | None] | None = None,
+) -> list[str]:
+    """One readable line per problem, each naming its place in the document (and where its value came from,
+    when ``origin_of`` says, for the top-level key of the place)."""
+    words = vocabulary(model) if model is not None else set()
     lines = []
     for item in error.errors():
         loc = ".".join(str(part) for part in item["loc"] if str(part) not in _TAGS)
         message = re.sub(r"^Value error, ", "", item["msg"])
-        if item["type"] != "value_error" and isinstance(item.get("input"), (str, int, float)):
+        if item["type"] == "extra_forbidden" and item["loc"]:
+            message += did_you_mean(str(item["loc"][-1]), words)
+        elif item["type"] != "value_error" and isinstance(item.get("input"), (str, int, float)):
             message += f" (got {item['input']!r})"
-        for part in message.split("; "):
-            lines.append(f"  - {loc + ': ' if loc else ''}{part}")
+        origin = origin_of(str(item["loc"][0])) if origin_of and item["loc"] else None
+        suffix = f" (in {origin})" if origin else ""
+        lines += [f"  - {loc + ': ' if loc else ''}{part}{suffix}" for part in message.split("; ")]
+    return lines
+
+
+def format_validation_error(
+    error: ValidationError, where: str, model: type[BaseModel] | None = None
+) -> str:
+    """One readable line per problem, each naming its place in the document."""
+    lines = validation_lines(error, model=model)
     return f"{where} has {len(lines)} problem(s):\n" + "\n".join(lines)
 
 
 def parse_catalog(data: Any, where: str = "catalog") -> Catalog:
-    """Validate raw catalog data; raise CatalogError naming every problem."""
+    """Validate raw catalog data; raise CatalogError naming every problem, field errors and cross-reference
+    problems together."""
     try:
         return Catalog.model_validate(data)
     except ValidationError as error:
-        raise CatalogError(format_validation_error(error, where)) from None
+        lines = validation_lines(error, model=Catalog)
+    lines += [
+        f"  - {problem}" for problem in catalog_problems(data) if f"  - {problem}" not in lines
+    ]
+    raise CatalogError(f"{where} has {len(lines)} problem(s):\n" + "\n".join(lines))
 
 
 def load_catalog(path: Path) -> Catalog:
-    """Read and validate a catalog file."""
+    """Read and validate a catalog file; every error names the file."""
     try:
-        # libyaml's loader when PyYAML has it: the same safe subset, about ten times faster.
-        data = yaml.load(path.read_text(), Loader=_SAFE_LOADER)
-    except (OSError, yaml.YAMLError) as error:
-        raise CatalogError(f"{path}: cannot be read as YAML: {error}") from None
+        data = read_yaml(path)
+    except DocumentError as error:
+        raise CatalogError(str(error)) from None
     return parse_catalog(data, str(path))
 
 

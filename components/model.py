@@ -7,14 +7,22 @@ before the input is known to be good.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
 
 from components import values
-from components.catalog import SHARED_OWNER, Catalog, Rule, SecretSpec, SharedRef, Source
-from components.settings import Binding, Settings, config_key
+from components.catalog import (
+    SHARED_OWNER,
+    Catalog,
+    Rule,
+    SecretSpec,
+    SharedRef,
+    Source,
+    did_you_mean,
+)
+from components.settings import Binding, Settings, config_key, is_config_secret_key
 
 STACK_CONFIG = "the stack's config"
 """Where a config value came from when nothing more precise is known (under the CLI: the stack file, or
@@ -23,6 +31,11 @@ STACK_CONFIG = "the stack's config"
 
 class StackError(ValueError):
     """The stack cannot be deployed as configured; the message names every problem."""
+
+    def __init__(self, message: str, problems: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.problems = list(problems)
+        """The problems, one sentence each, for a caller that reports them with others."""
 
 
 @dataclass(frozen=True)
@@ -138,7 +151,11 @@ def build_model(
         return (origins or {}).get(key, STACK_CONFIG)
 
     for name in settings.settings.keys() - catalog.services.keys():
-        problems.append(f"settings.{name}: no such service in the catalog")
+        problems.append(
+            f"settings.{name}: no such service in the catalog"
+            + did_you_mean(name, catalog.services)
+            + f" (in {origin('settings')})"
+        )
     for name in settings.tooling_principals:
         service = catalog.services.get(name)
         if service is None or service.workload:
@@ -180,7 +197,7 @@ def build_model(
                     pending = True
             if state is not None and not state.secure:
                 problems.append(
-                    f"{ckey}: stored in plaintext in {origin(ckey)}; set it with "
+                    f"{ckey}: stored in plaintext (in {origin(ckey)}); set it with "
                     f"`pulumi config set --secret {ckey}`"
                 )
         elif state is not None:
@@ -233,7 +250,11 @@ def build_model(
     for name, service in catalog.services.items():
         overrides = settings.settings.get(name, {})
         for key in overrides.keys() - service.settings.keys():
-            problems.append(f"settings.{name}.{key}: not a setting of {name} in the catalog")
+            problems.append(
+                f"settings.{name}.{key}: not a setting of {name} in the catalog"
+                + did_you_mean(key, service.settings)
+                + f" (in {origin('settings')})"
+            )
         delivered: list[tuple[str, str]] = []
         for key, setting in service.settings.items():
             value = overrides.get(key, setting.default)
@@ -247,7 +268,7 @@ def build_model(
             if value is None:
                 continue
             found = [values.control_problem(value)]
-            if env in setting.rules_in:
+            if env in setting.rules_in and found[0] is None:
                 found += [_rule_violation(rule, value) for rule in setting.rules]
             problems += [
                 f"settings.{name}.{key}: {message} (in {where})"
@@ -273,7 +294,8 @@ def build_model(
     if problems:
         raise StackError(
             f"stack ({env.value}) has {len(problems)} problem(s); nothing was created:\n"
-            + "\n".join(f"  - {problem}" for problem in problems)
+            + "\n".join(f"  - {problem}" for problem in problems),
+            problems,
         )
     return StackModel(
         settings=settings,
@@ -294,6 +316,48 @@ def _rule_violation(rule: Rule, value: str) -> str | None:
     if rule is Rule.HTTPS_URL:
         return values.https_url_problem(value)
     return values.https_protocol_problem(value)
+
+
+def secret_config_keys(catalog: Catalog) -> list[str]:
+    """Every config key the catalog gives meaning to as a secret, ``<owner>.<KEY>``, whatever its source."""
+    keys = [config_key(SHARED_OWNER, key) for key in catalog.shared]
+    for name, service in catalog.services.items():
+        keys += [
+            config_key(name, key)
+            for key, spec in service.secrets.items()
+            if not isinstance(spec, SharedRef)
+        ]
+    return keys
+
+
+def unknown_config_keys(
+    keys: Iterable[str],
+    settings_keys: Iterable[str],
+    catalog: Catalog | None,
+    origins: Mapping[str, str] | None = None,
+    namespace: str = "",
+) -> list[str]:
+    """A sentence for each config key (namespace removed) that nothing reads, with the closest known key.
+
+    Without a catalog (it did not validate) only the keys that cannot be a secret's are judged.
+    """
+    settings_known = set(settings_keys)
+    secret_known = set(secret_config_keys(catalog)) if catalog is not None else None
+    problems = []
+    for key in sorted(keys):
+        if key in settings_known or (secret_known is not None and key in secret_known):
+            continue
+        if is_config_secret_key(key):
+            if secret_known is None:
+                continue
+            hint = did_you_mean(key, secret_known) or did_you_mean(key, settings_known)
+            what = "no secret of the catalog has this key"
+        else:
+            hint = did_you_mean(key, settings_known) or did_you_mean(key, secret_known or ())
+            what = "not a setting of this program"
+        where = (origins or {}).get(key, STACK_CONFIG)
+        problems.append(f"{namespace}{key}: {what}, so it would be ignored{hint} (in {where})")
+    return problems
 
 
 def rotation_overdue(model: StackModel, today: date) -> list[str]:

@@ -11,21 +11,37 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pulumi
-from pulumi.runtime import get_config, is_config_secret
+from pulumi.runtime import config as runtime_config
+from pulumi.runtime import get_config, get_config_env, is_config_secret
+from pydantic import ValidationError
 
 from components import values
-from components.catalog import SHARED_OWNER, Catalog, CatalogError, SharedRef, load_catalog
+from components.catalog import Catalog, CatalogError, load_catalog, validation_lines
 from components.clouds import adapter_class
-from components.model import ConfigSecret, StackError, StackModel, build_model, rotation_overdue
-from components.settings import SETTINGS_KEYS, SettingsError, config_key, parse_settings
+from components.documents import DocumentError, read_yaml
+from components.model import (
+    ConfigSecret,
+    StackError,
+    StackModel,
+    build_model,
+    rotation_overdue,
+    secret_config_keys,
+    unknown_config_keys,
+)
+from components.settings import SETTINGS_KEYS, Settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CATALOG_KEY = "catalog"
+_ORIGINS: ContextVar[Mapping[str, str] | None] = ContextVar(
+    "platform_secrets_config_origins", default=None
+)
 
 
 def _raw_settings(project: str) -> dict[str, Any]:
@@ -42,29 +58,100 @@ def _raw_settings(project: str) -> dict[str, Any]:
     return raw
 
 
+@contextlib.contextmanager
+def config_origins(origins: Mapping[str, str]) -> Iterator[None]:
+    """Within the block, name where each config key (``<project>:<key>``) came from, for the messages.
+
+    The offline runner knows (``Pulumi.yaml``, the stack file, ``--config``); under the CLI nothing says, and
+    every value is taken to come from the stack file (it may also come from an ESC environment it imports).
+    """
+    token = _ORIGINS.set(dict(origins))
+    try:
+        yield
+    finally:
+        _ORIGINS.reset(token)
+
+
+def _config_names(project: str) -> set[str]:
+    """Every config key of the project's namespace that this run has, namespace removed.
+
+    Under the CLI the language host passes the whole config as ``PULUMI_CONFIG`` and the exec shim copies it
+    into ``pulumi.runtime.config.CONFIG`` before the program runs; under mocks ``set_all_config`` fills it.
+    """
+    names = set(runtime_config.CONFIG.get()) | set(get_config_env())
+    prefix = f"{project}:"
+    return {name[len(prefix) :] for name in names if name.startswith(prefix)}
+
+
 def load_stack_model() -> StackModel:
-    """Validate catalog + stack settings + cloud names; raise ``pulumi.RunError`` naming every problem."""
-    project = pulumi.get_project()
+    """Validate catalog + stack settings + cloud names; raise ``pulumi.RunError`` naming every problem.
+
+    Each stage reports what it can even when another failed, so that one run names every problem: the stack
+    file's duplicate keys, the catalog, config keys nothing reads, the settings, the model's rules (with any
+    setting that failed validation left at its default and its consequences not reported), the cloud's.
+    """
+    project, stack = pulumi.get_project(), pulumi.get_stack()
+    stack_file = f"Pulumi.{stack}.yaml"
+    known_origins = _ORIGINS.get() or {}
+    origins = {
+        name: known_origins.get(f"{project}:{name}", stack_file) for name in _config_names(project)
+    }
+    sections: list[str] = []
+    problems: list[str] = []
+
+    if (PROJECT_ROOT / stack_file).is_file():
+        # The CLI has already merged a duplicate key (the last one wins); the file itself still shows it.
+        try:
+            read_yaml(PROJECT_ROOT / stack_file)
+        except DocumentError as error:
+            sections.append(str(error))
     catalog_path = PROJECT_ROOT / (get_config(f"{project}:{CATALOG_KEY}") or "catalog.yaml")
+    catalog: Catalog | None = None
     try:
         catalog = load_catalog(catalog_path)
-        settings = parse_settings(_raw_settings(project), f"Pulumi.{pulumi.get_stack()}.yaml")
+    except CatalogError as error:
+        sections.append(str(error))
+    problems += unknown_config_keys(
+        origins.keys() - {CATALOG_KEY}, SETTINGS_KEYS, catalog, origins, f"{project}:"
+    )
+
+    raw = _raw_settings(project)
+    settings: Settings | None = None
+    dropped: set[str] = set()
+    try:
+        settings = Settings.model_validate(raw)
+    except ValidationError as error:
+        problems += [
+            line.removeprefix("  - ")
+            for line in validation_lines(error, model=Settings, origin_of=origins.get)
+        ]
+        # Check the rest with the broken keys at their defaults, reporting nothing that follows from them.
+        dropped = {str(item["loc"][0]) for item in error.errors() if item["loc"]}
+        with contextlib.suppress(ValidationError):
+            settings = Settings.model_validate({k: v for k, v in raw.items() if k not in dropped})
+    model: StackModel | None = None
+    if catalog is not None and settings is not None:
         # Every secret's config key is looked at, so that a value set for a generated or external
         # secret is reported rather than silently ignored.
         present = {
             key: state
-            for key in _secret_config_keys(catalog)
+            for key in secret_config_keys(catalog)
             if (state := _secret_state(f"{project}:{key}")) is not None
         }
-        model = build_model(catalog, settings, present)
-        problems = adapter_class(settings.cloud).problems(model)
-        if problems:
-            raise StackError(
-                f"stack has {len(problems)} problem(s) on {settings.cloud.value}; nothing was created:\n"
-                + "\n".join(f"  - {problem}" for problem in problems)
-            )
-    except (CatalogError, SettingsError, StackError) as error:
-        raise pulumi.RunError(str(error)) from None
+        try:
+            model = build_model(catalog, settings, present, origins)
+        except StackError as error:
+            problems += [p for p in error.problems if p.split(".")[0].split(":")[0] not in dropped]
+        else:
+            problems += adapter_class(settings.cloud).problems(model)
+    if problems:
+        env = f" ({settings.environment.value})" if settings is not None else ""
+        sections.append(
+            f"stack {stack}{env} has {len(problems)} problem(s):\n"
+            + "\n".join(f"  - {problem}" for problem in problems)
+        )
+    if sections or model is None:
+        raise pulumi.RunError("nothing was created.\n" + "\n".join(sections))
     for message in rotation_overdue(model, date.today()):
         pulumi.log.warn(message)
     for key in model.missing:
@@ -81,14 +168,3 @@ def _secret_state(name: str) -> ConfigSecret | None:
     if raw is None:
         return None
     return ConfigSecret(secure=is_config_secret(name), blank=values.is_blank(str(raw)))
-
-
-def _secret_config_keys(catalog: Catalog) -> list[str]:
-    keys = [config_key(SHARED_OWNER, key) for key in catalog.shared]
-    for name, service in catalog.services.items():
-        keys += [
-            config_key(name, key)
-            for key, spec in service.secrets.items()
-            if not isinstance(spec, SharedRef)
-        ]
-    return keys

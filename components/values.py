@@ -147,7 +147,7 @@ def required_problem(value: str | None) -> str | None:
     if value is None:
         return "not set"
     if is_blank(value):
-        return "set but empty (blank after trimming)"
+        return "empty (blank after trimming)"
     return None
 
 

@@ -145,3 +145,32 @@ def test_catalog_yaml_validates_against_its_json_schema():
     import jsonschema
 
     jsonschema.validate(yaml.safe_load((ROOT / "catalog.yaml").read_text()), json_schema())
+
+
+def test_a_secret_format_must_compile():
+    data = {
+        "services": {"api": {"secrets": {"TOKEN": {"source": "config", "format": "^tok_[a-z"}}}}
+    }
+    with pytest.raises(CatalogError, match=r"TOKEN\.format: not a valid regular expression"):
+        parse_catalog(data)
+
+
+def test_the_linear_key_declares_its_format(catalog):
+    from components import values
+
+    spec = catalog.services["linear-integration"].secrets["LINEAR_API_KEY"]
+    assert spec.format is not None
+    assert values.format_problem(spec, "lin_api_" + "x7" * 20) is None
+    assert values.format_problem(spec, "LINEAR_API_KEY=lin_api_" + "x7" * 20) is not None
+
+
+def test_a_misspelt_catalog_field_is_named_with_the_closest_field():
+    data = {
+        "services": {"api": {"setings": {}, "secrets": {"A": {"source": "config", "lenght": 20}}}}
+    }
+    with pytest.raises(CatalogError) as error:
+        parse_catalog(data)
+    assert "services.api.setings: Extra inputs are not permitted (did you mean 'settings'?)" in str(
+        error.value
+    )
+    assert "(did you mean 'length'?)" in str(error.value)

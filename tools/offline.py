@@ -18,14 +18,16 @@ import logging
 import runpy
 import sys
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pulumi
-import yaml
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
+
+from components.documents import DocumentError, read_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "[secret]"
@@ -90,26 +92,41 @@ def load_config(
     root: Path = ROOT,
     overrides: dict[str, Any] | None = None,
     secrets: dict[str, str] | None = None,
+    *,
+    origins: dict[str, str] | None = None,
+    override_origins: Mapping[str, str] | None = None,
+    secrets_origin: str = "the runner's secrets",
 ) -> tuple[str, dict[str, str], list[str]]:
     """Return (project, config map as the language host passes it, secret keys).
 
     ``overrides`` sets plain values and ``secrets`` secret values (short keys are project-namespaced), as
-    ``pulumi config set [--secret]`` would, without touching the stack file.
+    ``pulumi config set [--secret]`` would, without touching the stack file. Both files are read strictly
+    (``components.documents``: duplicate keys, bad bytes and YAML errors named with file and line). When
+    ``origins`` is given it is filled with where each key's value came from: ``Pulumi.yaml``, the stack file,
+    ``override_origins[key]`` (default ``--config``) or ``secrets_origin``.
     """
-    project_doc = yaml.safe_load((root / "Pulumi.yaml").read_text())
-    project = project_doc["name"]
-    stack_path = root / f"Pulumi.{stack}.yaml"
-    if not stack_path.exists():
-        raise StackConfigError(
-            f"{stack_path.name} does not exist (stacks: {', '.join(stacks(root))})"
-        )
-    stack_doc = yaml.safe_load(stack_path.read_text()) or {}
+    try:
+        project_doc = read_yaml(root / "Pulumi.yaml") or {}
+        project = project_doc["name"]
+        stack_path = root / f"Pulumi.{stack}.yaml"
+        if not stack_path.exists():
+            raise StackConfigError(
+                f"{stack_path.name} does not exist (stacks: {', '.join(stacks(root))})"
+            )
+        stack_doc = read_yaml(stack_path) or {}
+    except DocumentError as error:
+        raise StackConfigError(str(error)) from None
+    except (KeyError, TypeError):
+        raise StackConfigError(f"{root / 'Pulumi.yaml'}: has no project `name`") from None
+    if not isinstance(stack_doc, dict) or not isinstance(stack_doc.get("config") or {}, dict):
+        raise StackConfigError(f"{stack_path}: `config` is not a mapping of keys to values")
 
     def full(key: str) -> str:
         return key if ":" in key else f"{project}:{key}"
 
     config: dict[str, str] = {}
     secret_keys: list[str] = []
+    came_from: dict[str, str] = {}
     for key, spec in (project_doc.get("config") or {}).items():
         if isinstance(spec, dict) and ("default" in spec or "value" in spec):
             value = spec.get("value", spec.get("default"))
@@ -118,18 +135,24 @@ def load_config(
         else:
             value = spec
         config[full(key)] = _encode(value)
+        came_from[full(key)] = "Pulumi.yaml"
     for key, value in (stack_doc.get("config") or {}).items():
         encoded, is_secret = _encode_stack_value(value)
         config[full(key)] = encoded
+        came_from[full(key)] = stack_path.name
         if is_secret:
             secret_keys.append(full(key))
     for key, value in (overrides or {}).items():
         config[full(key)] = _encode(value)
+        came_from[full(key)] = (override_origins or {}).get(key, "--config")
         if full(key) in secret_keys:
             secret_keys.remove(full(key))
     for key, value in (secrets or {}).items():
         config[full(key)] = _encode(value)
+        came_from[full(key)] = secrets_origin
         secret_keys.append(full(key))
+    if origins is not None:
+        origins.update(came_from)
     return project, config, sorted(set(secret_keys))
 
 
@@ -523,9 +546,27 @@ def run(
     overrides: dict[str, Any] | None = None,
     secrets: dict[str, str] | None = None,
     raise_errors: bool = False,
+    override_origins: Mapping[str, str] | None = None,
+    secrets_origin: str = "the runner's secrets",
 ) -> RunResult:
-    """Run ``__main__.py`` of ``root`` for ``stack`` under the mock engine and return what it registered."""
-    project, config, secret_keys = load_config(stack, root, overrides, secrets)
+    """Run ``__main__.py`` of ``root`` for ``stack`` under the mock engine and return what it registered.
+
+    The program is told where each config value came from (``override_origins``: a label per override key,
+    ``--config`` by default; ``secrets_origin`` for ``secrets``), so that its messages blame the right input.
+    """
+    # The program's own loader, imported with the program rather than with this module.
+    from components.stack import config_origins
+
+    origins: dict[str, str] = {}
+    project, config, secret_keys = load_config(
+        stack,
+        root,
+        overrides,
+        secrets,
+        origins=origins,
+        override_origins=override_origins,
+        secrets_origin=secrets_origin,
+    )
     mocks = RealisticMocks()
     monitor = RecordingMonitor(mocks)
     logger = logging.getLogger(f"platform-secrets.offline.{stack}")
@@ -544,7 +585,8 @@ def run(
     def program() -> Any:
         sys.path.insert(0, str(root))
         try:
-            runpy.run_path(str(root / "__main__.py"), run_name="__main__")
+            with config_origins(origins):
+                runpy.run_path(str(root / "__main__.py"), run_name="__main__")
         finally:
             sys.path.remove(str(root))
         stack_outputs = pulumi.runtime.get_root_resource().outputs  # type: ignore[union-attr]
@@ -606,11 +648,17 @@ def redact(value: Any) -> Any:
 def stub_secrets(
     stack: str, overrides: dict[str, Any] | None = None, root: Path = ROOT
 ) -> dict[str, str]:
-    """A placeholder for each config-sourced secret of the catalog that the stack does not set."""
-    from components.catalog import SHARED_OWNER, SharedRef, Source, load_catalog
+    """A placeholder for each config-sourced secret of the catalog that the stack does not set.
+
+    A catalog that does not validate gives none: the program then names its problems with every other one.
+    """
+    from components.catalog import SHARED_OWNER, CatalogError, SharedRef, Source, load_catalog
 
     project, config, _ = load_config(stack, root, overrides)
-    catalog = load_catalog(root / config.get(f"{project}:catalog", "catalog.yaml"))
+    try:
+        catalog = load_catalog(root / config.get(f"{project}:catalog", "catalog.yaml"))
+    except CatalogError:
+        return {}
     declared = [(SHARED_OWNER, key, spec) for key, spec in catalog.shared.items()]
     for name, service in catalog.services.items():
         declared += [

@@ -121,11 +121,19 @@ def main(argv: list[str] | None = None) -> int:
             overrides[key] = json.loads(value)
         except json.JSONDecodeError:
             overrides[key] = value
+    origins = {key: f"--config {key}=..." for key in overrides}
     if args.cloud:
         overrides["cloud"] = args.cloud
-    secrets = offline.stub_secrets(args.stack, overrides) if args.stub_secrets else None
+        origins["cloud"] = f"--cloud {args.cloud}"
     try:
-        result = offline.run(args.stack, overrides=overrides, secrets=secrets)
+        secrets = offline.stub_secrets(args.stack, overrides) if args.stub_secrets else None
+        result = offline.run(
+            args.stack,
+            overrides=overrides,
+            secrets=secrets,
+            override_origins=origins,
+            secrets_origin="--stub-secrets",
+        )
     except offline.StackConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

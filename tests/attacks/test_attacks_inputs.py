@@ -1,0 +1,159 @@
+"""Attacks through the inputs, one test per attack (the threat model: tests/attacks/README.md).
+
+An input that is silently ignored or misread is a way around every rule: a second `environment:` key that
+turns prod into dev, a misspelt setting whose default then applies, a secret set under a key nobody reads.
+Each test feeds the input to the program the way an operator would (the stack file, the catalog, `--config`)
+and expects one refusal that names the file, the key and, for a document, the line, before anything registers.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pulumi
+import pytest
+from pulumi.runtime import settings as runtime_settings
+
+from components import stack
+from components.catalog import CatalogError, load_catalog, parse_catalog
+from tests.conftest import PROD_SECRETS
+from tools import offline, plan
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def project_copy(tmp_path: Path) -> Path:
+    """A copy of the project (program, components, catalog, stack files) whose files a test may break."""
+    for name in (
+        "Pulumi.yaml",
+        "Pulumi.prod.yaml",
+        "Pulumi.dev.yaml",
+        "__main__.py",
+        "catalog.yaml",
+    ):
+        shutil.copy(ROOT / name, tmp_path / name)
+    shutil.copytree(ROOT / "components", tmp_path / "components")
+    return tmp_path
+
+
+def refused(result: offline.RunResult) -> str:
+    assert result.error is not None, "the program accepted the input"
+    assert result.resources == [], "something was registered before validation refused the input"
+    return str(result.error)
+
+
+def test_duplicate_service_in_the_catalog(tmp_path: Path) -> None:
+    """`backend:` twice in catalog.yaml: YAML keeps the last one and the first service silently disappears."""
+    text = (ROOT / "catalog.yaml").read_text()
+    twice = text.replace("\n  media:\n", "\n  backend:\n    path: backend\n\n  media:\n", 1)
+    catalog = tmp_path / "catalog.yaml"
+    catalog.write_text(twice)
+    first = twice.splitlines().index("  backend:") + 1
+    second = twice.splitlines().index("  backend:", first) + 1
+    with pytest.raises(CatalogError) as error:
+        load_catalog(catalog)
+    message = str(error.value)
+    assert str(catalog) in message and "'backend'" in message
+    assert f"line {second}" in message and f"line {first}" in message
+
+
+def test_second_environment_key_in_the_prod_stack_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`platform-secrets:environment: dev` appended to Pulumi.prod.yaml: the last key wins, prod turns dev."""
+    root = project_copy(tmp_path)
+    stack_file = root / "Pulumi.prod.yaml"
+    merged = offline.load_config("prod", root, secrets=PROD_SECRETS)  # before the attack
+    with stack_file.open("a") as handle:
+        handle.write("  platform-secrets:environment: dev\n")
+    line = len(stack_file.read_text().splitlines())
+    with pytest.raises(offline.StackConfigError) as error:
+        offline.run("prod", root=root, secrets=PROD_SECRETS)
+    message = str(error.value)
+    assert "Pulumi.prod.yaml" in message and "'platform-secrets:environment'" in message
+    assert f"line {line}" in message
+
+    # Under the CLI the program gets the config already merged; its loader reads the stack file itself.
+    project, config, secret_keys = merged
+    config[f"{project}:environment"] = "dev"
+    monkeypatch.setattr(stack, "PROJECT_ROOT", root)
+    runtime_settings._set_project(project)
+    runtime_settings._set_stack("prod")
+    pulumi.runtime.set_all_config(config, secret_keys)
+    with pytest.raises(pulumi.RunError) as run_error:
+        stack.load_stack_model()
+    assert f"line {line}: duplicate key 'platform-secrets:environment'" in str(run_error.value)
+
+
+@pytest.mark.parametrize(
+    ("key", "meant"),
+    [("refreshIntervall", "refreshInterval"), ("namePrefx", "namePrefix")],
+)
+def test_misspelt_stack_setting_in_the_stack_file(tmp_path: Path, key: str, meant: str) -> None:
+    """`platform-secrets:refreshIntervall` / `namePrefx`: ignored, and the default used in its place."""
+    root = project_copy(tmp_path)
+    with (root / "Pulumi.prod.yaml").open("a") as handle:
+        handle.write(f"  platform-secrets:{key}: x\n")
+    message = refused(offline.run("prod", root=root, secrets=PROD_SECRETS))
+    assert f"platform-secrets:{key}" in message and f"did you mean '{meant}'?" in message
+    assert "Pulumi.prod.yaml" in message
+
+
+def test_misspelt_secret_key() -> None:
+    """`pulumi config set --secret backend.REDIS_UR ...`: nobody reads it, backend.REDIS_URL stays unset."""
+    message = refused(
+        offline.run("prod", secrets={**PROD_SECRETS, "backend.REDIS_UR": "offline-test-typo"})
+    )
+    assert "backend.REDIS_UR" in message and "did you mean 'backend.REDIS_URL'?" in message
+    assert "offline-test-typo" not in message
+
+
+def test_undeclared_shared_secret_hidden_behind_field_errors() -> None:
+    """A `shared:` reference to an undeclared name is reported only once every field error is fixed."""
+    data = {
+        "services": {
+            "api": {
+                "secrets": {
+                    "SESSION": {"shared": "NOT_DECLARED"},
+                    "TOKEN": {"source": "magic"},
+                }
+            }
+        }
+    }
+    with pytest.raises(CatalogError) as error:
+        parse_catalog(data)
+    message = str(error.value)
+    assert "TOKEN.source" in message
+    assert "shared secret 'NOT_DECLARED' is not declared" in message
+
+
+def test_catalog_with_undecodable_bytes(tmp_path: Path) -> None:
+    """A catalog saved in Latin-1: a bare `'utf-8' codec can't decode` that does not say which file."""
+    catalog = tmp_path / "catalog.yaml"
+    catalog.write_bytes((ROOT / "catalog.yaml").read_bytes() + "# caf\xe9\n".encode("latin-1"))
+    with pytest.raises(CatalogError) as error:
+        load_catalog(catalog)
+    assert str(catalog) in str(error.value) and "UTF-8" in str(error.value)
+
+
+def test_config_override_blamed_on_the_stack_file(capsys: pytest.CaptureFixture[str]) -> None:
+    """`tools.plan --config ...`: a bad value given on the command line is reported as the stack file's."""
+    code = plan.main(
+        [
+            "--stack",
+            "prod",
+            "--stub-secrets",
+            "--config",
+            "refreshInterval=soon",
+            "--config",
+            "media.S3_ACCESS_KEY_ID=offline-test-plain",
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code != 0
+    refresh = next(line for line in err.splitlines() if "refreshInterval" in line)
+    plaintext = next(line for line in err.splitlines() if "media.S3_ACCESS_KEY_ID" in line)
+    for line in (refresh, plaintext):
+        assert "--config" in line and "Pulumi.prod.yaml" not in line, line
+    assert "offline-test-plain" not in err
