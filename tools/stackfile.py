@@ -14,6 +14,7 @@ import contextlib
 import io
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pulumi
 from pulumi.runtime import settings as runtime_settings
@@ -39,11 +40,17 @@ class Stack:
     catalog: Catalog
 
 
-def load(stack: str, root: Path = ROOT) -> Stack:
-    """The validated model of ``stack`` and its catalog; raises ``StackFileError`` naming every problem."""
+def load(stack: str, root: Path = ROOT, overrides: dict[str, Any] | None = None) -> Stack:
+    """The validated model of ``stack`` and its catalog; raises ``StackFileError`` naming every problem.
+
+    ``overrides`` sets plain values as ``pulumi config set`` would (e.g. ``{"cloud": "gcp"}``).
+    """
     try:
         project, config, secret_keys = offline.load_config(
-            stack, root, secrets=offline.stub_secrets(stack, root=root)
+            stack,
+            root,
+            overrides,
+            secrets=offline.stub_secrets(stack, overrides, root=root),
         )
     except offline.StackConfigError as error:
         raise StackFileError(str(error)) from None
