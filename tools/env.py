@@ -28,8 +28,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from components.catalog import Environment, SecretSpec, ServiceSpec, Source
+from components.catalog import Environment, ServiceSpec, Source
 from components.model import Entry, Service
+from components.values import format_problem
 from tools import stackfile
 from tools.envexample import keys_of, local_path
 from tools.stores import StoreClient, StoreError, client_for, quiet_libraries
@@ -64,18 +65,6 @@ class Item:
         if self.problem:
             return "invalid"
         return "empty" if self.value == "" else "set"
-
-
-def format_problem(spec: SecretSpec, value: str) -> str | None:
-    """The catalog's format rule for a secret (``components.values``), or None when it has none."""
-    try:
-        from components.values import format_problem as problem
-    except (
-        ModuleNotFoundError
-    ):  # the value grammar (issue 10) has not landed yet: no format to check
-        return None
-    result: str | None = problem(spec, value)
-    return result
 
 
 # --- what the stack has for a service ---
