@@ -6,13 +6,17 @@ environment's shared pieces, one ServiceSecrets component per service, and expor
 
 import pulumi
 
+from components import kubernetes
 from components.clouds import adapter_class
 from components.service_secrets import ServiceSecrets, ServiceSecretsArgs, SharedSecrets
 from components.stack import load_stack_model
 
 model = load_stack_model()
 adapter = adapter_class(model.settings.cloud)(model)
-providers = adapter.provider_opts()
+# The cloud's providers and the cluster's, both pinned by the stack file; every component's children inherit them.
+providers = pulumi.ResourceOptions.merge(
+    adapter.provider_opts(), kubernetes.provider_opts(model.settings.kubernetes)
+)
 
 shared = SharedSecrets("shared", model, adapter, providers)
 services = {

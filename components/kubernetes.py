@@ -1,11 +1,13 @@
 """The Kubernetes binding of one service: how its secrets reach its pods as env vars, and who may read them.
 
-Creates, for a workload service: its namespace; its ServiceAccount (annotated for the cloud identity, no
+Creates, for a workload service: its namespace (retained when the service leaves the catalog, protected in
+prod: deleting it would delete every workload in it); its ServiceAccount (annotated for the cloud identity, no
 automounted API token); either an External Secrets Operator SecretStore + ExternalSecret that materialise one
 Secret with one key per env var (``binding: external-secrets``) or that Secret written by Pulumi
 (``binding: native``); a Role that allows only ``get`` on that Secret by name, bound to that ServiceAccount
 only; a ConfigMap with the plain settings. Cloud-neutral: the cloud adapter supplies the annotations, the ESO
-provider block and each entry's remote key.
+provider block and each entry's remote key. ``provider_opts`` gives the stack's one Kubernetes provider, pinned
+to the context and cluster of the stack file.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import pulumi_kubernetes as k8s
 
 from components.clouds.base import Identity
 from components.model import Service
-from components.settings import Binding
+from components.settings import Binding, KubernetesSettings
 
 ESO_API_VERSION = "external-secrets.io/v1"
 """The only version a current External Secrets Operator serves (v1beta1 is refused)."""
@@ -35,6 +37,16 @@ class EnvSecret:
     """The field within the entry, for stores whose entries hold fields (Vault's KV: ``value``)."""
 
 
+def provider_opts(settings: KubernetesSettings) -> pulumi.ResourceOptions:
+    """Options that give a component the stack's Kubernetes provider (children inherit it).
+
+    Explicit, as the clouds' providers are: the context and cluster come from the stack file, so an operator's
+    current kubeconfig context never decides which cluster a stack's objects go to.
+    """
+    provider = k8s.Provider("kubernetes", context=settings.context, cluster=settings.cluster)
+    return pulumi.ResourceOptions(providers=[provider])
+
+
 def bind_service(
     name: str,
     service: Service,
@@ -43,14 +55,20 @@ def bind_service(
     binding: Binding,
     refresh_interval: str,
     parent: pulumi.Resource,
+    protect: bool = False,
 ) -> dict[str, pulumi.Output[str] | str]:
-    """Create the service's Kubernetes objects; return the names the service team needs."""
-    child = pulumi.ResourceOptions(parent=parent)
+    """Create the service's Kubernetes objects; return the names the service team needs.
+
+    ``protect`` (prod) protects the namespace; it is retained on delete in every environment.
+    """
     labels = {**MANAGED_BY, "app.kubernetes.io/part-of": service.name}
     namespace = k8s.core.v1.Namespace(
         f"{name}-namespace",
         metadata=k8s.meta.v1.ObjectMetaArgs(name=service.namespace, labels=labels),
-        opts=child,
+        # Removing or renaming a service in the catalog must not delete its namespace: Kubernetes would delete
+        # every workload, Secret and volume claim in it, ours or not. Retained: Pulumi forgets it, the
+        # cluster keeps it; protected in prod: Pulumi refuses to delete it until someone unprotects it.
+        opts=pulumi.ResourceOptions(parent=parent, retain_on_delete=True, protect=protect),
     )
     # Namespaced objects wait for the namespace (a real edge: the API refuses them before it exists); its
     # name is known, so it stays a string instead of an Output derived from the namespace's metadata.

@@ -122,6 +122,7 @@ class ServiceSecrets(pulumi.ComponentResource):
                 model.settings.binding,
                 model.settings.refresh_interval,
                 self,
+                protect=model.settings.protect,
             )
         self.register_outputs(
             {

@@ -26,6 +26,11 @@ GCP_MEMBER = (
 )
 """One principal, never a set: no ``allUsers``, ``domain:``, ``principalSet://`` or ``*``."""
 UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+AZURE_SUBNET_ID = (
+    r"^/subscriptions/[0-9a-f-]{36}/resourceGroups/[-\w.()]+/providers/Microsoft\.Network/"
+    r"virtualNetworks/[-\w.]+/subnets/[-\w.]+$"
+)
+KUBECONFIG_NAME = r"^[^\s]{1,253}$"
 
 
 class Cloud(str, Enum):
@@ -181,6 +186,45 @@ class AzureSettings(_Camel):
         description="Entra ID tenants other than `tenantId` whose issuers may appear in "
         "`toolingFederations`; a federation with another tenant's issuer is refused.",
     )
+    allowed_subnet_ids: tuple[Annotated[str, Field(pattern=AZURE_SUBNET_ID)], ...] = Field(
+        default=(),
+        description="Subnet resource ids (the cluster's nodes) allowed through the vault's firewall; with "
+        "any, the firewall denies every other network. Each subnet needs the Microsoft.KeyVault service "
+        "endpoint.",
+    )
+    allow_public_network_access_in_prod: bool = Field(
+        default=False,
+        description="Prod only: keep the vault open to every network (no subnet, firewall Allow). Refused "
+        "unless set, with `publicNetworkAccessReason`.",
+    )
+    public_network_access_reason: str | None = Field(
+        default=None,
+        pattern=r"^\S.{9,255}$",
+        description="Why prod's vault is open to every network (at least 10 characters); written to the "
+        "vault's tags, where the policy pack and an auditor read it.",
+    )
+
+    @model_validator(mode="after")
+    def _network(self) -> AzureSettings:
+        problems = []
+        if self.allowed_subnet_ids and not self.public_network_access:
+            problems.append(
+                "azure.allowedSubnetIds: has no effect with publicNetworkAccess false (private "
+                "endpoints only); set one or the other"
+            )
+        if self.allow_public_network_access_in_prod and not self.public_network_access_reason:
+            problems.append(
+                "azure.allowPublicNetworkAccessInProd: needs azure.publicNetworkAccessReason"
+            )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def open_to_every_network(self) -> bool:
+        """Public access with no subnet to restrict it to: the firewall's default action is Allow."""
+        return self.public_network_access and not self.allowed_subnet_ids
+
     tooling_federations: dict[str, tuple[FederatedSubject, ...]] = Field(
         default_factory=dict,
         description="Non-workload service -> external tokens (e.g. CI's OIDC) federated with its identity.",
@@ -268,6 +312,22 @@ class VaultSettings(_Camel):
         return self
 
 
+class KubernetesSettings(_Camel):
+    """The cluster of the stack's Kubernetes objects: an explicit provider, never the current kubeconfig context."""
+
+    context: str | None = Field(
+        default=None,
+        pattern=KUBECONFIG_NAME,
+        description="kubeconfig context the provider uses (its credentials); unset: the kubeconfig's current "
+        "context.",
+    )
+    cluster: str | None = Field(
+        default=None,
+        pattern=KUBECONFIG_NAME,
+        description="kubeconfig cluster the provider talks to, whatever the context says (prod: required).",
+    )
+
+
 class Settings(_Camel):
     """Every stack setting of platform-secrets (keys under the `platform-secrets:` namespace)."""
 
@@ -326,6 +386,10 @@ class Settings(_Camel):
     vault: VaultSettings | None = Field(
         default=None, description="HashiCorp Vault / OpenBao settings (cloud: vault)."
     )
+    kubernetes: KubernetesSettings = Field(
+        default_factory=KubernetesSettings,
+        description="The cluster the Kubernetes objects go to (prod: `cluster` required).",
+    )
 
     @property
     def strict(self) -> bool:
@@ -357,6 +421,23 @@ class Settings(_Camel):
                 problems.append("rotationDays: prod rotates at least every 90 days")
             if self.cloud is Cloud.AWS and self.aws is not None and not self.aws.replica_region:
                 problems.append("aws.replicaRegion: prod replicates to a second region")
+            if not self.kubernetes.cluster:
+                problems.append(
+                    "kubernetes.cluster: prod names the cluster it deploys to (the kubeconfig's current "
+                    "context never decides)"
+                )
+            if (
+                self.cloud is Cloud.AZURE
+                and self.azure is not None
+                and self.azure.open_to_every_network
+                and not self.azure.allow_public_network_access_in_prod
+            ):
+                problems.append(
+                    "azure.publicNetworkAccess: prod's vault would be open to every network; name the "
+                    "cluster's subnets in azure.allowedSubnetIds, or set publicNetworkAccess false (private "
+                    "endpoint), or opt in with azure.allowPublicNetworkAccessInProd and "
+                    "azure.publicNetworkAccessReason"
+                )
         if self.aws and self.aws.replica_region == self.aws.region:
             problems.append("aws.replicaRegion: must differ from aws.region")
         if self.cloud is Cloud.GCP and self.gcp is None:

@@ -137,7 +137,8 @@ def azure_settings(stack: str, **changes) -> dict:
         if key in config
     }
     azure = {**json.loads(config["platform-secrets:azure"]), **changes}
-    return {**raw, "cloud": "azure", "azure": azure}
+    kubernetes = json.loads(config["platform-secrets:kubernetes"])  # prod names its cluster
+    return {**raw, "cloud": "azure", "azure": azure, "kubernetes": kubernetes}
 
 
 def test_the_stack_files_azure_sections_are_valid():
@@ -239,7 +240,12 @@ def test_prod_vault_and_secrets_are_protected_and_retained(azure_prod_run):
 
 
 def test_dev_protects_nothing(azure_dev_run):
-    assert not [r.name for r in azure_dev_run.resources if r.protect or r.retain_on_delete]
+    # Namespaces are retained in every environment (deleting one deletes its workloads), never protected in dev.
+    assert not [
+        r.name
+        for r in azure_dev_run.resources
+        if r.protect or (r.retain_on_delete and r.type != "kubernetes:core/v1:Namespace")
+    ]
 
 
 # --- identities, role assignments, federated credentials ---
@@ -410,3 +416,87 @@ def test_adoption_imports_the_vault_secrets_identities_and_assignments_by_arm_id
         assert r.import_id == ids[r.urn], r.name  # the ARM id the resource of that name has
     # The store's generated values are the live ones: adoption writes only the config values.
     assert written(adopted) == entries_of(Source.CONFIG)
+
+
+# --- the vault's network exposure (issue 9, item 10; the attacks: tests/attacks/test_attacks_azure_network.py) ---
+
+PUBLIC_NETWORK_REASON = "platform-secrets-public-network-reason"
+
+
+def _without_network(azure: dict) -> dict:
+    network = {"allowedSubnetIds", "allowPublicNetworkAccessInProd", "publicNetworkAccessReason"}
+    return {key: value for key, value in azure.items() if key not in network}
+
+
+def _prod_azure_run(**changes) -> RunResult:
+    azure = {**_without_network(azure_settings("prod")["azure"]), **changes}
+    return offline.run("prod", overrides={"cloud": "azure", "azure": azure}, secrets=PROD_SECRETS)
+
+
+def test_prod_vault_denies_every_network_but_the_stack_files_subnets(azure_prod_run):
+    subnets = azure_settings("prod")["azure"]["allowedSubnetIds"]
+    (vault,) = azure_prod_run.of_type(VAULT)
+    assert subnets
+    assert vault.inputs["properties"]["publicNetworkAccess"] == "Enabled"
+    assert vault.inputs["properties"]["networkAcls"] == {
+        "bypass": "AzureServices",
+        "defaultAction": "Deny",
+        "virtualNetworkRules": [
+            {"id": subnet, "ignoreMissingVnetServiceEndpoint": False} for subnet in subnets
+        ],
+    }
+    assert PUBLIC_NETWORK_REASON not in vault.inputs["tags"]
+
+
+def test_dev_vault_may_stay_open_to_every_network(azure_dev_run):
+    (vault,) = azure_dev_run.of_type(VAULT)
+    assert vault.inputs["properties"]["networkAcls"] == {
+        "bypass": "AzureServices",
+        "defaultAction": "Allow",
+    }
+
+
+def test_prod_vault_private_endpoint_only_needs_no_subnet():
+    result = _prod_azure_run(publicNetworkAccess=False)
+    assert result.error is None, result.error
+    (vault,) = result.of_type(VAULT)
+    assert vault.inputs["properties"]["publicNetworkAccess"] == "Disabled"
+    assert vault.inputs["properties"]["networkAcls"]["defaultAction"] == "Deny"
+
+
+def test_prod_opt_in_opens_the_vault_and_keeps_its_reason_on_it():
+    reason = "partner X reads from its own network until 2027-01 (INC-4711)"
+    result = _prod_azure_run(
+        publicNetworkAccess=True,
+        allowPublicNetworkAccessInProd=True,
+        publicNetworkAccessReason=reason,
+    )
+    assert result.error is None, result.error
+    (vault,) = result.of_type(VAULT)
+    assert vault.inputs["properties"]["networkAcls"]["defaultAction"] == "Allow"
+    assert vault.inputs["tags"][PUBLIC_NETWORK_REASON] == reason
+
+
+@pytest.mark.parametrize(
+    ("changes", "problem"),
+    [
+        ({"allowPublicNetworkAccessInProd": True}, "needs azure.publicNetworkAccessReason"),
+        ({"publicNetworkAccessReason": "because"}, "publicNetworkAccessReason"),
+        (
+            {
+                "publicNetworkAccess": False,
+                "allowedSubnetIds": [
+                    "/subscriptions/9e4f2a6b-8c1d-4e3f-a5b7-c9d1e3f5a7b9/resourceGroups/rg-net/providers/"
+                    "Microsoft.Network/virtualNetworks/vnet/subnets/nodes"
+                ],
+            },
+            "azure.allowedSubnetIds: has no effect",
+        ),
+        ({"allowedSubnetIds": ["/subscriptions/x/subnets/nodes"]}, "allowedSubnetIds"),
+    ],
+    ids=["opt-in-without-reason", "short-reason", "subnets-on-a-private-vault", "not-a-subnet-id"],
+)
+def test_network_settings_that_would_be_misread_are_refused(changes, problem):
+    azure = {**_without_network(azure_settings("prod")["azure"]), **changes}
+    with pytest.raises(SettingsError, match=problem):
+        parse_settings({**azure_settings("prod"), "azure": azure})

@@ -121,7 +121,8 @@ def gcp_settings(stack: str, **changes) -> dict:
         if key in config
     }
     gcp = {**json.loads(config["platform-secrets:gcp"]), **changes}
-    return {**raw, "cloud": "gcp", "gcp": gcp}
+    kubernetes = json.loads(config["platform-secrets:kubernetes"])  # prod names its cluster
+    return {**raw, "cloud": "gcp", "gcp": gcp, "kubernetes": kubernetes}
 
 
 def test_the_stack_files_gcp_sections_are_valid():
@@ -271,7 +272,12 @@ def test_prod_entries_keys_and_rings_are_protected_retained_and_deletion_protect
 
 
 def test_dev_protects_nothing(gcp_dev_run):
-    assert not [r.name for r in gcp_dev_run.resources if r.protect or r.retain_on_delete]
+    # Namespaces are retained in every environment (deleting one deletes its workloads), never protected in dev.
+    assert not [
+        r.name
+        for r in gcp_dev_run.resources
+        if r.protect or (r.retain_on_delete and r.type != "kubernetes:core/v1:Namespace")
+    ]
     for entry in gcp_dev_run.of_type(SECRET):
         assert entry.inputs["deletionProtection"] is False
 

@@ -10,6 +10,7 @@ registered resource and changes one field. The last tests start the pack the way
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import subprocess
 import sys
@@ -184,6 +185,8 @@ def test_every_policy_is_mandatory_and_tested_here() -> None:
         "secret-reader-roles-by-name",
         "no-plaintext-secret-values",
         "prod-store-protected",  # tests/test_policy_vault.py
+        "namespaces-protected-in-prod",
+        "key-vault-network-restricted-in-prod",
     }
     assert set(rules.POLICY_NAMES) == tested
 
@@ -410,6 +413,78 @@ def test_policy_config_environment_overrides_the_tags(dev_run: RunResult) -> Non
         stack_args(dev_run, config={"environment": "prod"}), lambda m, urn=None: found.append(m)
     )
     assert any("CORS_ORIGIN" in m for m in found) and any("EVENTS_BASE_URL" in m for m in found)
+
+
+# --- namespaces-protected-in-prod ---
+
+NAMESPACE = "kubernetes:core/v1:Namespace"
+KUBERNETES_PROVIDER = "pulumi:providers:kubernetes"
+
+
+def test_unprotected_prod_namespace_is_refused(prod_run: RunResult) -> None:
+    namespace = prod_run.by_name("backend-namespace", NAMESPACE)
+    run = copy.copy(prod_run)
+    run.resources = [
+        dataclasses.replace(r, protect=False) if r is namespace else r for r in prod_run.resources
+    ]
+    found = stack_violations("namespaces-protected-in-prod", run)
+    assert len(found) == 1 and "backend-namespace" in found[0] and "protected" in found[0]
+
+
+def test_prod_namespace_through_a_provider_without_a_cluster_is_refused(
+    prod_run: RunResult,
+) -> None:
+    _, run = broken(prod_run, KUBERNETES_PROVIDER, None, lambda inputs: inputs.pop("cluster"))
+    found = stack_violations("namespaces-protected-in-prod", run)
+    namespaces = {r.name for r in prod_run.of_type(NAMESPACE)}
+    assert namespaces and {m.split(":")[0] for m in found} == namespaces
+    assert all("cluster" in m for m in found)
+
+
+def test_dev_namespaces_may_be_unprotected(dev_run: RunResult) -> None:
+    assert dev_run.of_type(NAMESPACE) and not any(r.protect for r in dev_run.of_type(NAMESPACE))
+    assert stack_violations("namespaces-protected-in-prod", dev_run) == []
+
+
+# --- key-vault-network-restricted-in-prod ---
+
+
+def _acls(change: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
+    def edit(inputs: dict[str, Any]) -> None:
+        change(inputs["properties"])
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda props: props["networkAcls"].update(defaultAction="Allow"),
+        lambda props: props.pop("networkAcls"),
+    ],
+    ids=["default-allow", "no-firewall"],
+)
+def test_prod_key_vault_open_to_every_network_is_refused(
+    azure_prod_run: RunResult, change: Callable[[dict[str, Any]], None]
+) -> None:
+    vault, run = broken(azure_prod_run, rules.AZURE_VAULT, None, _acls(change))
+    found = violations_of("key-vault-network-restricted-in-prod", vault, run)
+    assert len(found) == 1 and "every network" in found[0]
+
+
+def test_prod_key_vault_opened_with_a_reason_is_allowed(azure_prod_run: RunResult) -> None:
+    def open_with_reason(inputs: dict[str, Any]) -> None:
+        inputs["properties"]["networkAcls"]["defaultAction"] = "Allow"
+        inputs["tags"]["platform-secrets-public-network-reason"] = "vendor X reads it, INC-1234"
+
+    vault, run = broken(azure_prod_run, rules.AZURE_VAULT, None, open_with_reason)
+    assert violations_of("key-vault-network-restricted-in-prod", vault, run) == []
+
+
+def test_dev_key_vault_may_stay_open(azure_dev_run: RunResult) -> None:
+    (vault,) = azure_dev_run.of_type(rules.AZURE_VAULT)
+    assert vault.inputs["properties"]["networkAcls"]["defaultAction"] == "Allow"
+    assert violations_of("key-vault-network-restricted-in-prod", vault, azure_dev_run) == []
 
 
 # --- secret-reader-roles-by-name ---

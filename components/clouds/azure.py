@@ -1,7 +1,8 @@
 """Azure: one Key Vault per environment (RBAC), one user-assigned managed identity per service.
 
-- one Key Vault per environment: RBAC authorization (no access policies), soft delete, purge protection in prod,
-  public network access as the stack says;
+- one Key Vault per environment: RBAC authorization (no access policies), soft delete, purge protection in prod;
+  its firewall denies every network but the stack's ``allowedSubnetIds`` (or every public network, with
+  ``publicNetworkAccess: false``); only dev, or prod with an explicit opt-in and reason, leaves it open;
 - one secret per entry, with an expiry ``rotationDays`` after the rotation epoch when it rotates;
 - one user-assigned identity per service, "Key Vault Secrets User" on each of its own secrets and nowhere else
   (no vault-, group- or subscription-level assignment), federated with exactly its Kubernetes ServiceAccount
@@ -158,6 +159,29 @@ class AzureAdapter(CloudAdapter):
             parent=parent, import_=resource_id if self.settings.adopt_existing else None, **extra
         )
 
+    def _network_acls(self) -> keyvault.NetworkRuleSetArgs:
+        """The vault's firewall: deny every network but the stack's subnets, unless the stack leaves it open."""
+        return keyvault.NetworkRuleSetArgs(
+            # ARM writes the secrets' values through the vault: trusted services stay allowed.
+            bypass="AzureServices",
+            default_action="Allow" if self.azure.open_to_every_network else "Deny",
+            virtual_network_rules=[
+                keyvault.VirtualNetworkRuleArgs(
+                    id=subnet, ignore_missing_vnet_service_endpoint=False
+                )
+                for subnet in self.azure.allowed_subnet_ids
+            ]
+            or None,
+        )
+
+    def _vault_tags(self) -> dict[str, str]:
+        reason = self.azure.public_network_access_reason
+        if self.settings.strict and self.azure.open_to_every_network and reason:
+            # Prod open to every network only by an explicit opt-in: its reason stays on the vault, where the
+            # policy pack and an auditor read it.
+            return self._tags(**{"platform-secrets-public-network-reason": reason})
+        return self._tags()
+
     def create_foundation(self, parent: pulumi.Resource) -> None:
         public = self.azure.public_network_access
         self.vault = keyvault.Vault(
@@ -175,16 +199,12 @@ class AzureAdapter(CloudAdapter):
                 # Irreversible once on, and the API refuses `false`: omitted outside prod.
                 enable_purge_protection=True if self.settings.protect else None,
                 public_network_access="Enabled" if public else "Disabled",
-                network_acls=keyvault.NetworkRuleSetArgs(
-                    # ARM writes the secrets' values through the vault: trusted services stay allowed.
-                    bypass="AzureServices",
-                    default_action="Allow" if public else "Deny",
-                ),
+                network_acls=self._network_acls(),
                 enabled_for_deployment=False,
                 enabled_for_disk_encryption=False,
                 enabled_for_template_deployment=False,
             ),
-            tags=self._tags(),
+            tags=self._vault_tags(),
             opts=self.durable(parent, adopt_id=self.vault_id),
         )
 

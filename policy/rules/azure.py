@@ -6,6 +6,9 @@
   audience only.
 - ``rotation-in-prod``: in prod every secret is tagged ``platform-secrets-rotation-days`` with at most 90.
 - ``no-plaintext-secret-values``: a secret's ``properties.value`` is a Pulumi secret.
+- ``key-vault-network-restricted-in-prod``: in prod a vault that accepts public traffic has a firewall
+  (``networkAcls``) whose default action is ``Deny``, unless the vault is tagged
+  ``platform-secrets-public-network-reason`` (the stack's explicit opt-in, with its reason).
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ AZURE_SINGLE_SECRET_SCOPE = re.compile(
     r"/providers/Microsoft\.KeyVault/vaults/[^/]+/secrets/[^/]+$", re.IGNORECASE
 )
 AZURE_TOKEN_AUDIENCE = "api://AzureADTokenExchange"
+AZURE_PUBLIC_NETWORK_REASON = "platform-secrets-public-network-reason"
 
 
 # --- no-wildcard-secret-access ---
@@ -125,9 +129,29 @@ def validate_no_plaintext_secret_values(
             report_plaintext(args, report, ["properties.value"])
 
 
+# --- key-vault-network-restricted-in-prod ---
+
+
+def validate_key_vault_network(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != AZURE_VAULT or resource_environment(args) != PROD:
+        return
+    properties = plain(args.props.get("properties")) or {}
+    if str(properties.get("publicNetworkAccess") or "Enabled").lower() == "disabled":
+        return  # private endpoints only
+    default = (properties.get("networkAcls") or {}).get("defaultAction") or "Allow"
+    tags = plain(args.props.get("tags")) or {}
+    if default != "Deny" and not str(tags.get(AZURE_PUBLIC_NETWORK_REASON) or "").strip():
+        report(
+            f"{args.name}: prod vault answers every network (networkAcls.defaultAction {default}); deny by "
+            f"default and allow the cluster's subnets, or tag {AZURE_PUBLIC_NETWORK_REASON} with why",
+            None,
+        )
+
+
 RULES: dict[str, Validate] = {
     "no-wildcard-secret-access": validate_no_wildcard_secret_access,
     "trust-bound-to-one-service-account": validate_trust_bound_to_one_service_account,
     "rotation-in-prod": validate_rotation_in_prod,
     "no-plaintext-secret-values": validate_no_plaintext_secret_values,
+    "key-vault-network-restricted-in-prod": validate_key_vault_network,
 }

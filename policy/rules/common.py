@@ -121,6 +121,19 @@ POLICY_SPECS: tuple[PolicySpec, ...] = (
         "no-plaintext-secret-values",
         "Kubernetes Secret data and store entry values are Pulumi secrets.",
     ),
+    PolicySpec(
+        "namespaces-protected-in-prod",
+        "In prod every namespace platform-secrets manages is protected and goes through a provider pinned "
+        "to a named cluster.",
+        configurable=True,
+        stack=True,
+    ),
+    PolicySpec(
+        "key-vault-network-restricted-in-prod",
+        "In prod a Key Vault's firewall denies every network but the allowed ones, unless the vault carries "
+        "the reason it is open.",
+        configurable=True,
+    ),
 )
 
 

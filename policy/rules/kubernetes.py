@@ -6,6 +6,11 @@
   (``__main__.py`` puts the project root on ``sys.path``), so the pack and the program cannot disagree.
 - ``secret-reader-roles-by-name``: every RBAC rule that reaches Secrets lists ``resourceNames`` and only ``get``.
 - ``no-plaintext-secret-values``: a Secret's ``data``/``stringData`` are Pulumi secrets.
+- ``namespaces-protected-in-prod`` (a stack policy): in prod every namespace labelled
+  ``app.kubernetes.io/managed-by: platform-secrets`` is ``protect``ed and registered through a Kubernetes
+  provider that names its ``cluster``. That it is also retained on delete (in every environment) cannot be
+  checked here: the engine does not send ``retainOnDelete`` to a policy pack (pulumi-policy 1.21's
+  ``PolicyResourceOptions`` has no such field); the program's tests check it (``tests/attacks``).
 """
 
 from __future__ import annotations
@@ -35,7 +40,9 @@ K8S_ROLES = (
     "kubernetes:rbac.authorization.k8s.io/v1:Role",
     "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole",
 )
+K8S_NAMESPACE = "kubernetes:core/v1:Namespace"
 K8S_SECRET_VALUE_INPUTS = ("data", "stringData")
+MANAGED_BY = ("app.kubernetes.io/managed-by", "platform-secrets")
 
 
 # --- prod-settings-https-and-cors ---
@@ -112,8 +119,38 @@ def validate_no_plaintext_secret_values(
         report_plaintext(args, report, plaintext_inputs(args.props, K8S_SECRET_VALUE_INPUTS))
 
 
+# --- namespaces-protected-in-prod ---
+
+
+def validate_namespaces_protected(args: StackValidationArgs, report: ReportViolation) -> None:
+    configured = args.get_config().get("environment")
+    stack_env = stack_environment(args)
+    for resource in args.resources:
+        if resource.resource_type != K8S_NAMESPACE:
+            continue
+        labels = (plain(resource.props.get("metadata")) or {}).get("labels") or {}
+        if labels.get(MANAGED_BY[0]) != MANAGED_BY[1]:
+            continue
+        if (configured or labels.get(ENVIRONMENT_LABEL) or stack_env) != PROD:
+            continue
+        if not resource.opts.protect:
+            report(
+                f"{resource.name}: prod namespace is not protected; deleting it deletes every workload in it",
+                resource.urn,
+            )
+        provider = resource.provider
+        cluster = plain(provider.props.get("cluster")) if provider else None
+        if not cluster:
+            report(
+                f"{resource.name}: its Kubernetes provider names no cluster; the current kubeconfig context "
+                "would decide where prod goes",
+                resource.urn,
+            )
+
+
 RULES: dict[str, Validate | StackValidate] = {
     "prod-settings-https-and-cors": validate_prod_settings,
     "secret-reader-roles-by-name": validate_secret_reader_roles,
     "no-plaintext-secret-values": validate_no_plaintext_secret_values,
+    "namespaces-protected-in-prod": validate_namespaces_protected,
 }
