@@ -24,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from components import values
 from components.documents import DocumentError, read_yaml
 
 SERVICE_NAME = r"^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$"
@@ -288,7 +289,9 @@ def validation_lines(
         message = re.sub(r"^Value error, ", "", item["msg"])
         if item["type"] == "extra_forbidden" and item["loc"]:
             message += did_you_mean(str(item["loc"][-1]), words)
-        elif item["type"] != "value_error" and isinstance(item.get("input"), (str, int, float)):
+        elif item["type"] != "value_error" and isinstance(item.get("input"), str):
+            message += f" (got {values.shown(item['input'])})"
+        elif item["type"] != "value_error" and isinstance(item.get("input"), (int, float)):
             message += f" (got {item['input']!r})"
         origin = origin_of(str(item["loc"][0])) if origin_of and item["loc"] else None
         suffix = f" (in {origin})" if origin else ""

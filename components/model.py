@@ -185,7 +185,7 @@ def build_model(
                 how = (
                     "not set"
                     if state is None
-                    else f"set but empty (blank after trimming, in {origin(ckey)})"
+                    else f"empty (blank after trimming, in {origin(ckey)})"
                 )
                 if env in spec.required_in:
                     problems.append(

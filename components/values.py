@@ -5,8 +5,8 @@ One module, standard library only, used by the stack model (``components.model``
 program refuses is refused by the pack too, for the same reason, in the same words.
 
 Every ``*_problem`` function returns why a value breaks the rule, or None. Messages quote a plain setting
-with ``repr`` (so a newline or a tab shows as ``\\n``/``\\t`` and cannot forge a line of the report); a
-secret's value is never quoted (``format_problem``).
+with ``repr`` (so a newline or a tab shows as ``\\n``/``\\t`` and cannot forge a line of the report) and
+with any userinfo masked (``shown``); a secret's value is never quoted (``format_problem``).
 
 - An **origin list** is one or more ``https://host[:port]`` items separated by single commas, and nothing
   else: no path (not even ``/``), query, fragment, userinfo, whitespace, control character, ``*`` or empty
@@ -42,6 +42,17 @@ def _invisible(char: str) -> bool:
     return char.isspace() or unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp")
 
 
+_USERINFO = re.compile(r"(//)[^/?#@\\]*@")
+
+
+def shown(value: str) -> str:
+    """A plain setting quoted for a message: ``repr`` (control characters visible), any userinfo masked.
+
+    A password in a URL setting is exactly what the grammar refuses; the refusal must not print it.
+    """
+    return repr(_USERINFO.sub(r"\1***@", value))
+
+
 def is_blank(value: str | None) -> bool:
     """Whether a value counts as absent: None, empty, or only whitespace, control or format characters."""
     return value is None or all(_invisible(char) for char in value)
@@ -63,7 +74,7 @@ def control_problem(value: str) -> str | None:
     """
     for index, char in enumerate(value):
         if unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp"):
-            return f"{value!r} contains a control character, a {_name(char)} ({char!r}) at position {index}"
+            return f"{shown(value)} contains a control character, a {_name(char)} ({char!r}) at position {index}"
     return None
 
 
@@ -100,17 +111,17 @@ def origin_problem(origin: str) -> str | None:
     if origin == "" or is_blank(origin):
         return "an empty origin (a stray comma?)"
     if "*" in origin:
-        return f"{origin!r} allows any origin; list the exact https origins"
+        return f"{shown(origin)} allows any origin; list the exact https origins"
     if (bad := _control_or_space(origin)) is not None:
-        return f"{origin!r} contains {bad}; origins are separated by commas only"
+        return f"{shown(origin)} contains {bad}; origins are separated by commas only"
     if not origin.startswith(HTTPS):
-        return f"{origin!r} is not an https:// origin"
+        return f"{shown(origin)} is not an https:// origin"
     rest = origin[len(HTTPS) :]
     for mark, what in ((";", "a ';'"), ("?", "a query"), ("#", "a fragment"), ("/", "a path")):
         if mark in rest:
-            return f"{origin!r} has {what}; an origin is https://host[:port] and nothing else"
+            return f"{shown(origin)} has {what}; an origin is https://host[:port] and nothing else"
     problem = _host_port_problem(rest, lowercase=True)
-    return f"{origin!r} {problem}" if problem else None
+    return f"{shown(origin)} {problem}" if problem else None
 
 
 def origin_list_problem(value: str) -> str | None:
@@ -126,20 +137,20 @@ def https_url_problem(value: str) -> str | None:
     if is_blank(value):
         return "is empty; an https:// URL is required"
     if (bad := _control_or_space(value)) is not None:
-        return f"{value!r} contains {bad}"
+        return f"{shown(value)} contains {bad}"
     if not value.startswith(HTTPS):
-        return f"{value!r} is not an https:// URL"
+        return f"{shown(value)} is not an https:// URL"
     rest = value[len(HTTPS) :]
     authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
     if "\\" in authority:
-        return f"{value!r} has a backslash in its host (browsers read it as a path separator)"
+        return f"{shown(value)} has a backslash in its host (browsers read it as a path separator)"
     problem = _host_port_problem(authority, lowercase=False)
-    return f"{value!r} {problem}" if problem else None
+    return f"{shown(value)} {problem}" if problem else None
 
 
 def https_protocol_problem(value: str) -> str | None:
     """Why ``value`` is not exactly ``https``, or None."""
-    return None if value == "https" else f"{value!r} must be 'https'"
+    return None if value == "https" else f"{shown(value)} must be 'https'"
 
 
 def required_problem(value: str | None) -> str | None:

@@ -168,3 +168,12 @@ def test_the_grammar_imports_nothing_but_the_standard_library() -> None:
         [sys.executable, "-I", "-c", code, str(ROOT)], capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_a_refusal_masks_userinfo_and_never_prints_the_password() -> None:
+    for problem in (
+        values.origin_list_problem(f"{USERINFO}@app.example.com"),
+        values.https_url_problem(f"{USERINFO}@events.example.com/x"),
+        values.control_problem(f"{USERINFO}@events.example.com\n"),
+    ):
+        assert problem is not None and "***@" in problem and USERINFO not in problem
