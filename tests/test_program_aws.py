@@ -514,3 +514,96 @@ def test_a_secure_value_in_the_stack_file_reads_as_present_and_secret(tmp_path):
     versions = result.of_type("aws:secretsmanager/secretVersion:SecretVersion")
     assert written_entries(result) == entries_of("prod", Source.GENERATED, Source.CONFIG)
     assert all(rpc.is_rpc_secret(v.inputs["secretString"]) for v in versions)
+
+
+# --- AWS quotas, checked before anything registers (issue 9, item 7) ---
+
+
+def _dev_settings_with_replica() -> dict:
+    config = offline.load_config("dev")[1]
+    aws = json.loads(config["platform-secrets:aws"])
+    return {"environment": "dev", "aws": {**aws, "replicaRegion": "eu-central-1"}}
+
+
+def _bulk_catalog(count: int, length: int) -> dict:
+    """One workload, ``bulk``, with ``count`` generated secrets whose keys have ``length`` characters."""
+    keys = [f"K{i:03d}".ljust(length, "X") for i in range(count)]
+    return {"services": {"bulk": {"secrets": {key: {"source": "generated"} for key in keys}}}}
+
+
+def _aws_problems(catalog: dict) -> list[str]:
+    from components.catalog import parse_catalog
+    from components.clouds.aws import AwsAdapter
+    from components.model import build_model
+    from components.settings import parse_settings
+
+    model = build_model(parse_catalog(catalog), parse_settings(_dev_settings_with_replica()), {})
+    return AwsAdapter.problems(model)
+
+
+def _plan(tmp_path, catalog: dict) -> RunResult:
+    import yaml
+
+    path = tmp_path / "catalog.yaml"
+    path.write_text(yaml.safe_dump(catalog))
+    overrides = {
+        "catalog": str(path),
+        "toolingPrincipals": {},
+        "settings": {},
+        **_dev_settings_with_replica(),
+    }
+    return offline.run("dev", overrides=overrides)
+
+
+def _written_size(result: RunResult) -> int:
+    (policy,) = [r for r in result.of_type("aws:iam/rolePolicy:RolePolicy")]
+    return len(json.dumps(json.loads(policy.inputs["policy"]), separators=(",", ":")))
+
+
+def test_read_policy_size_is_measured_as_the_program_writes_it(tmp_path):
+    """The pre-registration estimate equals the registered document's size (whitespace excluded)."""
+    from components.catalog import parse_catalog
+    from components.clouds.aws import read_policy_size
+    from components.model import build_model
+    from components.settings import parse_settings
+
+    catalog = _bulk_catalog(3, 40)
+    result = _plan(tmp_path, catalog)
+    assert result.error is None, result.error
+    model = build_model(parse_catalog(catalog), parse_settings(_dev_settings_with_replica()), {})
+    assert read_policy_size(model, "bulk") == _written_size(result)
+
+
+def test_read_policy_at_the_size_limit(tmp_path):
+    """Just under 10,240 characters registers; one more entry is refused, naming the service."""
+    from components.clouds.aws import INLINE_POLICIES_MAX
+
+    count = 1
+    while not any("services.bulk" in p for p in _aws_problems(_bulk_catalog(count + 1, 200))):
+        count += 1
+    over = [p for p in _aws_problems(_bulk_catalog(count + 1, 200)) if "services.bulk" in p]
+    assert len(over) == 1 and "10240" in over[0] and "read policy" in over[0], over
+    under = _plan(tmp_path, _bulk_catalog(count, 200))
+    assert under.error is None, under.error
+    assert INLINE_POLICIES_MAX - 600 < _written_size(under) <= INLINE_POLICIES_MAX
+    refused = _plan(tmp_path, _bulk_catalog(count + 1, 200))
+    assert "services.bulk" in str(refused.error)
+    assert not refused.of_type("aws:iam/rolePolicy:RolePolicy")
+
+
+@pytest.mark.parametrize(("length", "refused"), [(486, False), (487, True)])
+def test_secret_name_at_the_512_limit(length, refused):
+    """``platform-secrets/dev/bulk/<KEY>``: 512 characters pass, 513 are refused, naming the key."""
+    problems = [p for p in _aws_problems(_bulk_catalog(1, length)) if "Secrets Manager name" in p]
+    assert bool(problems) is refused, problems
+    if refused:
+        assert problems[0].startswith("bulk.K000") and "513 characters" in problems[0]
+
+
+@pytest.mark.parametrize(("length", "refused"), [(256, False), (257, True)])
+def test_env_var_key_at_the_tag_value_limit(length, refused):
+    """The key is an entry's tag value: 256 characters pass, 257 are refused, naming the key."""
+    problems = [p for p in _aws_problems(_bulk_catalog(1, length)) if "AWS tags" in p]
+    assert bool(problems) is refused, problems
+    if refused:
+        assert problems[0].startswith("bulk.K000") and "257 characters" in problems[0]

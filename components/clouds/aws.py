@@ -26,6 +26,10 @@ TOOLING_ROLE = re.compile(
 )
 ROLE_NAME_MAX = 64
 SECRET_NAME_MAX = 512
+INLINE_POLICIES_MAX = 10_240
+"""Characters of all a role's inline policies together, whitespace excluded (IAM's quota)."""
+TAG_VALUE_MAX = 256
+"""An entry's ``platform-secrets/key`` tag holds the env var key: a longer key cannot be tagged."""
 
 
 class AwsAdapter(CloudAdapter):
@@ -46,7 +50,7 @@ class AwsAdapter(CloudAdapter):
         return f"{settings.name_prefix}-{settings.environment.value}-{service}"
 
     def entry_name(self, entry: Entry) -> str:
-        return f"{self.settings.name_prefix}/{self.settings.environment.value}/{entry.owner}/{entry.key}"
+        return _entry_name(self.settings, entry)
 
     def role_arn(self, service: str) -> str:
         return policies.role_arn(self.aws.account_id, self.role_name(self.settings, service))
@@ -64,12 +68,50 @@ class AwsAdapter(CloudAdapter):
                 problems.append(
                     f"services.{service.name}: IAM role name {name!r} exceeds 64 characters"
                 )
+        problems += AwsAdapter.limit_problems(model)
         if model.settings.aws is not None and not model.settings.aws.admin_role_arns:
             problems.append(
                 "aws.adminRoleArns: empty; name at least the role that runs `pulumi up` (it administers the "
                 "KMS key and the entries, and AWS refuses a key policy that locks its caller out)"
             )
         problems += AwsAdapter.tooling_problems(model)
+        return problems
+
+    @staticmethod
+    def limit_problems(model: StackModel) -> list[str]:
+        """AWS quotas a stack would hit only at apply time, checked before anything registers.
+
+        An entry's name (512 characters), its env var key as a tag value (256), and the size of each
+        service's inline read policy (10,240 characters without whitespace, the quota on all of a role's
+        inline policies together: splitting into several inline policies would not help). The policy is
+        measured as the adapter would write it, with ARNs of their real length (a secret's 6-character
+        suffix, the key's id).
+        """
+        settings, aws_settings = model.settings, model.settings.aws
+        if aws_settings is None:
+            return []
+        problems = []
+        for entry in model.entries:
+            name = _entry_name(settings, entry)
+            if len(name) > SECRET_NAME_MAX:
+                problems.append(
+                    f"{entry.config_key}: Secrets Manager name {name[:60]}... has {len(name)} characters "
+                    f"(at most {SECRET_NAME_MAX})"
+                )
+            if len(entry.key) > TAG_VALUE_MAX:
+                problems.append(
+                    f"{entry.config_key}: the key {entry.key[:40]}... has {len(entry.key)} characters; "
+                    f"AWS tags (platform-secrets/key) hold at most {TAG_VALUE_MAX}"
+                )
+        for service in model.services:
+            size = read_policy_size(model, service.name)
+            if size > INLINE_POLICIES_MAX:
+                problems.append(
+                    f"services.{service.name}: its role's read policy would have {size} characters "
+                    f"(whitespace excluded), over IAM's {INLINE_POLICIES_MAX} for a role's inline "
+                    "policies: give the service fewer entries (or shorter keys), or drop the replica "
+                    "region; name patterns or managed policies need a security review"
+                )
         return problems
 
     @staticmethod
@@ -341,6 +383,33 @@ class AwsAdapter(CloudAdapter):
             out["replica_kms_key_arn"] = self.replica_key.arn
             out["replica_region"] = self.aws.replica_region
         return out
+
+
+def _entry_name(settings: Any, entry: Entry) -> str:
+    return f"{settings.name_prefix}/{settings.environment.value}/{entry.owner}/{entry.key}"
+
+
+def read_policy_size(model: StackModel, service: str) -> int:
+    """Characters (whitespace excluded, as IAM counts) of ``service``'s inline read policy; 0 if none."""
+    aws_settings = model.settings.aws
+    assert aws_settings is not None
+    names = [_entry_name(model.settings, e) for e in model.entries if service in e.readers]
+    if not names:
+        return 0
+    regions = [aws_settings.region] + (
+        [aws_settings.replica_region] if aws_settings.replica_region else []
+    )
+    account = aws_settings.account_id
+    # A multi-region key's id is "mrk-" and 32 hex digits; a single-region key's a 36-character UUID.
+    key_id = "mrk-" + "0" * 32 if aws_settings.replica_region else "0" * 36
+    key_arns = [f"arn:aws:kms:{region}:{account}:key/{key_id}" for region in regions]
+    secret_arns = [
+        f"arn:aws:secretsmanager:{region}:{account}:secret:{name}-XXXXXX"
+        for name in names
+        for region in regions
+    ]
+    document = policies.read_secrets_policy(secret_arns, key_arns, regions)
+    return len(json.dumps(document, separators=(",", ":")))
 
 
 def _not_a_role(principal: str) -> str:
