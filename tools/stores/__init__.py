@@ -61,6 +61,7 @@ _MODULES = {
     Cloud.AWS: ("tools.stores.aws", "AwsStore"),
     Cloud.GCP: ("tools.stores.gcp", "GcpStore"),
     Cloud.AZURE: ("tools.stores.azure", "AzureStore"),
+    Cloud.VAULT: ("tools.stores.vault", "VaultStore"),
 }
 
 

@@ -1,0 +1,29 @@
+# backend: OpenBao / Vault Agent configuration for the dev stack. Generated from
+# catalog.yaml and the stack file by `python -m tools.envexample`: do not edit.
+# Paths are relative to the agent's working directory (/ in compose.vault.yaml).
+
+auto_auth {
+  method "jwt" {
+    mount_path = "auth/platform-secrets-dev-k8s"
+    config = {
+      role                     = "backend"
+      path                     = "run/secrets/vault-jwt"
+      remove_jwt_after_reading = false
+    }
+  }
+}
+
+template_config {
+  exit_on_retry_failure = true
+}
+
+template {
+  destination          = "run/platform-secrets/.env"
+  perms                = "0600"
+  error_on_missing_key = true
+  contents             = <<EOT
+{{ with secret (printf "%s/%s/%s/%s" "platform-secrets-dev" "data" "shared" "JWT_SECRET") }}JWT_SECRET={{ .Data.data.value | toJSON }}{{ end }}
+{{ with secret (printf "%s/%s/%s/%s" "platform-secrets-dev" "data" "backend" "OTP_PEPPER") }}OTP_PEPPER={{ .Data.data.value | toJSON }}{{ end }}
+{{ with secret (printf "%s/%s/%s/%s" "platform-secrets-dev" "data" "backend" "REDIS_URL") }}REDIS_URL={{ .Data.data.value | toJSON }}{{ end }}
+EOT
+}

@@ -1,0 +1,28 @@
+# media: OpenBao / Vault Agent configuration for the dev stack. Generated from
+# catalog.yaml and the stack file by `python -m tools.envexample`: do not edit.
+# Paths are relative to the agent's working directory (/ in compose.vault.yaml).
+
+auto_auth {
+  method "jwt" {
+    mount_path = "auth/platform-secrets-dev-k8s"
+    config = {
+      role                     = "media"
+      path                     = "run/secrets/vault-jwt"
+      remove_jwt_after_reading = false
+    }
+  }
+}
+
+template_config {
+  exit_on_retry_failure = true
+}
+
+template {
+  destination          = "run/platform-secrets/.env"
+  perms                = "0600"
+  error_on_missing_key = true
+  contents             = <<EOT
+{{ with secret (printf "%s/%s/%s/%s" "platform-secrets-dev" "data" "media" "S3_ACCESS_KEY_ID") }}S3_ACCESS_KEY_ID={{ .Data.data.value | toJSON }}{{ end }}
+{{ with secret (printf "%s/%s/%s/%s" "platform-secrets-dev" "data" "media" "S3_SECRET_ACCESS_KEY") }}S3_SECRET_ACCESS_KEY={{ .Data.data.value | toJSON }}{{ end }}
+EOT
+}
