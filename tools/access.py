@@ -499,6 +499,23 @@ def _gcp(resources: list[Registered]) -> dict[str, dict[str, Any]]:
             row["assumed_by"] = sorted(others)
         row["keys"] = keys(ids, namespace)
         matrix[account.inputs.get("displayName") or account.inputs["accountId"]] = row
+    # Trust chains: a stack account, or a workload's Kubernetes ServiceAccount, that may act as another
+    # account reads what that account reads.
+    row_of = {m: a.inputs.get("displayName") or a.inputs["accountId"] for m, a in accounts.items()}
+    edges = []
+    for member in accounts:
+        for principal in acting.get(member, []):
+            ksa = re.fullmatch(r"principal://.+/subject/ns/([^/]+)/sa/([^/]+)", principal)
+            pooled = re.fullmatch(r"serviceAccount:[^\[]+\[([^/]+)/([^\]]+)\]", principal)
+            for actor, row in matrix.items():
+                if actor == row_of[member]:
+                    continue
+                if principal in accounts and row_of[principal] == actor:
+                    edges.append((actor, row_of[member]))
+                for found in (ksa, pooled):
+                    if found and row.get("service_account") == f"{found[1]}/{found[2]}":
+                        edges.append((actor, row_of[member]))
+    _follow_chains(matrix, edges)
     for member, granted in readers.items():
         if member in accounts or not granted:
             continue
@@ -583,6 +600,17 @@ def _azure(resources: list[Registered]) -> dict[str, dict[str, Any]]:
         row["keys"] = keys(ids, namespace)
         service = identity.inputs.get("tags", {}).get("platform-secrets-service")
         matrix[service or identity.outputs["name"]] = row
+    # Trust chains: identities federated with the same token (issuer and subject) act as each other.
+    holders: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for identity in identities.values():
+        name = identity.inputs.get("tags", {}).get("platform-secrets-service")
+        for credential in federations.get(identity.outputs["name"], []):
+            token = (credential.inputs["issuer"].rstrip("/"), credential.inputs["subject"])
+            holders[token].append(name or identity.outputs["name"])
+    _follow_chains(
+        matrix,
+        [(a, b) for names in holders.values() for a in names for b in names if a != b],
+    )
     for principal, granted in readers.items():
         if principal in identities or not granted:
             continue
@@ -594,3 +622,19 @@ def _azure(resources: list[Registered]) -> dict[str, dict[str, Any]]:
             "note": "not an identity of this stack, yet assigned a role that reads secrets",
         }
     return matrix
+
+
+def _follow_chains(matrix: dict[str, dict[str, Any]], edges: list[tuple[str, str]]) -> None:
+    """``(actor, identity)``: the actor's row also reads what the identity's row reads (to a fixed point)."""
+    changed = True
+    while changed:
+        changed = False
+        for actor, target in edges:
+            row, other = matrix[actor], matrix[target]
+            entries = sorted(set(row["entries"]) | set(other["entries"]))
+            assumes = sorted({*row.get("assumes", []), other["identity"]})
+            if entries != row["entries"] or assumes != row.get("assumes"):
+                row["entries"] = entries
+                row["keys"] = sorted(set(row["keys"]) | set(other["keys"]))
+                row["assumes"] = assumes
+                changed = True

@@ -213,3 +213,41 @@ def test_matrix_shows_a_foreign_account_that_may_assume_the_tooling_role(
     )
     matrix = access.derive(crafted.resources)
     assert matrix["arn:aws:iam::999999999999:root"]["keys"] == ["LINEAR_API_KEY"]
+
+
+def test_matrix_shows_a_gcp_workload_that_may_act_as_the_tooling_account(
+    gcp_prod_run: RunResult,
+) -> None:
+    """Validator bypassed: backend's Kubernetes ServiceAccount may act as the Linear service account."""
+    crafted = copy.deepcopy(gcp_prod_run)
+    (grant,) = [
+        r
+        for r in crafted.resources
+        if r.type.startswith("gcp:serviceaccount/iAM") and TOOLING in json.dumps(r.inputs)
+    ]
+    grant.inputs["member"] = (
+        "principal://iam.googleapis.com/projects/123456789012/locations/global/"
+        "workloadIdentityPools/acme-secrets-prod.svc.id.goog/subject/ns/backend/sa/backend"
+    )
+    matrix = access.derive(crafted.resources)
+    assert "LINEAR_API_KEY" in matrix["backend"]["keys"]
+    assert "LINEAR_API_KEY" not in access.derive(gcp_prod_run.resources)["backend"]["keys"]
+
+
+def test_matrix_shows_an_azure_workload_federated_with_the_tooling_identity(
+    azure_prod_run: RunResult,
+) -> None:
+    """Validator bypassed: the Linear identity federates the backend pod's token; the matrix says so."""
+    crafted = copy.deepcopy(azure_prod_run)
+    federations = [
+        r
+        for r in crafted.resources
+        if r.type == "azure-native:managedidentity:FederatedIdentityCredential"
+    ]
+    backend = next(r for r in federations if r.inputs["subject"].endswith(":backend:backend"))
+    tooling = next(r for r in federations if not r.inputs["subject"].startswith("system:"))
+    tooling.inputs["issuer"] = backend.inputs["issuer"]
+    tooling.inputs["subject"] = backend.inputs["subject"]
+    matrix = access.derive(crafted.resources)
+    assert "LINEAR_API_KEY" in matrix["backend"]["keys"]
+    assert "LINEAR_API_KEY" not in access.derive(azure_prod_run.resources)["backend"]["keys"]
