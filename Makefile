@@ -4,18 +4,25 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STACK ?= dev
-OUT ?= plan-$(STACK)
+# CLOUD=gcp|azure plans the stack on another cloud, into its own folder (plan-dev-gcp/), never over plan-dev/.
+CLOUD ?=
+# REVIEW=1 stubs the config secrets the stack lacks (a review-only plan of prod before its secrets exist).
+REVIEW ?=
+OUT ?= plan-$(STACK)$(if $(CLOUD),-$(CLOUD))
+PLAN_ARGS := $(if $(CLOUD),--cloud $(CLOUD)) $(if $(REVIEW),--stub-secrets)
 
-.PHONY: plan test lint scan schema envexample clean
+.PHONY: plan test lint scan schema envexample derived clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt requirements-tools.txt
+	@echo "Installing the Python dependencies into $(VENV) (first run, or a requirements file changed):"
+	@echo "Pulumi and the cloud SDKs are large, expect a few minutes (about 4 on a 2-core machine)."
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt -r requirements-dev.txt -r requirements-tools.txt
 	touch $@
 
 plan: $(VENV)/.installed
-	$(PY) -m tools.plan --stack $(STACK) --out $(OUT) $(ARGS)
+	$(PY) -m tools.plan --stack $(STACK) --out $(OUT) $(PLAN_ARGS) $(ARGS)
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -q $(ARGS)
@@ -27,6 +34,10 @@ lint: $(VENV)/.installed
 
 scan: $(VENV)/.installed
 	$(PY) -m tools.scan_secrets $(ARGS)
+
+# Every file derived from the catalog (catalog.schema.json, env-examples/): run after editing catalog.yaml.
+derived: $(VENV)/.installed
+	$(PY) -m tools.derived
 
 envexample: $(VENV)/.installed
 	$(PY) -m tools.envexample
