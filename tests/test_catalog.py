@@ -11,22 +11,6 @@ import yaml
 from components.catalog import CatalogError, Source, json_schema, load_catalog, parse_catalog
 
 ROOT = Path(__file__).resolve().parent.parent
-GUIDE_KEYS = {
-    "backend": {"JWT_SECRET", "OTP_PEPPER", "REDIS_URL"},
-    "agent7-messaging": {"JWT_SECRET"},
-    "media": {
-        "S3_ACCESS_KEY_ID",
-        "S3_SECRET_ACCESS_KEY",
-        "S3_ENDPOINT",
-        "S3_REGION",
-        "S3_BUCKET",
-        "CORS_ORIGIN",
-    },
-    "agent9-search": {"TYPESENSE_API_KEY", "TYPESENSE_PROTOCOL"},
-    "events-service": {"EVENTS_SECRET_KEY", "EVENTS_DATABASE_URL", "EVENTS_BASE_URL"},
-    "linear-integration": {"LINEAR_API_KEY"},
-}
-"""Every service and key of the Secrets Handling Guide, as this repo names them."""
 
 
 @pytest.fixture(scope="module")
@@ -34,27 +18,7 @@ def catalog():
     return load_catalog(ROOT / "catalog.yaml")
 
 
-def test_catalog_covers_every_service_and_key_of_the_guide(catalog):
-    found = {name: set(s.secrets) | set(s.settings) for name, s in catalog.services.items()}
-    assert found == GUIDE_KEYS
-
-
-def test_guide_required_in_prod_keys_are_required_in_prod(catalog):
-    required = set()
-    for name, service in catalog.services.items():
-        for key, spec in service.secrets.items():
-            spec = catalog.shared[spec.shared] if hasattr(spec, "shared") else spec
-            if "prod" in [env.value for env in spec.required_in]:
-                required.add(f"{name}.{key}")
-    assert required == {
-        "backend.JWT_SECRET",
-        "backend.OTP_PEPPER",
-        "agent7-messaging.JWT_SECRET",
-        "media.S3_ACCESS_KEY_ID",
-        "media.S3_SECRET_ACCESS_KEY",
-        "agent9-search.TYPESENSE_API_KEY",
-        "events-service.EVENTS_SECRET_KEY",
-    }
+# The guide's services, keys and required-in-prod flags: tests/test_guide_conformance.py.
 
 
 def test_connection_urls_are_secrets_not_settings(catalog):

@@ -13,64 +13,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.catalog import Catalog, Environment, Rule, SecretSpec, SharedRef, parse_catalog
+from components.catalog import Catalog, Environment, SecretSpec, SharedRef, parse_catalog
 from tests import catalog_facts
-
-GUIDE = catalog_facts.ROOT.parent / "shared" / "seeds" / "000_83cc7a687aa0d224.txt"
-
-# The guide's "Required Secrets by Service", transcribed: heading -> (catalog service, path, keys).
-# A key: (secret or setting, required in prod, rules in force in prod).
-SECRET, SETTING = "secret", "setting"
-GUIDE_SERVICES: dict[str, tuple[str, str, dict[str, tuple[str, bool, set[Rule]]]]] = {
-    "backend (Fastify)": (
-        "backend",
-        "backend",
-        {
-            "JWT_SECRET": (SECRET, True, set()),
-            "OTP_PEPPER": (SECRET, True, set()),
-            "REDIS_URL": (SECRET, False, set()),  # a connection URL carries a password
-        },
-    ),
-    "agent7-messaging (Express)": (
-        "agent7-messaging",
-        "agent7-messaging",
-        {"JWT_SECRET": (SECRET, True, set())},
-    ),
-    "services/media (Express)": (
-        "media",
-        "services/media",
-        {
-            "S3_ACCESS_KEY_ID": (SECRET, True, set()),
-            "S3_SECRET_ACCESS_KEY": (SECRET, True, set()),
-            "S3_ENDPOINT": (SETTING, False, set()),
-            "S3_REGION": (SETTING, False, set()),
-            "S3_BUCKET": (SETTING, False, set()),
-            "CORS_ORIGIN": (SETTING, False, {Rule.NO_WILDCARD}),  # must not be `*` in production
-        },
-    ),
-    "agent9-search": (
-        "agent9-search",
-        "agent9-search",
-        {
-            "TYPESENSE_API_KEY": (SECRET, True, set()),
-            "TYPESENSE_PROTOCOL": (SETTING, False, {Rule.HTTPS_PROTOCOL}),  # `=https`
-        },
-    ),
-    "events_service (FastAPI)": (
-        "events-service",
-        "events_service",
-        {
-            "EVENTS_SECRET_KEY": (SECRET, True, set()),
-            "EVENTS_DATABASE_URL": (SECRET, False, set()),  # a connection URL carries a password
-            "EVENTS_BASE_URL": (SETTING, False, {Rule.HTTPS_URL}),  # should be https in production
-        },
-    ),
-    "Linear Integration": (
-        "linear-integration",
-        ".env.linear",
-        {"LINEAR_API_KEY": (SECRET, False, set())},  # the guide's file holds it without a name
-    ),
-}
+from tests.guide import GUIDE, GUIDE_SERVICES, SECRET
 
 
 def conformance_problems(catalog: Catalog) -> list[str]:

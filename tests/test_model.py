@@ -11,16 +11,12 @@ import yaml
 from components.catalog import load_catalog
 from components.model import StackError, build_model
 from components.settings import SettingsError, parse_settings
+from tests import catalog_facts
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOG = load_catalog(ROOT / "catalog.yaml")
-PROD_CONFIG_SECRETS = {
-    "media.S3_ACCESS_KEY_ID": True,
-    "media.S3_SECRET_ACCESS_KEY": True,
-    "agent9-search.TYPESENSE_API_KEY": True,
-    "backend.REDIS_URL": True,
-    "events-service.EVENTS_DATABASE_URL": True,
-}
+PROD_CONFIG_SECRETS = {key: True for key in catalog_facts.fake_config_secrets(CATALOG)}
+"""Every config-sourced secret of the catalog, present (a `secure:` value in the stack file)."""
 
 
 def stack_settings(stack: str, **changes) -> dict:

@@ -176,10 +176,25 @@ def _dump_json(path: Path, data: Any) -> None:
     path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
+class NotAPlanError(ValueError):
+    """A folder that holds something other than a plan's artifacts: it is never emptied."""
+
+
+def clear(out: Path) -> None:
+    """Remove an earlier plan's artifacts from ``out``; refuse a folder that is not a plan's."""
+    if not out.exists():
+        return
+    if not out.is_dir() or (any(out.iterdir()) and not (out / "resources.json").exists()):
+        raise NotAPlanError(
+            f"{out} exists and holds no plan (no resources.json): refusing to empty it; "
+            "choose another --out"
+        )
+    shutil.rmtree(out)
+
+
 def write(result: RunResult, out: Path) -> dict[str, Any]:
     """Write every artifact into ``out`` (emptied first); return the access matrix."""
-    if out.exists():
-        shutil.rmtree(out)
+    clear(out)
     (out / "k8s").mkdir(parents=True)
     (out / "iam").mkdir()
     records = sorted((resource_record(r) for r in result.resources), key=lambda rec: rec["urn"])
