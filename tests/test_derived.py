@@ -10,6 +10,8 @@ import yaml
 from tools import derived
 
 ROOT = derived.ROOT
+NEW = "derived-check-service"
+"""A service name no catalog uses (tests/test_adding_a_service.py adds `notifications`)."""
 
 
 def copy_derived(to: Path) -> Path:
@@ -26,8 +28,9 @@ def copy_derived(to: Path) -> Path:
 
 def with_new_service(tmp_path: Path) -> Path:
     data = yaml.safe_load((ROOT / "catalog.yaml").read_text())
-    data["services"]["notifications"] = {
-        "path": "notifications",
+    assert NEW not in data["services"]
+    data["services"][NEW] = {
+        "path": NEW,
         "secrets": {"PUSH_TOKEN": {"source": "config", "required_in": ["prod"]}},
     }
     catalog = tmp_path / "catalog.yaml"
@@ -47,7 +50,7 @@ def test_a_catalog_edit_without_regeneration_fails_the_check_naming_files_and_co
     catalog = with_new_service(tmp_path)
     assert derived.main(["--check", "--catalog", str(catalog), "--root", str(root)]) == 1
     err = capsys.readouterr().err
-    assert "env-examples/notifications/.env.example: missing" in err
+    assert f"env-examples/{NEW}/.env.example: missing" in err
     assert "env-examples/README.md: stale" in err
     assert "run `make derived` (or `.venv/bin/python -m tools.derived`)" in err
     assert derived.main(["--catalog", str(catalog), "--root", str(root)]) == 0

@@ -15,11 +15,13 @@ from typing import Any
 
 TRUST_DOCUMENTS = (".trust.json", ".service-account-iam.json", ".federated-credentials.json")
 """iam/ files that say who may act as an identity (AWS trust policies, GCP and Azure grants)."""
-ENTRY_TYPES = {
-    "aws:secretsmanager/secret:Secret": "name",
-    "gcp:secretmanager/secret:Secret": "secretId",
-    "azure-native:keyvault:Secret": "secretName",
-}
+ENTRY_TYPES = dict(
+    [
+        ("aws:secretsmanager/secret:Secret", "name"),
+        ("gcp:secretmanager/secret:Secret", "secretId"),
+        ("azure-native:keyvault:Secret", "secretName"),
+    ]
+)
 """Store entry resources and the input that names the entry."""
 SECTIONS = (
     ("readers_added", "Readers added"),
