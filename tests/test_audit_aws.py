@@ -1,0 +1,273 @@
+"""The audit on a running AWS API: the dev plan replayed on ministack, then one drift at a time.
+
+The replay (``tests/live/aws_replay.py``, resource policies exactly as planned) is made in the dev stack's own
+account id, so the audit's account check passes and the declared readers' ARNs are the live ones. The audit runs
+with the environment's credentials (boto3's default chain), as an operator's would. Each drift test undoes its
+drift, so the store is clean again for the next; every test first sees its drift reported, and a clean audit
+shows that none is reported without one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from tests.live.aws_replay import LiveEnv, replay_plan
+from tests.live.ministack_server import running_ministack
+from tools import audit
+from tools.audit_plan import AuditInputError, Declared, declare
+from tools.audit_stores import ValueReadRefused
+from tools.audit_stores.aws import ALLOWED, VALUE_READS, AwsReader
+from tools.offline import RunResult
+
+READ = "secretsmanager:GetSecretValue"
+
+
+@pytest.fixture(scope="module")
+def dev_declared(dev_run: RunResult) -> Declared:
+    return declare("dev", run=dev_run)
+
+
+@pytest.fixture(scope="module")
+def live(
+    aws_dev_plan_dir: Path, dev_declared: Declared, monkeypatch_module: pytest.MonkeyPatch
+) -> Iterator[LiveEnv]:
+    assert dev_declared.settings.aws is not None
+    account = dev_declared.settings.aws.account_id
+    with running_ministack() as endpoint:
+        env = replay_plan(aws_dev_plan_dir, endpoint, account_id=account)
+        # The caller's credentials, as the default chain finds them: the account's root on ministack.
+        for name, value in {
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_ACCESS_KEY_ID": account,
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_CONFIG_FILE": "/dev/null",
+            "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+        }.items():
+            monkeypatch_module.setenv(name, value)
+        monkeypatch_module.delenv("AWS_SESSION_TOKEN", raising=False)
+        monkeypatch_module.delenv("AWS_PROFILE", raising=False)
+        yield env
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module() -> Iterator[pytest.MonkeyPatch]:
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
+
+
+def today() -> Any:
+    return datetime.now(UTC).date()
+
+
+def run_audit(declared: Declared, days_later: int = 0) -> dict[str, Any]:
+    return audit.audit(declared, today() + timedelta(days=days_later))
+
+
+def kinds(report: dict[str, Any]) -> set[tuple[str, str, str]]:
+    """(kind, entry, principal) of every finding."""
+    return {(f["kind"], f["entry"], f["principal"]) for f in report["findings"]}
+
+
+def entry_of(env: LiveEnv, owner: str, key: str) -> str:
+    names = [name for name in env.secrets if name.endswith(f"/{owner}/{key}")]
+    assert len(names) == 1, f"no single entry {owner}/{key} in {sorted(env.secrets)}"
+    return names[0]
+
+
+def test_the_replayed_dev_plan_audits_clean(live: LiveEnv, dev_declared: Declared) -> None:
+    report = run_audit(dev_declared)
+    print("\n" + audit.render(report))
+    assert report["findings"] == [], audit.render(report)
+    assert {e["entry"] for e in report["entries"]} == set(dev_declared.entries)
+    assert all(e["status"] == "present" for e in report["entries"])
+    # Readers were derived from the live documents, not copied: every declared reader shows.
+    for row in report["entries"]:
+        assert row["readers"] and row["readers"] == row["declared_readers"], row
+
+
+def _exempt(policy: dict[str, Any], principal: str) -> dict[str, Any]:
+    """The resource policy with ``principal`` added where the readers are exempted from the read deny."""
+    for statement in policy["Statement"]:
+        actions = statement.get("Action", [])
+        actions = actions if isinstance(actions, list) else [actions]
+        if not any(a in (READ, "secretsmanager:*") for a in actions):
+            continue
+        arns = statement["Condition"]["StringNotEquals"]["aws:PrincipalArn"]
+        arns = arns if isinstance(arns, list) else [arns]
+        statement["Condition"]["StringNotEquals"]["aws:PrincipalArn"] = [*arns, principal]
+    return policy
+
+
+def test_a_policy_granting_another_role_read_is_an_extra_reader(
+    live: LiveEnv, dev_declared: Declared
+) -> None:
+    entry = entry_of(live, "backend", "OTP_PEPPER")
+    intruder = live.roles["platform-secrets-dev-media"]
+    iam, sm = live.client("iam"), live.client("secretsmanager")
+    grant = iam.create_policy(
+        PolicyName="console-grant",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": READ, "Resource": live.secrets[entry]}],
+            }
+        ),
+    )["Policy"]["Arn"]
+    planned = json.loads(sm.get_resource_policy(SecretId=entry)["ResourcePolicy"])
+    try:
+        iam.attach_role_policy(RoleName="platform-secrets-dev-media", PolicyArn=grant)
+        # The identity grant alone: the entry's resource policy still denies media, so no reader.
+        assert ("extra-reader", entry, intruder) not in kinds(run_audit(dev_declared))
+        # Someone also exempts media in the resource policy: now media reads, and the audit names it.
+        sm.put_resource_policy(
+            SecretId=entry,
+            ResourcePolicy=json.dumps(_exempt(json.loads(json.dumps(planned)), intruder)),
+        )
+        report = run_audit(dev_declared)
+        assert ("extra-reader", entry, intruder) in kinds(report), audit.render(report)
+        assert report["summary"]["high"] >= 1
+        finding = next(f for f in report["findings"] if f["kind"] == "extra-reader")
+        assert finding["runbook"] == "runbooks/audit-findings.md#extra-reader"
+    finally:
+        iam.detach_role_policy(RoleName="platform-secrets-dev-media", PolicyArn=grant)
+        iam.delete_policy(PolicyArn=grant)
+        sm.put_resource_policy(SecretId=entry, ResourcePolicy=json.dumps(planned))
+    assert run_audit(dev_declared)["findings"] == []
+
+
+def test_a_removed_resource_policy_opens_the_entry_to_the_account(
+    live: LiveEnv, dev_declared: Declared
+) -> None:
+    entry = entry_of(live, "events-service", "EVENTS_SECRET_KEY")
+    sm = live.client("secretsmanager")
+    planned = sm.get_resource_policy(SecretId=entry)["ResourcePolicy"]
+    try:
+        sm.delete_resource_policy(SecretId=entry)
+        report = run_audit(dev_declared)
+        account_root = f"arn:aws:iam::{live.account_id}:root"
+        assert ("extra-reader", entry, account_root) in kinds(report), audit.render(report)
+        assert ("protection", entry, "") in kinds(report), audit.render(report)
+    finally:
+        sm.put_resource_policy(SecretId=entry, ResourcePolicy=planned)
+
+
+def test_a_deleted_entry_is_missing(live: LiveEnv, dev_declared: Declared) -> None:
+    entry = entry_of(live, "media", "S3_SECRET_ACCESS_KEY")
+    sm = live.client("secretsmanager")
+    try:
+        sm.delete_secret(SecretId=entry, RecoveryWindowInDays=7)
+        report = run_audit(dev_declared)
+        assert ("missing", entry, "") in kinds(report), audit.render(report)
+        row = next(e for e in report["entries"] if e["entry"] == entry)
+        assert row["status"] == "deleted"
+    finally:
+        sm.restore_secret(SecretId=entry)
+
+
+def test_an_entry_under_the_prefix_that_the_catalog_lacks_is_an_orphan(
+    live: LiveEnv, dev_declared: Declared
+) -> None:
+    orphan = "platform-secrets/dev/backend/LEGACY_TOKEN"
+    sm = live.client("secretsmanager")
+    sm.create_secret(Name=orphan, SecretString="obviously-fake-orphan-value")
+    try:
+        report = run_audit(dev_declared)
+        assert ("orphan", orphan, "") in kinds(report), audit.render(report)
+        # Outside the stack's prefix is none of this audit's business.
+        assert not any("other-team" in f["entry"] for f in report["findings"])
+    finally:
+        sm.delete_secret(SecretId=orphan, ForceDeleteWithoutRecovery=True)
+
+
+def test_values_100_days_old_are_overdue_through_the_command(
+    live: LiveEnv, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The command line, as the weekly workflow calls it, with a 90-day period and a clock 100 days on."""
+    out = tmp_path / "audit-dev.json"
+    as_of = (today() + timedelta(days=100)).isoformat()
+    code = audit.main(
+        ["--stack", "dev", "--config", "rotationDays=90", "--as-of", as_of, "--json", str(out)]
+    )
+    printed = capsys.readouterr().out
+    report = json.loads(out.read_text())
+    overdue = {f["entry"] for f in report["findings"] if f["kind"] == "overdue"}
+    assert overdue == {e["entry"] for e in report["entries"]}, printed
+    assert "overdue" in printed and "runbooks/audit-findings.md#overdue" in printed
+    assert code == 0, "overdue in dev is medium: the command fails on high findings only"
+
+
+def test_values_due_within_14_days_are_reported(live: LiveEnv, dev_declared: Declared) -> None:
+    every_90_days = dataclasses.replace(
+        dev_declared,
+        entries={
+            name: dataclasses.replace(entry, rotation_days=90)
+            for name, entry in dev_declared.entries.items()
+        },
+    )
+    report = run_audit(every_90_days, days_later=80)
+    due = {f["entry"] for f in report["findings"] if f["kind"] == "due-soon"}
+    assert due == set(dev_declared.entries), audit.render(report)
+    assert not any(f["kind"] == "overdue" for f in report["findings"])
+
+
+def test_an_extra_reader_fails_the_command(live: LiveEnv, dev_declared: Declared) -> None:
+    entry = entry_of(live, "agent9-search", "TYPESENSE_API_KEY")
+    sm = live.client("secretsmanager")
+    planned = sm.get_resource_policy(SecretId=entry)["ResourcePolicy"]
+    try:
+        sm.delete_resource_policy(SecretId=entry)
+        assert audit.exit_code(run_audit(dev_declared)) == 1
+    finally:
+        sm.put_resource_policy(SecretId=entry, ResourcePolicy=planned)
+    assert audit.exit_code(run_audit(dev_declared)) == 0
+
+
+def test_the_audit_refuses_another_account(
+    live: LiveEnv, dev_declared: Declared, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "999999999999")
+    with pytest.raises(AuditInputError, match="account 999999999999"):
+        run_audit(dev_declared)
+
+
+# --- the audit never reads a value ---
+
+
+def test_the_audit_calls_only_list_describe_and_get_policy(
+    live: LiveEnv, dev_declared: Declared
+) -> None:
+    called: list[str] = []
+    session = boto3.Session()
+    session.events.register("before-call", lambda model, **_: called.append(model.name))
+    reader = AwsReader(live.region, session=session)
+    audit.audit(dev_declared, today(), reader=reader)
+    assert {"ListSecrets", "DescribeSecret", "GetResourcePolicy", "ListRoles"} <= set(called)
+    assert set(called) <= set().union(*ALLOWED.values()), sorted(set(called))
+    assert not set(called) & VALUE_READS
+
+
+def test_a_value_read_through_the_audit_reader_is_refused_before_it_is_sent(
+    live: LiveEnv,
+) -> None:
+    entry = entry_of(live, "backend", "OTP_PEPPER")
+    sent: list[str] = []
+    session = boto3.Session()
+    session.events.register("before-send", lambda request, **_: sent.append(request.url))
+    reader = AwsReader(live.region, session=session)
+    client = reader._clients["secretsmanager"]  # the attack: reach for the value anyway
+    with pytest.raises(ValueReadRefused, match="GetSecretValue"):
+        client.get_secret_value(SecretId=entry)
+    with pytest.raises(ValueReadRefused, match="BatchGetSecretValue"):
+        client.batch_get_secret_value(SecretIdList=[entry])
+    assert sent == []
+    # The control: the same call on an unguarded client reads the value (the emulator serves it).
+    assert live.client("secretsmanager").get_secret_value(SecretId=entry)["SecretString"]
+    assert not VALUE_READS & set().union(*ALLOWED.values())
