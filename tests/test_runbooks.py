@@ -97,7 +97,7 @@ def aws_runs(dev_run: RunResult, prod_run: RunResult) -> list[RunResult]:
 
 
 def test_both_runbooks_exist_and_have_commands() -> None:
-    assert set(RUNBOOKS) == {"disaster-recovery.md", "rotate-secrets.md"}
+    assert set(RUNBOOKS) == {"audit-findings.md", "disaster-recovery.md", "rotate-secrets.md"}
     assert len(COMMAND_LIST) > 60
 
 
