@@ -143,7 +143,7 @@ def test_a_policy_granting_another_role_read_is_an_extra_reader(
     assert run_audit(dev_declared)["findings"] == []
 
 
-def test_a_removed_resource_policy_opens_the_entry_to_the_account(
+def test_a_removed_resource_policy_is_a_protection_finding(
     live: LiveEnv, dev_declared: Declared
 ) -> None:
     entry = entry_of(live, "events-service", "EVENTS_SECRET_KEY")
@@ -152,9 +152,8 @@ def test_a_removed_resource_policy_opens_the_entry_to_the_account(
     try:
         sm.delete_resource_policy(SecretId=entry)
         report = run_audit(dev_declared)
-        account_root = f"arn:aws:iam::{live.account_id}:root"
-        assert ("extra-reader", entry, account_root) in kinds(report), audit.render(report)
         assert ("protection", entry, "") in kinds(report), audit.render(report)
+        assert audit.exit_code(report) == 0, "dev: protection findings are low"
     finally:
         sm.put_resource_policy(SecretId=entry, ResourcePolicy=planned)
 
@@ -220,13 +219,29 @@ def test_values_due_within_14_days_are_reported(live: LiveEnv, dev_declared: Dec
 
 def test_an_extra_reader_fails_the_command(live: LiveEnv, dev_declared: Declared) -> None:
     entry = entry_of(live, "agent9-search", "TYPESENSE_API_KEY")
-    sm = live.client("secretsmanager")
-    planned = sm.get_resource_policy(SecretId=entry)["ResourcePolicy"]
+    reader = live.roles["platform-secrets-dev-backend"]
+    iam, sm = live.client("iam"), live.client("secretsmanager")
+    planned = json.loads(sm.get_resource_policy(SecretId=entry)["ResourcePolicy"])
+    document = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": READ, "Resource": live.secrets[entry]}],
+    }
     try:
-        sm.delete_resource_policy(SecretId=entry)
-        assert audit.exit_code(run_audit(dev_declared)) == 1
+        iam.put_role_policy(
+            RoleName="platform-secrets-dev-backend",
+            PolicyName="hand-made",
+            PolicyDocument=json.dumps(document),
+        )
+        sm.put_resource_policy(
+            SecretId=entry,
+            ResourcePolicy=json.dumps(_exempt(json.loads(json.dumps(planned)), reader)),
+        )
+        report = run_audit(dev_declared)
+        assert ("extra-reader", entry, reader) in kinds(report), audit.render(report)
+        assert audit.exit_code(report) == 1
     finally:
-        sm.put_resource_policy(SecretId=entry, ResourcePolicy=planned)
+        iam.delete_role_policy(RoleName="platform-secrets-dev-backend", PolicyName="hand-made")
+        sm.put_resource_policy(SecretId=entry, ResourcePolicy=json.dumps(planned))
     assert audit.exit_code(run_audit(dev_declared)) == 0
 
 

@@ -30,7 +30,11 @@ from tools.audit_checks import HIGH, RUNBOOK, Finding, LiveView, findings, rows
 from tools.audit_plan import AuditInputError, Declared, declare
 from tools.audit_stores import ValueReadRefused
 
-VIEWS: dict[str, Callable[..., LiveView]] = {"aws": audit_live.aws_view}
+VIEWS: dict[str, Callable[..., LiveView]] = {
+    "aws": audit_live.aws_view,
+    "gcp": audit_live.gcp_view,
+    "azure": audit_live.azure_view,
+}
 """The store of each cloud setting -> its live view."""
 
 

@@ -7,12 +7,16 @@ stack declares) and a reader (made from the caller's credentials when not given)
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from tools import access
 from tools.audit_checks import LiveEntry, LiveView
 from tools.audit_plan import AuditInputError, Declared
-from tools.audit_stores.aws import AwsReader
+from tools.audit_stores.aws import AwsReader, LiveRole, LiveSecret
+from tools.audit_stores.azure import AzureReader
+from tools.audit_stores.gcp import GcpReader
+from tools.offline import Registered
 
 AWS_ENTRY = "aws:secretsmanager/secret:Secret"
 AWS_ENTRY_POLICY = "aws:secretsmanager/secretPolicy:SecretPolicy"
@@ -56,22 +60,7 @@ def aws_view(declared: Declared, reader: AwsReader | None = None) -> LiveView:
             deleted_on=secret.deleted_on,
             problems=tuple(problems),
         )
-    matrix = access.derive_aws(
-        [
-            access.AwsEntry(
-                name=s.name,
-                arns=(s.arn, *(access.in_region(s.arn, region) for region in sorted(s.replicas))),
-                key=s.tags.get("platform-secrets/key", s.name.rsplit("/", 1)[-1]),
-                policy=s.policy,
-            )
-            for s in secrets
-            if s.deleted_on is None
-        ],
-        [
-            access.AwsRole(name=r.name, arn=r.arn, trust=r.trust, policies=r.policies, tags=r.tags)
-            for r in roles
-        ],
-    )
+    matrix = access.derive(_aws_documents(secrets, roles))
     return LiveView(
         scope=scope,
         entries=entries,
@@ -83,6 +72,36 @@ def aws_view(declared: Declared, reader: AwsReader | None = None) -> LiveView:
             "AWS: the recovery window of an entry is not visible until it is deleted.",
         ),
     )
+
+
+def _aws_documents(secrets: list[LiveSecret], roles: list[LiveRole]) -> list[Registered]:
+    """The live entries and roles in the shape of the plan's registrations, for ``tools.access.derive``.
+
+    An attached managed policy is an identity policy the role holds, like an inline one: it is given as one.
+    """
+    resources = []
+    for s in secrets:
+        if s.deleted_on is not None:
+            continue
+        key = s.tags.get("platform-secrets/key", s.name.rsplit("/", 1)[-1])
+        inputs = {
+            "name": s.name,
+            "tags": {**s.tags, "platform-secrets/key": key},
+            "replicas": [{"region": region} for region in sorted(s.replicas)],
+        }
+        resources.append(_registered(AWS_ENTRY, s.arn, inputs, {"arn": s.arn}))
+        if s.policy is not None:
+            policy = {"secretArn": s.arn, "policy": json.dumps(s.policy)}
+            resources.append(_registered(AWS_ENTRY_POLICY, f"{s.arn}/policy", policy, {}))
+    for r in roles:
+        inputs = {"name": r.name, "assumeRolePolicy": json.dumps(r.trust), "tags": r.tags}
+        resources.append(_registered("aws:iam/role:Role", r.name, inputs, {"arn": r.arn}))
+        for n, document in enumerate(r.policies):
+            policy = {"role": r.name, "name": f"live-{n}", "policy": json.dumps(document)}
+            resources.append(
+                _registered("aws:iam/rolePolicy:RolePolicy", f"{r.name}:live-{n}", policy, {})
+            )
+    return resources
 
 
 def _aws_protection(
@@ -107,3 +126,187 @@ def _aws_protection(
     if outputs.get("arn") in rotated and not secret.rotation_enabled:
         problems.append("rotation by the owner's Lambda is off")
     return problems
+
+
+# --- GCP and Azure: the live responses in the shapes tools.access derives the plan's matrix from ---
+
+
+def _registered(
+    type_: str, id_: str, inputs: dict[str, Any], outputs: dict[str, Any]
+) -> Registered:
+    """A live object in the shape of a registration, so that ``tools.access`` judges it as it judges the plan."""
+    return Registered(
+        urn=f"live::{type_}::{id_}",
+        type=type_,
+        name=id_,
+        parent="",
+        inputs=inputs,
+        outputs=outputs,
+        id=id_,
+        dependencies=[],
+        property_dependencies={},
+        protect=False,
+        retain_on_delete=False,
+        import_id="",
+        provider="",
+    )
+
+
+def _policy(bindings: Any) -> str:
+    return json.dumps({"bindings": [{"role": r, "members": list(m)} for r, m in bindings]})
+
+
+def gcp_view(declared: Declared, reader: GcpReader | None = None) -> LiveView:
+    settings = declared.settings
+    assert settings.gcp is not None
+    project = settings.gcp.project
+    reader = reader or GcpReader(project)
+    scope = f"{settings.name_prefix}-{settings.environment.value}-"
+    secrets = reader.secrets(scope)
+    resources = [
+        _registered(
+            "gcp:projects/iAMPolicy:IAMPolicy",
+            project,
+            {"project": project, "policyData": _policy(reader.project_bindings())},
+            {},
+        )
+    ]
+    entries: dict[str, LiveEntry] = {}
+    for s in secrets:
+        secret_id = f"projects/{project}/secrets/{s.secret_id}"
+        annotations = {"platform-secrets-key": s.secret_id, **s.annotations}
+        resources += [
+            _registered(
+                "gcp:secretmanager/secret:Secret",
+                secret_id,
+                {"project": project, "secretId": s.secret_id, "annotations": annotations},
+                {"name": s.name},
+            ),
+            _registered(
+                "gcp:secretmanager/secretIamPolicy:SecretIamPolicy",
+                f"{secret_id}/iam",
+                {"secretId": secret_id, "policyData": _policy(s.bindings)},
+                {},
+            ),
+        ]
+        newest = s.versions[0] if s.versions else None
+        planned = declared.entries.get(s.secret_id)
+        entries[s.secret_id] = LiveEntry(
+            name=s.secret_id,
+            has_value=newest is not None and newest[0] == "ENABLED",
+            value_set=newest[1] if newest else None,
+            problems=tuple(_gcp_protection(planned.resource.inputs, s) if planned else ()),
+        )
+    return LiveView(
+        scope=scope,
+        entries=entries,
+        matrix=access.derive(resources),
+        notes=(
+            "GCP: project bindings are read for Secret Manager roles only; the project's owners can "
+            "read every secret by design and are not listed.",
+            "GCP: deletionProtection is a Pulumi/Terraform-side flag, not visible in the API.",
+        ),
+    )
+
+
+def _gcp_protection(inputs: dict[str, Any], secret: Any) -> list[str]:
+    problems = []
+    for replica in (inputs.get("replication") or {}).get("userManaged", {}).get("replicas", []):
+        location = replica["location"]
+        if location not in secret.replicas:
+            problems.append(f"no replica in {location} (the stack replicates there)")
+        elif replica.get("customerManagedEncryption") and not secret.replicas[location]:
+            problems.append(f"replica in {location} is not encrypted with the stack's key")
+    ttl = inputs.get("versionDestroyTtl")
+    if ttl and _seconds(secret.version_destroy_ttl) < _seconds(ttl):
+        problems.append(
+            f"destroyed versions are kept {secret.version_destroy_ttl or 'not at all'}, "
+            f"the stack declares {ttl}"
+        )
+    period = (inputs.get("rotation") or {}).get("rotationPeriod")
+    if period and not secret.rotation_period:
+        problems.append(f"no rotation period (the stack declares {period}): no rotation notices")
+    return problems
+
+
+def _seconds(duration: str | None) -> int:
+    return int(str(duration).removesuffix("s")) if duration else 0
+
+
+AZURE_VAULT = "azure-native:keyvault:Vault"
+AZURE_PROTECTION = {
+    # the vault's declared property -> its name in the management API's answer
+    "enablePurgeProtection": "enable_purge_protection",
+    "enableSoftDelete": "enable_soft_delete",
+    "softDeleteRetentionInDays": "soft_delete_retention_in_days",
+    "enableRbacAuthorization": "enable_rbac_authorization",
+}
+
+
+def azure_view(declared: Declared, reader: AzureReader | None = None) -> LiveView:
+    settings = declared.settings
+    assert settings.azure is not None
+    vaults = declared.of_type(AZURE_VAULT)
+    assert len(vaults) == 1, "the plan declares one vault"
+    vault_inputs = vaults[0].inputs
+    reader = reader or AzureReader(
+        settings.azure.subscription_id,
+        settings.azure.resource_group_name,
+        str(vault_inputs["vaultName"]),
+    )
+    secrets = reader.secrets()
+    resources = [
+        _registered(
+            "azure-native:keyvault:Secret",
+            f"{reader.vault_id}/secrets/{s.name}",
+            {"secretName": s.name, "tags": {"platform-secrets-key": s.name, **s.tags}},
+            {},
+        )
+        for s in secrets
+        if s.deleted is None
+    ]
+    resources += [
+        _registered(
+            "azure-native:managedidentity:UserAssignedIdentity",
+            i.name,
+            {"tags": i.tags},
+            {"principalId": i.principal_id, "clientId": i.client_id, "name": i.name},
+        )
+        for i in reader.identities()
+    ]
+    resources += [
+        _registered("azure-native:authorization:RoleAssignment", f"assignment-{n}", a, {})
+        for n, a in enumerate(reader.role_assignments())
+    ]
+    entries = {
+        s.name: LiveEntry(
+            name=s.name, has_value=s.enabled, value_set=s.updated or s.created, deleted_on=s.deleted
+        )
+        for s in secrets
+    }
+    live_vault = reader.vault_properties()
+    problems = []
+    for declared_key, live_key in AZURE_PROTECTION.items():
+        want = (vault_inputs.get("properties") or {}).get(declared_key)
+        have = live_vault.get(live_key)
+        if want is None or have == want:
+            continue
+        numeric = isinstance(want, (int, float)) and not isinstance(want, bool)
+        if numeric and have is not None and int(have) >= int(want):
+            continue
+        problems.append(
+            (
+                f"vault {vault_inputs['vaultName']}",
+                f"{declared_key} is {have}, the stack declares {want}",
+            )
+        )
+    return LiveView(
+        scope=f"vault {vault_inputs['vaultName']}",
+        entries=entries,
+        matrix=access.derive(resources),
+        store_problems=tuple(problems),
+        notes=(
+            "Azure: a secret's value cannot be seen to be blank from its properties; an enabled "
+            "current version counts as a value.",
+        ),
+    )

@@ -76,10 +76,13 @@ class Declared:
 
 
 def readers_of(matrix: dict[str, dict[str, Any]]) -> dict[str, dict[str, str]]:
+    """Entry name -> {reader identity: its name in the matrix}, for a plan's matrix or a live one."""
     found: dict[str, dict[str, str]] = {}
     for label, row in matrix.items():
+        # A GCP service account is its email in a service's row, ``serviceAccount:<email>`` in a grant's.
+        identity = str(row["identity"]).removeprefix("serviceAccount:")
         for entry in row.get("entries", []):
-            found.setdefault(entry, {})[str(row["identity"])] = label
+            found.setdefault(entry, {})[identity] = label
     return found
 
 

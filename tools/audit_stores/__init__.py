@@ -12,6 +12,39 @@ read a value by construction, not by care.
 
 from __future__ import annotations
 
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from requests.adapters import BaseAdapter
+
 
 class ValueReadRefused(RuntimeError):
     """An audit reader was asked to call an operation outside its read-only allow-list."""
+
+
+class GuardedAdapter(BaseAdapter):
+    """A ``requests`` transport adapter that sends only requests matching an allow-list, through ``inner``.
+
+    The GCP and Azure readers send every request through one of these (mounted on their clients' sessions), so
+    an operation outside the list (a value read) is refused before it leaves the process.
+    """
+
+    def __init__(self, inner: Any, allowed: tuple[tuple[str, str], ...], store: str) -> None:
+        super().__init__()
+        self.inner = inner
+        self.allowed = tuple((method, re.compile(path)) for method, path in allowed)
+        self.store = store
+
+    def send(self, request: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        path = urlsplit(request.url).path
+        if not any(
+            request.method == method and pattern.fullmatch(path) for method, pattern in self.allowed
+        ):
+            raise ValueReadRefused(
+                f"the audit never sends {request.method} {path} to {self.store} (read-only)"
+            )
+        return self.inner.send(request, **kwargs)
+
+    def close(self) -> None:
+        self.inner.close()
