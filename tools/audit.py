@@ -78,7 +78,7 @@ def render(report: dict[str, Any]) -> str:
     for e in entries:
         age = "-" if e["age_days"] is None else f"{e['age_days']}d"
         period = "-" if e["rotation_days"] is None else f"{e['rotation_days']}d"
-        readers = ", ".join(_short(r) for r in e["readers"]) or "-"
+        readers = ", ".join(sorted(_short(r) for r in e["readers"])) or "-"
         lines.append(f"  {e['entry']:<{width}}  {e['status']:<8} {age:>5} {period:>6}  {readers}")
     summary = report["summary"]
     lines += [
