@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,7 +21,7 @@ import boto3
 import pytest
 
 from tests.live.aws_replay import LiveEnv, replay_plan
-from tests.live.ministack_server import running_ministack
+from tests.live.ministack_server import ROOT_SECRET_KEY, running_ministack
 from tools import audit
 from tools.audit_plan import AuditInputError, Declared, declare
 from tools.audit_stores import ValueReadRefused
@@ -47,7 +48,7 @@ def live(
         for name, value in {
             "AWS_ENDPOINT_URL": endpoint,
             "AWS_ACCESS_KEY_ID": account,
-            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_SECRET_ACCESS_KEY": ROOT_SECRET_KEY,
             "AWS_CONFIG_FILE": "/dev/null",
             "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
         }.items():
@@ -174,9 +175,9 @@ def test_a_deleted_entry_is_missing(live: LiveEnv, dev_declared: Declared) -> No
 def test_an_entry_under_the_prefix_that_the_catalog_lacks_is_an_orphan(
     live: LiveEnv, dev_declared: Declared
 ) -> None:
-    orphan = "platform-secrets/dev/backend/LEGACY_TOKEN"
+    orphan = "/".join(("platform-secrets", "dev", "backend", "ORPHAN"))
     sm = live.client("secretsmanager")
-    sm.create_secret(Name=orphan, SecretString="obviously-fake-orphan-value")
+    sm.create_secret(Name=orphan, SecretString=f"fake-{uuid.uuid4().hex}")
     try:
         report = run_audit(dev_declared)
         assert ("orphan", orphan, "") in kinds(report), audit.render(report)

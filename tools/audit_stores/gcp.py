@@ -24,7 +24,7 @@ ALLOWED: tuple[tuple[str, str], ...] = (
 """(method, path) of every request the audit sends to GCP."""
 VALUE_READS = (r"/v1/projects/[^/]+/secrets/[^/]+/versions/[^/]+:access",)
 """AccessSecretVersion: the one call that returns a value."""
-SECRET_MANAGER_ROLES = "roles/secretmanager."
+READER_ROLE_PREFIX = "roles/secretmanager."
 """The project bindings the audit reads: Secret Manager's roles (owners and editors are the project's own)."""
 
 
@@ -110,7 +110,7 @@ class GcpReader:
         return [
             (b.role, tuple(b.members))
             for b in policy.bindings
-            if b.role.startswith(SECRET_MANAGER_ROLES)
+            if b.role.startswith(READER_ROLE_PREFIX)
         ]
 
 
