@@ -144,7 +144,7 @@ def test_a_policy_granting_another_role_read_is_an_extra_reader(
     assert run_audit(dev_declared)["findings"] == []
 
 
-def test_a_removed_resource_policy_is_a_protection_finding(
+def test_a_removed_resource_policy_opens_the_entry_to_the_account(
     live: LiveEnv, dev_declared: Declared
 ) -> None:
     entry = entry_of(live, "events-service", "EVENTS_SECRET_KEY")
@@ -154,7 +154,10 @@ def test_a_removed_resource_policy_is_a_protection_finding(
         sm.delete_resource_policy(SecretId=entry)
         report = run_audit(dev_declared)
         assert ("protection", entry, "") in kinds(report), audit.render(report)
-        assert audit.exit_code(report) == 0, "dev: protection findings are low"
+        # No deny left: any principal of the account whose own policy allows reads it (tools.access).
+        account_root = f"arn:aws:iam::{live.account_id}:root"
+        assert ("extra-reader", entry, account_root) in kinds(report), audit.render(report)
+        assert audit.exit_code(report) == 1
     finally:
         sm.put_resource_policy(SecretId=entry, ResourcePolicy=planned)
 
