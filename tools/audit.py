@@ -34,6 +34,7 @@ VIEWS: dict[str, Callable[..., LiveView]] = {
     "aws": audit_live.aws_view,
     "gcp": audit_live.gcp_view,
     "azure": audit_live.azure_view,
+    "vault": audit_live.vault_view,
 }
 """The store of each cloud setting -> its live view."""
 

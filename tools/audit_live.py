@@ -16,6 +16,7 @@ from tools.audit_plan import AuditInputError, Declared
 from tools.audit_stores.aws import AwsReader, LiveRole, LiveSecret
 from tools.audit_stores.azure import AzureReader
 from tools.audit_stores.gcp import GcpReader
+from tools.audit_stores.vault import VaultReader
 from tools.offline import Registered
 
 AWS_ENTRY = "aws:secretsmanager/secret:Secret"
@@ -308,5 +309,73 @@ def azure_view(declared: Declared, reader: AzureReader | None = None) -> LiveVie
         notes=(
             "Azure: a secret's value cannot be seen to be blank from its properties; an enabled "
             "current version counts as a value.",
+        ),
+    )
+
+
+# --- Vault / OpenBao: policies and JWT roles, derived by tools.access_vault as the plan's are ---
+
+
+def vault_view(declared: Declared, reader: VaultReader | None = None) -> LiveView:
+    from components.clouds import vault_naming
+    from tools import access_vault
+
+    settings = declared.settings
+    assert settings.vault is not None
+    mount = vault_naming.paths(settings).mount
+    reader = reader or VaultReader()
+    secrets = reader.secrets(mount)
+    roles = [
+        access_vault.VaultRole(
+            auth_path=path,
+            name=name,
+            token_policies=tuple(role.get("token_policies") or ()),
+            bound_subject=str(role.get("bound_subject") or ""),
+            bound_audiences=tuple(role.get("bound_audiences") or ()),
+            bound_claims={k: str(v) for k, v in (role.get("bound_claims") or {}).items()},
+        )
+        for path, name, role in reader.jwt_roles()
+    ]
+    documents = [
+        access_vault.VaultEntry(mount, s.path, s.custom_metadata.get(access_vault.KEY_METADATA))
+        for s in secrets
+    ]
+    matrix = access_vault.derive(documents, reader.policies(), roles)
+    want = settings.vault.max_versions
+    entries = {}
+    for s in secrets:
+        problems = []
+        if s.max_versions and s.max_versions < want:
+            problems.append(f"keeps {s.max_versions} versions, the stack declares {want}")
+        if s.delete_version_after not in ("0s", "0"):
+            problems.append(f"deletes versions after {s.delete_version_after}")
+        name = vault_naming.entry_name(mount, s.path)
+        entries[name] = LiveEntry(
+            name=name,
+            has_value=s.current_version > 0 and not s.current_deleted,
+            value_set=s.current_created,
+            problems=tuple(problems),
+        )
+    config = reader.mount_config(mount)
+    store_problems = []
+    if int(config.get("max_versions") or 0) < want:
+        store_problems.append(
+            (
+                f"mount {mount}",
+                f"max_versions is {config.get('max_versions')}, the stack declares {want}",
+            )
+        )
+    if str(config.get("delete_version_after") or "0s") not in ("0s", "0"):
+        store_problems.append(
+            (f"mount {mount}", f"deletes versions after {config.get('delete_version_after')}")
+        )
+    return LiveView(
+        scope=f"mount {mount}",
+        entries=entries,
+        matrix=matrix,
+        store_problems=tuple(store_problems),
+        notes=(
+            "Vault: roles are read on every JWT/OIDC auth mount; tokens made by other auth methods "
+            "show only through a policy that no role carries (listed as policy:<name>).",
         ),
     )

@@ -27,6 +27,10 @@ ENTRY_TYPES = {
 }
 
 
+VAULT_ENTRY_TYPES = ("vault:kv/secretV2:SecretV2", "vault:generic/endpoint:Endpoint")
+"""A KV v2 entry with a value, or an external one declared by its metadata only."""
+
+
 class AuditInputError(ValueError):
     """The stack cannot be planned, so there is nothing to compare the store with."""
 
@@ -124,9 +128,14 @@ def declare(
         raise AuditInputError(f"the offline plan of {stack} fails: {run.error}")
     entries = {}
     for resource in run.resources:
-        if resource.type not in ENTRY_TYPES:
+        if resource.type in ENTRY_TYPES:
+            entry = _entry(resource, catalog, settings)
+        elif resource.type == VAULT_ENTRY_TYPES[0] or (
+            resource.type == VAULT_ENTRY_TYPES[1] and "/metadata/" in str(resource.inputs["path"])
+        ):
+            entry = _vault_entry(resource, catalog, settings)
+        else:
             continue
-        entry = _entry(resource, catalog, settings)
         entries[entry.name] = entry
     return Declared(
         stack=stack,
@@ -141,6 +150,27 @@ def _entry(resource: Registered, catalog: Catalog, settings: Settings) -> Declar
     name_input, meta_input, prefix = ENTRY_TYPES[resource.type]
     meta = resource.inputs.get(meta_input) or {}
     owner, key = meta[f"{prefix}owner"], meta[f"{prefix}key"]
+    return _declared(str(resource.inputs[name_input]), owner, key, resource, catalog, settings)
+
+
+def _vault_entry(resource: Registered, catalog: Catalog, settings: Settings) -> DeclaredEntry:
+    """A KV v2 entry: a secret with its value, or (external) its metadata only, at ``<owner>/<KEY>``."""
+    if resource.type == VAULT_ENTRY_TYPES[0]:
+        mount, path = str(resource.inputs["mount"]), str(resource.inputs["name"])
+    else:
+        mount, path = str(resource.inputs["path"]).split("/metadata/", 1)
+    owner, key = path.split("/", 1)
+    return _declared(f"{mount}/{path}", owner, key, resource, catalog, settings)
+
+
+def _declared(
+    name: str,
+    owner: str,
+    key: str,
+    resource: Registered,
+    catalog: Catalog,
+    settings: Settings,
+) -> DeclaredEntry:
     if owner == SHARED_OWNER:
         spec = catalog.shared[key]
     else:
@@ -148,7 +178,7 @@ def _entry(resource: Registered, catalog: Catalog, settings: Settings) -> Declar
         assert not isinstance(ref, SharedRef), f"{owner}.{key} is a reference, not an entry"
         spec = ref
     return DeclaredEntry(
-        name=str(resource.inputs[name_input]),
+        name=name,
         owner=owner,
         key=key,
         source=spec.source.value,

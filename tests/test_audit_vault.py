@@ -1,0 +1,153 @@
+"""The audit on a real OpenBao server: the dev plan on Vault replayed, then one drift at a time.
+
+The server (``bao server -dev``, its own for this module: the drifts change global state) gets the plan's mounts,
+entries (every one with a value, the external one filled as its owner would), policies and JWT roles
+(``tests/live/vault_replay.py``). The audit reads it with a token through ``VAULT_ADDR`` and ``VAULT_TOKEN``, as
+an operator's shell would. Each drift test undoes its drift.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from tests.live.openbao_server import OpenBao, running_openbao
+from tests.live.vault_replay import replay
+from tools import audit
+from tools.audit_plan import Declared, declare
+from tools.audit_stores import ValueReadRefused
+from tools.audit_stores.vault import ALLOWED, VaultReader
+from tools.offline import RunResult
+
+
+def _public_key() -> str:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+
+
+@pytest.fixture(scope="module")
+def declared(vault_dev_run: RunResult) -> Declared:
+    return declare("dev", overrides={"cloud": "vault"}, run=vault_dev_run)
+
+
+@pytest.fixture(scope="module")
+def server(vault_dev_run: RunResult, declared: Declared) -> Iterator[OpenBao]:
+    store = vault_dev_run.outputs["store"]
+    with running_openbao() as bao, pytest.MonkeyPatch.context() as patch:
+        public = _public_key()
+        # Every entry holds a value: the external one and dev's unset config ones filled as their owners would.
+        values = {name: f"fake-value-{n}" for n, name in enumerate(declared.entries)}
+        replay(
+            bao.root_client(),
+            vault_dev_run.resources,
+            keys={store["auth_path"]: public, store["ci_auth_path"]: public},
+            values=values,
+        )
+        patch.setenv("VAULT_ADDR", bao.address)
+        patch.setenv("VAULT_TOKEN", bao.root_token)
+        yield bao
+
+
+def today() -> Any:
+    return datetime.now(UTC).date()
+
+
+def run_audit(declared: Declared, days: int = 0) -> dict[str, Any]:
+    return audit.audit(declared, today() + timedelta(days=days))
+
+
+def kinds(report: dict[str, Any]) -> set[tuple[str, str, str]]:
+    return {(f["kind"], f["entry"], f["principal"]) for f in report["findings"]}
+
+
+def mount_of(declared: Declared) -> str:
+    return next(iter(declared.entries)).split("/", 1)[0]
+
+
+def test_vault_clean(server: OpenBao, declared: Declared) -> None:
+    report = run_audit(declared)
+    print("\n" + audit.render(report))
+    assert report["findings"] == [], audit.render(report)
+    assert all(e["readers"] == e["declared_readers"] != [] for e in report["entries"])
+
+
+def test_vault_extra_policy_granting_read(server: OpenBao, declared: Declared) -> None:
+    client = server.root_client()
+    mount = mount_of(declared)
+    entry = f"{mount}/backend/OTP_PEPPER"
+    policy = f'path "{mount}/data/backend/OTP_PEPPER" {{ capabilities = ["read"] }}'
+    client.sys.create_or_update_policy(name="console-grant", policy=policy)
+    try:
+        report = run_audit(declared)
+        assert ("extra-reader", entry, "policy:console-grant") in kinds(report), audit.render(
+            report
+        )
+        assert audit.exit_code(report) == 1
+    finally:
+        client.sys.delete_policy("console-grant")
+
+
+def test_vault_deleted_entry_orphan_and_age(server: OpenBao, declared: Declared) -> None:
+    client = server.root_client()
+    mount = mount_of(declared)
+    gone = f"{mount}/media/S3_ACCESS_KEY_ID"
+    kept = client.secrets.kv.v2.read_secret_metadata(
+        path="media/S3_ACCESS_KEY_ID", mount_point=mount
+    )
+    client.secrets.kv.v2.delete_metadata_and_all_versions(
+        path="media/S3_ACCESS_KEY_ID", mount_point=mount
+    )
+    client.secrets.kv.v2.create_or_update_secret(
+        path="backend/ORPHAN", secret={"value": "fake-orphan"}, mount_point=mount
+    )
+    try:
+        report = run_audit(declared)
+        found = kinds(report)
+        assert ("missing", gone, "") in found, audit.render(report)
+        assert ("orphan", f"{mount}/backend/ORPHAN", "") in found
+        every_90_days = dataclasses.replace(
+            declared,
+            entries={
+                n: dataclasses.replace(e, rotation_days=90) for n, e in declared.entries.items()
+            },
+        )
+        aged = run_audit(every_90_days, days=100)
+        overdue = {e for k, e, _ in kinds(aged) if k == "overdue"}
+        assert overdue == set(declared.entries) - {gone}, audit.render(aged)
+    finally:
+        client.secrets.kv.v2.delete_metadata_and_all_versions(
+            path="backend/ORPHAN", mount_point=mount
+        )
+        client.secrets.kv.v2.create_or_update_secret(
+            path="media/S3_ACCESS_KEY_ID", secret={"value": "fake-restored"}, mount_point=mount
+        )
+        client.secrets.kv.v2.update_metadata(
+            path="media/S3_ACCESS_KEY_ID",
+            mount_point=mount,
+            max_versions=kept["data"]["max_versions"],
+            custom_metadata=kept["data"]["custom_metadata"],
+        )
+
+
+def test_vault_reader_never_reads_data(server: OpenBao, declared: Declared) -> None:
+    mount = mount_of(declared)
+    reader = VaultReader()
+    with pytest.raises(ValueReadRefused, match=f"/v1/{mount}/data/backend/OTP_PEPPER"):
+        reader.client.secrets.kv.v2.read_secret_version(
+            path="backend/OTP_PEPPER", mount_point=mount, raise_on_deleted_version=True
+        )
+    assert not any("/data/" in path for _, path in ALLOWED)
+    # The control: the root token reads it through an unguarded client (the server serves values).
+    assert server.root_client().secrets.kv.v2.read_secret_version(
+        path="backend/OTP_PEPPER", mount_point=mount, raise_on_deleted_version=True
+    )["data"]["data"]["value"]
