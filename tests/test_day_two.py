@@ -167,18 +167,20 @@ def test_prod_urns_do_not_disappear_or_change(prod_run):
 def test_the_urn_guard_names_a_removed_prod_service_and_accepts_an_added_one(tmp_path):
     data = yaml.safe_load(catalog_facts.shipped_path().read_text())
     removed = data["services"].pop("agent9-search")
-    data["services"]["notifications"] = removed  # the same shape under a new name: added URNs
+    added = "urn-guard-added"
+    assert added not in data["services"]
+    data["services"][added] = removed  # the same shape under a new name: added URNs
     catalog = tmp_path / "catalog.yaml"
     catalog.write_text(yaml.safe_dump(data))
-    secrets = {k.replace("agent9-search.", "notifications."): v for k, v in PROD_SECRETS.items()}
+    secrets = {k.replace("agent9-search.", f"{added}."): v for k, v in PROD_SECRETS.items()}
     run = offline.run("prod", secrets=secrets, overrides={"catalog": str(catalog)})
     assert run.error is None, run.error
     problem = urn_guard(guarded_urns(), [r.urn for r in run.resources])
     assert problem is not None
     assert "Components gone (a service or the shared secrets): agent9-search\n" in problem
-    assert "::agent9-search-role" in problem and "notifications" not in problem
-    added = guarded_urns() + [r.urn for r in run.resources if "notifications" in r.urn]
-    assert urn_guard(guarded_urns(), added) is None  # only additions: fine
+    assert "::agent9-search-role" in problem and added not in problem
+    grown = guarded_urns() + [r.urn for r in run.resources if added in r.urn]
+    assert urn_guard(guarded_urns(), grown) is None  # only additions: fine
 
 
 @pytest.fixture(scope="module")

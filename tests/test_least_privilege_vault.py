@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from components.clouds import vault_naming as naming
+from tests import catalog_facts
 from tests.checks import OWN_KEYS, WORKLOADS, manifests
 from tests.live.vault_replay import Replayed, replay, write_role
 from tools import artifacts
@@ -205,8 +206,10 @@ def refusals(env: Env, service: str) -> dict[str, bool]:
 
 def test_replay_created_every_planned_entry_policy_and_role(env: Env):
     planned = {r.name for r in env.plan.resources if r.type.startswith("vault:")}
-    assert len(env.replayed.entries) == 9, sorted(env.replayed.entries)
-    assert len(env.replayed.policies) == len(env.replayed.roles) == 6
+    expected = {f"{env.mount}/{e.owner}/{e.key}" for e in catalog_facts.entries()}
+    assert set(env.replayed.entries) == expected
+    services = len(catalog_facts.SHIPPED.services)
+    assert len(env.replayed.policies) == len(env.replayed.roles) == services
     assert planned  # the replay read the plan, not a list of its own
     listed = env.root().secrets.kv.v2.list_secrets("", mount_point=env.mount)["data"]["keys"]
     assert set(listed) == {f"{name.split('/')[1]}/" for name in env.replayed.entries}
@@ -220,7 +223,8 @@ def test_every_service_reads_its_own_entries_and_no_other(env: Env):
         f"vault matrix: {len(wrong)} wrong of {checks} ({len(clients)} services x "
         f"{len(env.replayed.entries)} entries)"
     )
-    assert checks == len(clients) * len(env.replayed.entries) == 6 * 9
+    assert set(clients) == set(catalog_facts.SHIPPED.services)
+    assert checks == len(clients) * len(env.replayed.entries)
     assert wrong == []
 
 

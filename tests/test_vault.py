@@ -13,6 +13,7 @@ import pytest
 from pulumi.runtime import rpc
 
 from components.catalog import Source
+from tests import catalog_facts
 from tests.checks import WORKLOADS
 from tests.conftest import PROD_SECRETS
 from tools import offline
@@ -49,7 +50,9 @@ def test_prod_protects_mounts_auth_and_entries_and_dev_does_not(
 ):
     durable = (MOUNT, CONFIG, AUTH, KV, METADATA)
     prod = [r for r in vault_prod_run.resources if r.type in durable]
-    assert len(prod) == 1 + 1 + 2 + 9
+    entries = [r for r in prod if r.type in (KV, METADATA)]
+    assert len(entries) == len(catalog_facts.entries())  # one per entry of the catalog
+    assert len(prod) - len(entries) == 1 + 1 + 2  # the mount, its config, two auth backends
     assert [r.name for r in prod if not (r.protect and r.retain_on_delete)] == []
     assert [r.name for r in vault_dev_run.resources if r.type in durable and r.protect] == []
     (config,) = vault_prod_run.of_type(CONFIG)
