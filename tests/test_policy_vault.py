@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from policy import rules
 from policy.rules import vault as vault_rules
-from tests.test_policy_pack import BY_NAME, broken, resource_args
+from tests.test_policy_pack import BY_NAME, POLICY_DIR, broken, resource_args
 from tools.offline import RunResult
 
 PROD = {"environment": "prod"}
@@ -116,3 +118,11 @@ def test_a_plaintext_kv_value_is_refused(vault_dev_run):
 
 def test_the_vault_rules_run_in_the_pack():
     assert vault_rules in rules.STORES
+
+
+def test_the_prod_config_of_the_pack_sets_prod_for_every_configurable_policy():
+    """Vault resources carry no environment tag: without this config the prod rules could not apply to them."""
+    config = json.loads((POLICY_DIR / "config.prod.json").read_text())
+    configurable = {spec.name for spec in rules.POLICY_SPECS if spec.configurable}
+    missing = {name for name in configurable if config.get(name, {}).get("environment") != "prod"}
+    assert missing == set()
