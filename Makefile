@@ -13,12 +13,13 @@ PLAN_ARGS := $(if $(CLOUD),--cloud $(CLOUD)) $(if $(REVIEW),--stub-secrets)
 
 .PHONY: plan test lint scan schema envexample derived clean
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt requirements-tools.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt requirements-tools.txt requirements-scan.txt
 	@echo "Installing the Python dependencies into $(VENV) (first run, or a requirements file changed):"
 	@echo "Pulumi and the cloud SDKs are large, expect a few minutes (about 4 on a 2-core machine)."
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt -r requirements-dev.txt -r requirements-tools.txt
+	$(PY) -m pip install --quiet --require-hashes --no-deps -r requirements-scan.txt
 	touch $@
 
 plan: $(VENV)/.installed
@@ -32,8 +33,10 @@ lint: $(VENV)/.installed
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy components tools
 
+# gitleaks (working tree and whole history) and detect-secrets; another gitleaks: make scan GITLEAKS=/path
+GITLEAKS ?= $(VENV)/bin/gitleaks
 scan: $(VENV)/.installed
-	$(PY) -m tools.scan_secrets $(ARGS)
+	$(PY) -m tools.scan_secrets --gitleaks $(GITLEAKS) $(ARGS)
 
 # Every file derived from the catalog (catalog.schema.json, env-examples/): run after editing catalog.yaml.
 derived: $(VENV)/.installed

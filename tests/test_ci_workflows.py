@@ -66,7 +66,9 @@ def test_pull_request_runs_tests_plans_and_scan_without_credentials() -> None:
     assert "tools.plan --stack prod --stub-secrets --out plan-prod" in runs["offline-plan"]
     assert "GITHUB_STEP_SUMMARY" in runs["offline-plan"]
     assert any("upload-artifact" in s.get("uses", "") for s in steps(jobs["offline-plan"]))
-    assert "make scan" in runs["secret-scan"] and "--since" in runs["secret-scan"]
+    assert "make scan" in runs["secret-scan"]
+    checkout = next(s for s in steps(jobs["secret-scan"]) if "checkout" in s.get("uses", ""))
+    assert checkout["with"]["fetch-depth"] == 0, "gitleaks reads the whole history"
     for name in ("test", "offline-plan", "secret-scan"):
         assert "permissions" not in jobs[name], f"{name} keeps the read-only default"
 

@@ -1,21 +1,20 @@
-"""Secret scan: ``python -m tools.scan_secrets`` fails (exit 1) on any plaintext secret the repository would ship.
+"""Secret scan: ``python -m tools.scan_secrets`` fails (exit 1) on any plaintext secret the repository holds or held.
 
-Three checks over the files git would commit (tracked, plus untracked files that ``.gitignore`` does not keep
-out), all of them offline and from PyPI only:
+1. **gitleaks** (the guide's scanner) with the committed ``.gitleaks.toml`` (upstream's default rules, our rules
+   for the guide's formats: a ``lin_api_`` key, a URL with a password, an env file), over the working tree (the
+   files git would commit: tracked, and untracked ones ``.gitignore`` lets through) **and over the whole
+   history** reachable from HEAD (``--since REV``: only ``REV..HEAD``). A key committed and removed later is
+   still found (and must be rotated). Findings are printed redacted: file, line, commit, rule, never a value.
+2. **detect-secrets** with the committed ``.secrets.baseline`` over the working tree, for what gitleaks does not
+   catch (``tests/test_scan_secrets.py`` proves the claim): high-entropy strings with no keyword near them, and
+   a low-entropy value assigned to a secret-like name (a dictionary word as a database password). Any finding not in the
+   baseline, or one the baseline marks as a real secret (``is_secret: true``), fails.
 
-1. **detect-secrets** with the committed ``.secrets.baseline``: any finding that is not in the baseline, or that
-   the baseline marks as a real secret (``is_secret: true``, set by ``detect-secrets audit``), fails.
-2. **The guide's own patterns**, never allowlisted: a Linear API key, an AWS access key id, a private key
-   header (see ``GUIDE_PATTERNS``).
-3. **Env files**: any ``.env`` or ``.env.*`` file (``.env.example`` excepted) or ``.env.linear`` that git would
-   commit. ``.gitignore`` keeps them out; this catches a ``git add -f`` or a broken ``.gitignore``.
+gitleaks is ``.venv/bin/gitleaks`` (``requirements-scan.txt``) unless ``--gitleaks PATH`` or ``$GITLEAKS`` names
+another binary (``make scan GITLEAKS=/usr/local/bin/gitleaks``).
 
-``--since REV`` also reads every commit in ``REV..HEAD`` (a pull request's commits): a key added in one commit
-and removed in the next is still in the history, so its added lines go through the guide's patterns and its
-added files through the env-file rule.
-
-``--update-baseline`` rewrites the baseline from the current files (keeping earlier audit marks); review its diff
-and run ``detect-secrets audit .secrets.baseline`` before committing it.
+``--update-baseline`` rewrites the detect-secrets baseline from the current files (keeping earlier audit marks);
+review its diff and run ``detect-secrets audit .secrets.baseline`` before committing it.
 """
 
 from __future__ import annotations
@@ -23,9 +22,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import re
+import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -33,15 +34,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ".secrets.baseline"
 
-GUIDE_PATTERNS: dict[str, re.Pattern[str]] = {
-    "Linear API key": re.compile(r"lin_api_[A-Za-z0-9]{20,}"),
-    "AWS access key id": re.compile(r"(?:AKIA|ASIA)[0-9A-Z]{16}"),
-    "private key": re.compile(
-        r"-----BEGIN (?:(?:RSA|DSA|EC|OPENSSH|ENCRYPTED|PGP) )?PRIVATE KEY(?: BLOCK)?-----"
-    ),
-}
-"""The patterns of the Secrets Handling Guide's auditing rule; a match always fails, baseline or not."""
-
+GITLEAKS_CONFIG = ".gitleaks.toml"
 EXCLUDED_SECRETS = (
     r"^(aws|gcp|azure-native|kubernetes|random|pulumi|platform-secrets):[\w./-]+:\w+$",
     r"^external-secrets\.io_\w+\.yaml$",
@@ -84,16 +77,6 @@ def candidate_files(root: Path) -> list[str]:
     return sorted({path for path in listed.split("\0") if path})
 
 
-def guide_findings(path: str, text: str) -> list[Finding]:
-    """Matches of the guide's patterns in one file's text (the matched value is never printed)."""
-    found = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        for kind, pattern in GUIDE_PATTERNS.items():
-            if pattern.search(line):
-                found.append(Finding(path, number, kind, "guide pattern; never allowlisted"))
-    return found
-
-
 def detect_secrets_findings(root: Path, files: list[str], baseline: Path) -> list[Finding]:
     """detect-secrets findings not in the baseline, and baseline entries audited as real secrets."""
     from detect_secrets.core import baseline as ds_baseline
@@ -133,46 +116,78 @@ def _scan_relative(root: Path, files: list[str]) -> Any:
     return scanned
 
 
-def history_findings(root: Path, since: str) -> list[Finding]:
-    """Guide patterns in lines added by any commit of ``since..HEAD``, and env files added there."""
-    found: list[Finding] = []
-    added = _git(root, "log", "--format=", "--name-only", "--diff-filter=A", f"{since}..HEAD")
-    for path in sorted({p for p in added.splitlines() if p}):
-        if is_forbidden_env_file(path):
-            found.append(Finding(path, 0, "env file added in history", f"since {since}"))
-    log = _git(
-        root, "log", "-p", "--no-color", "--no-ext-diff", "--format=@@commit %h", f"{since}..HEAD"
-    )
-    commit, path = "", ""
-    for line in log.splitlines():
-        if line.startswith("@@commit "):
-            commit = line.split()[1]
-        elif line.startswith("+++ "):
-            path = line[6:] if line.startswith("+++ b/") else line[4:]
-        elif line.startswith("+") and not line.startswith("+++"):
-            for kind, pattern in GUIDE_PATTERNS.items():
-                if pattern.search(line):
-                    found.append(Finding(path, 0, kind, f"added in commit {commit}"))
+def gitleaks_binary(explicit: str | None = None) -> str:
+    """``explicit``, else ``$GITLEAKS``, else the one beside this Python (``.venv/bin``), else ``gitleaks`` on PATH."""
+    chosen = explicit or os.environ.get("GITLEAKS")
+    if chosen:
+        return chosen
+    beside = Path(sys.executable).parent / "gitleaks"
+    return str(beside) if beside.exists() else (shutil.which("gitleaks") or "gitleaks")
+
+
+def _gitleaks(binary: str, args: list[str], cwd: Path) -> list[dict[str, Any]]:
+    """Run one gitleaks scan with a JSON report; its findings (redacted), or an error if it did not scan."""
+    with tempfile.TemporaryDirectory(prefix="gitleaks-") as tmp:
+        report = Path(tmp) / "report.json"
+        command = [binary, *args, "--no-banner", "--redact", "--log-level", "error"]
+        command += ["--report-format", "json", "--report-path", str(report), "--exit-code", "3"]
+        result = subprocess.run([*command, "."], cwd=cwd, capture_output=True, text=True)
+        if result.returncode not in (0, 3) or not report.exists():
+            raise RuntimeError(
+                f"gitleaks failed (exit {result.returncode}): {(result.stderr or result.stdout).strip()}"
+            )
+        findings: list[dict[str, Any]] = json.loads(report.read_text() or "[]")
+    return findings
+
+
+def gitleaks_findings(
+    root: Path,
+    files: list[str],
+    config: Path | None = None,
+    since: str | None = None,
+    binary: str | None = None,
+) -> list[Finding]:
+    """gitleaks over the files git would commit, and over the history reachable from HEAD."""
+    config = config or root / GITLEAKS_CONFIG
+    exe = gitleaks_binary(binary)
+    common = ["--config", str(config), "--gitleaks-ignore-path", str(root / ".gitleaksignore")]
+    found = []
+    with tempfile.TemporaryDirectory(prefix="scan-tree-") as tmp:
+        # Only what git would commit: a copy, so that .venv, node_modules and plan outputs are not read.
+        for path in files:
+            target = Path(tmp) / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(root / path, target)
+        # Run from the copy so that paths are relative, as in the history and in the config's allowances.
+        for item in _gitleaks(exe, ["dir", *common], Path(tmp)):
+            path = str(PurePosixPath(item["File"]))
+            found.append(Finding(path, item["StartLine"], item["RuleID"], "gitleaks, working tree"))
+    log_opts = f"{since}..HEAD" if since else "HEAD"
+    for item in _gitleaks(exe, ["git", *common, f"--log-opts={log_opts}"], root):
+        found.append(
+            Finding(
+                item["File"],
+                item["StartLine"],
+                item["RuleID"],
+                f"gitleaks, commit {item['Commit'][:8]}",
+            )
+        )
     return found
 
 
 def scan(
-    root: Path = ROOT, baseline: Path | None = None, since: str | None = None
+    root: Path = ROOT,
+    baseline: Path | None = None,
+    since: str | None = None,
+    *,
+    config: Path | None = None,
+    gitleaks: str | None = None,
 ) -> list[Finding]:
-    """Every finding of the three checks (and of the history, with ``since``), sorted."""
+    """Every finding of gitleaks (tree and history) and of detect-secrets (tree), sorted."""
     baseline = baseline or root / BASELINE
     files = [p for p in candidate_files(root) if (root / p).is_file()]
-    found = [
-        Finding(p, 0, "env file would be committed") for p in files if is_forbidden_env_file(p)
-    ]
-    for path in files:
-        if path == BASELINE:
-            continue  # hashes only; detect-secrets skips it too
-        text = (root / path).read_bytes().decode("utf-8", errors="replace")
-        found += guide_findings(path, text)
+    found = gitleaks_findings(root, files, config, since, gitleaks)
     found += detect_secrets_findings(root, [p for p in files if p != BASELINE], baseline)
-    if since:
-        found += history_findings(root, since)
     return sorted(set(found))
 
 
@@ -219,7 +234,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--baseline", type=Path, help=f"detect-secrets baseline (default: ROOT/{BASELINE})"
     )
-    parser.add_argument("--since", metavar="REV", help="also scan the commits of REV..HEAD")
+    parser.add_argument(
+        "--since", metavar="REV", help="history: only REV..HEAD (default: all of it)"
+    )
+    parser.add_argument(
+        "--config", type=Path, help=f"gitleaks configuration (default: ROOT/{GITLEAKS_CONFIG})"
+    )
+    parser.add_argument(
+        "--gitleaks", metavar="PATH", help="gitleaks binary (default: $GITLEAKS, else .venv/bin)"
+    )
     parser.add_argument(
         "--update-baseline", action="store_true", help="rewrite the baseline instead of scanning"
     )
@@ -228,11 +251,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.update_baseline:
             return update_baseline(root, args.baseline)
-        findings = scan(root, args.baseline, args.since)
+        findings = scan(root, args.baseline, args.since, config=args.config, gitleaks=args.gitleaks)
     except subprocess.CalledProcessError as error:
         print(f"error: git failed: {error.stderr.strip() or error}", file=sys.stderr)
         return 2
-    except Exception as error:  # a missing or unreadable baseline, detect-secrets not installed
+    except (
+        Exception
+    ) as error:  # no gitleaks, a bad config or baseline, detect-secrets not installed
         print(f"error: {type(error).__name__}: {error}", file=sys.stderr)
         return 2
     if findings:
@@ -240,12 +265,16 @@ def main(argv: list[str] | None = None) -> int:
         for finding in findings:
             print(f"  {finding}")
         print(
-            "Remove the value (rotate it if it was ever pushed: runbooks/rotate-secrets.md). For a "
-            "detect-secrets false positive: python -m tools.scan_secrets --update-baseline, then "
-            f"detect-secrets audit {BASELINE}."
+            "Remove the value (rotate it if it was ever pushed: runbooks/rotate-secrets.md). A false "
+            f"positive: gitleaks, an exact allowance in {GITLEAKS_CONFIG} (docs/ci.md); detect-secrets, "
+            f"python -m tools.scan_secrets --update-baseline, then detect-secrets audit {BASELINE}."
         )
         return 1
-    print("secret scan: clean (detect-secrets with the baseline, the guide's patterns, env files)")
+    where = f"{args.since}..HEAD" if args.since else "the whole history"
+    print(
+        f"secret scan: clean (gitleaks {GITLEAKS_CONFIG} over the working tree and {where}; "
+        f"detect-secrets with {BASELINE})"
+    )
     return 0
 
 

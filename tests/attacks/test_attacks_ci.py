@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 import subprocess
 from pathlib import Path
 
@@ -119,3 +120,73 @@ def test_control_a_pull_request_job_given_prod_is_seen(tmp_path: Path) -> None:
         if r.triggers & ci.UNREVIEWED_TRIGGERS and r.reaches_prod()
     }
     assert exposed == {("preview", ("preview-prod",))}
+
+
+def _scan_repo(tmp_path: Path) -> Path:
+    """A throwaway repository with this project's .gitignore and gitleaks config and a fresh baseline."""
+    from tools import scan_secrets
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q", "-b", "main")
+    git("config", "user.email", "ci@example.invalid")
+    git("config", "user.name", "ci")
+    for name in (".gitignore", ".gitleaks.toml"):
+        if (ci.ROOT / name).exists():
+            (tmp_path / name).write_text((ci.ROOT / name).read_text())
+    (tmp_path / "app.py").write_text('TOKEN_ENV = "JWT_SECRET"\n')
+    scan_secrets.update_baseline(tmp_path)
+    git("add", "-A")
+    git("commit", "-q", "-m", "clean")
+    return tmp_path
+
+
+def test_linear_key_committed_then_removed_goes_unseen(tmp_path: Path) -> None:
+    """Attack (or accident): commit a Linear key, delete it in the next commit, push both. The key is in the
+    history for good (and must be rotated); `make scan` must find it without being told where to look."""
+    from tools import scan_secrets
+
+    repo = _scan_repo(tmp_path)
+    key = "lin_" + "api_" + secrets.token_hex(20)
+    (repo / "notes.txt").write_text(key + "\n")
+    subprocess.run(["git", "add", "notes.txt"], cwd=repo, check=True)
+    subprocess.run(["git", "commit", "-q", "-m", "oops"], cwd=repo, check=True)
+    (repo / "notes.txt").write_text("\n")
+    subprocess.run(["git", "commit", "-q", "-am", "remove it"], cwd=repo, check=True)
+    assert scan_secrets.main(["--root", str(repo)]) == 1
+
+
+def test_redis_password_url_goes_unseen(tmp_path: Path) -> None:
+    """Attack (or accident): paste the prod REDIS_URL, the guide's `rediss://:<password>@host`, into a file.
+    detect-secrets' basic-auth rule wants a user name before the colon, so it lets this shape through."""
+    from tools import scan_secrets
+
+    repo = _scan_repo(tmp_path)
+    password = secrets.token_urlsafe(12)
+    (repo / "deploy-notes.md").write_text(
+        f"REDIS_URL=rediss://:{password}@redis.prod.internal:6379/0\n"
+    )
+    assert scan_secrets.main(["--root", str(repo)]) == 1
+
+
+def test_guides_scanner_is_red_on_day_one() -> None:
+    """Not an attack but the failure that makes a team switch the scanner off: gitleaks, as the guide asks, run
+    on this repository's whole history with the committed config, must report 0 findings (it reported 22 false
+    positives: detect-secrets' hashes, Azure role ids)."""
+    from tools import scan_secrets
+
+    config = ci.ROOT / ".gitleaks.toml"
+    command = [
+        scan_secrets.gitleaks_binary()
+        if hasattr(scan_secrets, "gitleaks_binary")
+        else str(ci.ROOT / ".venv" / "bin" / "gitleaks"),
+        "git",
+        "--no-banner",
+        "--redact",
+        "--log-opts=HEAD",
+    ]
+    if config.exists():
+        command += ["--config", str(config)]
+    result = subprocess.run([*command, "."], cwd=ci.ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr.strip().splitlines()[-1:]
