@@ -242,9 +242,10 @@ def test_every_allowance_is_still_needed(tmp_path: Path) -> None:
 
 
 def _target_text(finding: dict, allow: dict) -> str:
-    """What an allowance's regexes are matched against: the finding's value, or its whole line."""
-    if allow.get("regexTarget", "secret") == "secret":
-        return str(finding["Secret"])
+    """What an allowance's regexes are matched against: the finding's value or match, or its whole line."""
+    target = allow.get("regexTarget", "secret")
+    if target in ("secret", "match"):
+        return str(finding[target.capitalize()])
     blob = git(ROOT, "show", f"{finding['Commit']}:{finding['File']}")
     return blob.splitlines()[finding["StartLine"] - 1]
 
