@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -38,7 +39,12 @@ def all_uses() -> list[str]:
 
 
 def test_workflows_exist_and_parse() -> None:
-    assert [p.name for p in WORKFLOWS] == ["deploy.yml", "pull-request.yml", "pulumi-stack.yml"]
+    assert [p.name for p in WORKFLOWS] == [
+        "audit.yml",
+        "deploy.yml",
+        "pull-request.yml",
+        "pulumi-stack.yml",
+    ]
     for path in WORKFLOWS:
         assert load(path.name)["jobs"]
 
@@ -62,8 +68,8 @@ def test_pull_request_runs_tests_plans_and_scan_without_credentials() -> None:
     assert load("pull-request.yml")["permissions"] == {"contents": "read"}
     runs = {name: " ".join(s.get("run", "") for s in steps(job)) for name, job in jobs.items()}
     assert "make test" in runs["test"]
-    assert "tools.plan --stack dev --out plan-dev" in runs["offline-plan"]
-    assert "tools.plan --stack prod --stub-secrets --out plan-prod" in runs["offline-plan"]
+    assert "tools.plan --stack dev --out plan-head-dev" in runs["offline-plan"]
+    assert "tools.plan --stack prod --stub-secrets --out plan-head-prod" in runs["offline-plan"]
     assert "GITHUB_STEP_SUMMARY" in runs["offline-plan"]
     assert any("upload-artifact" in s.get("uses", "") for s in steps(jobs["offline-plan"]))
     assert "make scan" in runs["secret-scan"]
@@ -71,6 +77,7 @@ def test_pull_request_runs_tests_plans_and_scan_without_credentials() -> None:
     assert checkout["with"]["fetch-depth"] == 0, "gitleaks reads the whole history"
     for name in ("test", "offline-plan", "secret-scan"):
         assert "permissions" not in jobs[name], f"{name} keeps the read-only default"
+        assert "environment" not in jobs[name], f"{name} needs no credentials"
 
 
 def test_preview_of_dev_is_skipped_for_forks_and_comments_the_diff() -> None:
@@ -153,3 +160,76 @@ def test_plan_summary_lists_every_principal_of_the_access_matrix(aws_dev_plan_di
 )
 def test_supporting_yaml_parses(path: str) -> None:
     assert yaml.safe_load((ROOT / path).read_text())
+
+
+def _summary_script() -> str:
+    job = load("pull-request.yml")["jobs"]["offline-plan"]
+    return next(s["run"] for s in steps(job) if "GITHUB_STEP_SUMMARY" in s.get("run", ""))
+
+
+def test_pull_request_plans_the_base_and_the_head_without_credentials() -> None:
+    job = load("pull-request.yml")["jobs"]["offline-plan"]
+    runs = [s.get("run", "") for s in steps(job)]
+    assert (
+        ".venv/bin/python -m tools.plan --stack dev --out plan-head-dev --diff-against plan-base-dev"
+        in runs
+    )
+    assert (
+        ".venv/bin/python -m tools.plan --stack prod --stub-secrets --out plan-head-prod "
+        "--diff-against plan-base-prod" in runs
+    )
+    base = next(r for r in runs if "git worktree add" in r)
+    assert '"$BASE_SHA"' in base and '--out "$GITHUB_WORKSPACE/plan-base-$stack"' in base
+    assert job["env"]["BASE_SHA"] == "${{ github.event.pull_request.base.sha }}"
+    checkout = next(s for s in steps(job) if "checkout" in s.get("uses", ""))
+    assert checkout["with"]["fetch-depth"] == 0
+    assert "permissions" not in job and "environment" not in job
+
+
+def test_the_access_diff_opens_the_job_summary(tmp_path: Path, aws_dev_plan_dir: Path) -> None:
+    """The summary step, run as GitHub would: each stack's diff (or "no access change") before the matrix."""
+    for stack in ("dev", "prod"):
+        shutil.copytree(aws_dev_plan_dir, tmp_path / f"plan-head-{stack}")
+    (tmp_path / "plan-head-dev" / "access-diff.md").write_text("+ reader `backend` on `X`\n")
+    (tmp_path / ".github" / "scripts").mkdir(parents=True)
+    shutil.copy(GITHUB / "scripts" / "plan_summary.py", tmp_path / ".github" / "scripts")
+    summary = tmp_path / "summary.md"
+    subprocess.run(
+        ["bash", "-e", "-c", _summary_script()],
+        cwd=tmp_path,
+        env={
+            "GITHUB_STEP_SUMMARY": str(summary),
+            "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+        },
+        check=True,
+    )
+    text = summary.read_text()
+    assert text.startswith("## Access change of this pull request\n")
+    dev, prod, matrix = (
+        text.index("+ reader `backend`"),
+        text.index("### prod\nno access change"),
+        text.index("### Offline plan"),
+    )
+    assert dev < prod < matrix
+
+
+def test_audit_runs_weekly_per_environment_with_a_read_only_role() -> None:
+    audit = load("audit.yml")
+    assert set(audit["on"]) == {"schedule", "workflow_dispatch"}
+    assert audit["on"]["schedule"][0]["cron"]
+    assert audit["permissions"] == {"contents": "read"}
+    job = audit["jobs"]["audit"]
+    assert job["if"] == "github.ref == 'refs/heads/main'"
+    assert job["strategy"]["matrix"]["stack"] == ["dev", "prod"]
+    assert job["environment"] == "audit-${{ matrix.stack }}"
+    assert job["permissions"] == {"contents": "read", "id-token": "write"}
+    aws = next(s for s in steps(job) if "configure-aws-credentials" in s.get("uses", ""))
+    assert aws["with"]["role-to-assume"] == "${{ vars.AWS_AUDIT_ROLE_ARN }}"
+    run = next(s["run"] for s in steps(job) if "tools.audit" in s.get("run", ""))
+    assert '-m tools.audit --stack "$STACK" --json "audit-$STACK.json"' in run
+    assert "pipefail" in run, (
+        "the audit's exit code (1 on a high finding) fails the job through tee"
+    )
+    assert not any("pulumi/" in s.get("uses", "") for s in steps(job)), "no Pulumi token: no config"
+    doc = (ROOT / "docs" / "ci.md").read_text()
+    assert "AWS_AUDIT_ROLE_ARN" in doc and "GetSecretValue" in doc
