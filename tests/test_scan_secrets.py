@@ -420,3 +420,17 @@ def test_a_baseline_made_in_one_checkout_holds_in_another(
     clone = tmp_path_factory.mktemp("elsewhere") / "clone"
     git(clone.parent, "clone", "-q", str(repo), str(clone))
     assert scan(clone) == []
+
+
+def test_a_relative_gitleaks_path_still_runs_from_the_scan_folder(tmp_path, monkeypatch):
+    """`make scan` passes `--gitleaks .venv/bin/gitleaks`; the tree scan runs gitleaks from a temporary copy,
+    where that relative path names nothing (a fresh CI clone failed with FileNotFoundError)."""
+    binary = tmp_path / "bin" / "gitleaks"
+    binary.parent.mkdir()
+    binary.write_text("#!/bin/sh\n")
+    monkeypatch.chdir(tmp_path)
+    chosen = scan_secrets.gitleaks_binary("bin/gitleaks")
+    assert Path(chosen).is_absolute() and Path(chosen) == binary
+    assert (
+        scan_secrets.gitleaks_binary("gitleaks") == "gitleaks"
+    )  # a bare name is looked up on PATH

@@ -120,7 +120,8 @@ def gitleaks_binary(explicit: str | None = None) -> str:
     """``explicit``, else ``$GITLEAKS``, else the one beside this Python (``.venv/bin``), else ``gitleaks`` on PATH."""
     chosen = explicit or os.environ.get("GITLEAKS")
     if chosen:
-        return chosen
+        # A path (not a bare name for PATH) is made absolute: the tree scan runs in a temporary folder.
+        return str(Path(chosen).resolve()) if os.sep in chosen else chosen
     beside = Path(sys.executable).parent / "gitleaks"
     return str(beside) if beside.exists() else (shutil.which("gitleaks") or "gitleaks")
 
