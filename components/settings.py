@@ -79,6 +79,11 @@ class AwsSettings(_Camel):
         default=(),
         description="Roles exempt from the entries' deny-all resource policy (break-glass, rotation).",
     )
+    audit_role_arns: tuple[Annotated[str, Field(pattern=ROLE_ARN)], ...] = Field(
+        default=(),
+        description="Read-only audit roles (`tools.audit`) of `accountId`: exempt from the entries' deny "
+        "for DescribeSecret, GetResourcePolicy and ListSecretVersionIds only, never a value read.",
+    )
     replica_region: str | None = Field(
         default=None,
         pattern=AWS_REGION,

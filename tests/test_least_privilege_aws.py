@@ -16,6 +16,11 @@ Three replays share one server, each in its own account:
   denial here is the policy's doing, not the emulator refusing everything nor a missing entry.
 - both layers (resource policies in the ``emulator-compat`` mode): readers and admins still read,
   and a widened role that no resource policy names is denied every entry.
+  The plan's audit role (``aws.auditRoleArns``, a stand-in holding ``secretsmanager:*``) describes
+  every entry, reads its resource policy and its versions, and is denied GetSecretValue and
+  PutSecretValue on every entry; control: an audit role the stack does not list is denied
+  DescribeSecret. (emulator-compat adds each listed role's session ARN to the ``aws:PrincipalArn``
+  conditions, the audit's ``StringEquals`` included.)
 - as planned (resource policies exactly as the plan writes them): xfail, because ministack 1.5.33
   evaluates ``aws:PrincipalArn`` as the session ARN where AWS uses the role ARN, so there the
   plan's deny-unless-reader policy denies its own readers. It fails once ministack is fixed.
@@ -64,6 +69,7 @@ from tests.live.aws_replay import (
     widened_identity_policy,
 )
 from tests.live.ministack_server import running_ministack
+from tools import offline
 
 CATALOG = Path(__file__).resolve().parent.parent / "catalog.yaml"
 OTHER_ISSUER = "oidc.eks.eu-west-1.amazonaws.com/id/0THERC1USTER0000000000000000000"
@@ -420,6 +426,71 @@ def test_resource_policies_let_the_admins_read(layered_env: LiveEnv) -> None:
         credentials = create_stand_in_principal(layered_env, layered_env.role_arn(admin), policy)
         client = layered_env.client("secretsmanager", credentials)
         assert _reads(client, layered_env, layered_env.entries(admin)) == [], admin
+
+
+# --------------------------------------------------------------------------------------------------
+# The read-only audit role: metadata of every entry, never a value (aws.auditRoleArns)
+# --------------------------------------------------------------------------------------------------
+
+AUDIT_CALLS = (
+    ("DescribeSecret", lambda c, s: c.describe_secret(SecretId=s)),
+    ("GetResourcePolicy", lambda c, s: c.get_resource_policy(SecretId=s)),
+    ("ListSecretVersionIds", lambda c, s: c.list_secret_version_ids(SecretId=s)),
+)
+"""What ``tools/audit_stores/aws.py`` calls on each entry (``ALLOWED``, ListSecrets aside)."""
+VALUE_CALLS = (
+    ("GetSecretValue", lambda c, s: c.get_secret_value(SecretId=s)),
+    ("PutSecretValue", lambda c, s: c.put_secret_value(SecretId=s, SecretString="overwritten")),
+)
+
+
+def _audit_session(env: LiveEnv, role_arn: str) -> Any:
+    """A Secrets Manager client of a stand-in audit role whose IAM policy allows secretsmanager:*."""
+    key = (env.endpoint, env.account_id, role_arn)
+    if key not in _ci_sessions:
+        policy = {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "secretsmanager:*", "Resource": "*"}],
+        }
+        _ci_sessions[key] = create_stand_in_principal(env, role_arn, policy)
+    return env.client("secretsmanager", _ci_sessions[key])
+
+
+def _planned_audit_role(env: LiveEnv) -> str:
+    aws = json.loads(offline.load_config("dev")[1]["platform-secrets:aws"])
+    audit = aws.get("auditRoleArns", [])
+    assert audit, "Pulumi.dev.yaml names no aws.auditRoleArns"
+    return env.live(str(audit[0]))
+
+
+def test_audit_role_reads_every_entrys_metadata(layered_env: LiveEnv) -> None:
+    client = _audit_session(layered_env, _planned_audit_role(layered_env))
+    problems = [
+        f"{label} on {name}: {code}"
+        for name in sorted(layered_env.resource_policies)
+        for label, call in AUDIT_CALLS
+        if (code := error_code(call, client, layered_env.secrets[name])) is not None
+    ]
+    assert sorted(layered_env.resource_policies) == sorted(layered_env.secrets)
+    assert problems == []
+
+
+def test_audit_role_never_reads_or_writes_a_value(layered_env: LiveEnv) -> None:
+    client = _audit_session(layered_env, _planned_audit_role(layered_env))
+    problems = [
+        f"{label} on {name}: {code or 'succeeded'}"
+        for name in sorted(layered_env.secrets)
+        for label, call in VALUE_CALLS
+        if (code := error_code(call, client, layered_env.secrets[name])) != DENIED
+    ]
+    assert problems == []
+
+
+def test_control_unlisted_audit_role_is_denied_metadata(layered_env: LiveEnv) -> None:
+    unlisted = f"arn:aws:iam::{layered_env.account_id}:role/platform-secrets-audit-unlisted"
+    client = _audit_session(layered_env, unlisted)
+    name = sorted(layered_env.secrets)[0]
+    assert error_code(client.describe_secret, SecretId=layered_env.secrets[name]) == DENIED
 
 
 # --------------------------------------------------------------------------------------------------

@@ -75,6 +75,37 @@ class AwsAdapter(CloudAdapter):
                 "KMS key and the entries, and AWS refuses a key policy that locks its caller out)"
             )
         problems += AwsAdapter.tooling_problems(model)
+        problems += AwsAdapter.audit_problems(model)
+        return problems
+
+    @staticmethod
+    def audit_problems(model: StackModel) -> list[str]:
+        """Audit roles that would read more than metadata: a workload role of this stack (its pods would
+        gain the exemption), a role of another account, an admin role (the audit's deny would bind it)."""
+        settings, aws_settings = model.settings, model.settings.aws
+        if aws_settings is None:
+            return []
+        own_prefix = f"{settings.name_prefix}-{settings.environment.value}-"
+        problems = []
+        for principal in aws_settings.audit_role_arns:
+            where = f"aws.auditRoleArns: {principal!r}"
+            name = principal.split(":role/", 1)[1].rsplit("/", 1)[-1]
+            account = principal.split(":")[4]
+            if name.startswith(own_prefix):
+                problems.append(
+                    f"{where} is a workload role of this stack (named like {own_prefix}<service>): "
+                    "its pods would get the audit's exemption"
+                )
+            if account != aws_settings.account_id:
+                problems.append(
+                    f"{where} is a role of account {account}, not this stack's accountId "
+                    f"{aws_settings.account_id}"
+                )
+            if principal in aws_settings.admin_role_arns:
+                problems.append(
+                    f"{where} is also in aws.adminRoleArns: an admin role is exempt from every deny, "
+                    "an audit role only for metadata; use two roles"
+                )
         return problems
 
     @staticmethod
@@ -296,7 +327,9 @@ class AwsAdapter(CloudAdapter):
             f"{name}-policy",
             secret_arn=secret.arn,
             policy=json.dumps(
-                policies.entry_resource_policy(readers, list(self.aws.admin_role_arns))
+                policies.entry_resource_policy(
+                    readers, list(self.aws.admin_role_arns), list(self.aws.audit_role_arns)
+                )
             ),
             block_public_policy=True,
             opts=pulumi.ResourceOptions(parent=parent, import_=secret_arn),

@@ -14,6 +14,12 @@ READ_ACTIONS = ("secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"
 ADMIN_ACTIONS = "secretsmanager:*"
 """What an entry's resource policy denies to every principal but its readers and the admin roles: all of it
 (``ReplicateSecretToRegions``, ``UpdateSecretVersionStage``, ``TagResource`` ... included)."""
+AUDIT_ACTIONS = (
+    "secretsmanager:DescribeSecret",
+    "secretsmanager:GetResourcePolicy",
+    "secretsmanager:ListSecretVersionIds",
+)
+"""What the read-only audit (``tools/audit_stores/aws.py``) calls on one entry: metadata, never a value."""
 
 
 def role_arn(account_id: str, role_name: str) -> str:
@@ -88,37 +94,53 @@ def read_secrets_policy(secret_arns: list[str], key_arns: list[str], regions: li
     }
 
 
-def entry_resource_policy(reader_arns: list[str], admin_arns: list[str]) -> dict:
+def entry_resource_policy(
+    reader_arns: list[str], admin_arns: list[str], audit_arns: list[str] | None = None
+) -> dict:
     """Deny every Secrets Manager action to all but the entry's readers and the admin roles; readers only read.
 
     ``"Resource": "*"`` in a resource policy means "this secret": Secrets Manager copies the policy verbatim to
     every replica, whose ARN differs by region, so naming the primary ARN would leave each replica unguarded.
     The exemptions are conditions on ``aws:PrincipalArn`` rather than ``NotPrincipal``: they need no principal
     to exist first (no ordering between an entry and its readers' roles) and match assumed-role sessions.
+
+    The audit roles (``aws.auditRoleArns``) are exempt too, but a third statement denies them every action
+    except ``AUDIT_ACTIONS``: even with ``secretsmanager:*`` in their IAM policy they never read a value.
+    Without audit roles the document is the two statements alone.
     """
-    return {
-        "Version": VERSION,
-        "Statement": [
+    audit = sorted(set(audit_arns or ()))
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "OnlyReadersAndAdmins",
+            "Effect": "Deny",
+            "Principal": {"AWS": "*"},
+            "Action": ADMIN_ACTIONS,
+            "Resource": "*",
+            "Condition": {
+                "StringNotEquals": {"aws:PrincipalArn": sorted({*reader_arns, *admin_arns, *audit})}
+            },
+        },
+        {
+            "Sid": "ReadersOnlyRead",
+            "Effect": "Deny",
+            "Principal": {"AWS": "*"},
+            "NotAction": list(READ_ACTIONS),
+            "Resource": "*",
+            "Condition": {"StringNotEquals": {"aws:PrincipalArn": sorted({*admin_arns, *audit})}},
+        },
+    ]
+    if audit:
+        statements.append(
             {
-                "Sid": "OnlyReadersAndAdmins",
+                "Sid": "AuditRolesOnlyMetadata",
                 "Effect": "Deny",
                 "Principal": {"AWS": "*"},
-                "Action": ADMIN_ACTIONS,
+                "NotAction": list(AUDIT_ACTIONS),
                 "Resource": "*",
-                "Condition": {
-                    "StringNotEquals": {"aws:PrincipalArn": sorted({*reader_arns, *admin_arns})}
-                },
-            },
-            {
-                "Sid": "ReadersOnlyRead",
-                "Effect": "Deny",
-                "Principal": {"AWS": "*"},
-                "NotAction": list(READ_ACTIONS),
-                "Resource": "*",
-                "Condition": {"StringNotEquals": {"aws:PrincipalArn": sorted(set(admin_arns))}},
-            },
-        ],
-    }
+                "Condition": {"StringEquals": {"aws:PrincipalArn": audit}},
+            }
+        )
+    return {"Version": VERSION, "Statement": statements}
 
 
 KEY_ADMIN_ACTIONS = (
