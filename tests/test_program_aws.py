@@ -137,25 +137,36 @@ def test_resource_policy_denies_all_but_readers_and_admins(run_both):
         for s in run_both.of_type("aws:secretsmanager/secret:Secret")
     }
     admin = f"arn:aws:iam::{ACCOUNT[stack]}:role/platform-admin"
+    audit = f"arn:aws:iam::{ACCOUNT[stack]}:role/platform-secrets-audit"  # aws.auditRoleArns
     role = f"arn:aws:iam::{ACCOUNT[stack]}:role/platform-secrets-{stack}-{{}}"
     readers = {entry_name(stack, e.owner, e.key): e.readers for e in catalog_facts.entries()}
     for policy in run_both.of_type("aws:secretsmanager/secretPolicy:SecretPolicy"):
         assert policy.inputs["blockPublicPolicy"] is True
         name = next(n for n, a in arn.items() if a == policy.inputs["secretArn"])
-        everyone, readers_only_read = doc(policy, "policy")["Statement"]
-        for statement in (everyone, readers_only_read):
+        everyone, readers_only_read, audit_only_metadata = doc(policy, "policy")["Statement"]
+        for statement in (everyone, readers_only_read, audit_only_metadata):
             assert statement["Effect"] == "Deny"
             assert statement["Principal"] == {"AWS": "*"}
             # "*" is "this secret" in a resource policy, and stays true in each replica's copy.
             assert statement["Resource"] == "*"
         assert everyone["Action"] == "secretsmanager:*"
         exempt = everyone["Condition"]["StringNotEquals"]["aws:PrincipalArn"]
-        assert sorted(exempt) == sorted([role.format(r) for r in readers[name]] + [admin])
+        assert sorted(exempt) == sorted([role.format(r) for r in readers[name]] + [admin, audit])
         assert readers_only_read["NotAction"] == [
             "secretsmanager:GetSecretValue",
             "secretsmanager:DescribeSecret",
         ]
-        assert readers_only_read["Condition"]["StringNotEquals"]["aws:PrincipalArn"] == [admin]
+        assert readers_only_read["Condition"]["StringNotEquals"]["aws:PrincipalArn"] == [
+            admin,
+            audit,
+        ]
+        # The audit role: exempt above, but denied all but the metadata the audit reads.
+        assert audit_only_metadata["NotAction"] == [
+            "secretsmanager:DescribeSecret",
+            "secretsmanager:GetResourcePolicy",
+            "secretsmanager:ListSecretVersionIds",
+        ]
+        assert audit_only_metadata["Condition"] == {"StringEquals": {"aws:PrincipalArn": [audit]}}
 
 
 def test_prod_entries_and_keys_are_protected_and_retained(prod_run):
