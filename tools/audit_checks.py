@@ -13,6 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 from tools.audit_plan import Declared, readers_of
+from tools.doors import Door, narrowed, widened
 
 RUNBOOK = "runbooks/audit-findings.md"
 DUE_SOON_DAYS = 14
@@ -21,6 +22,14 @@ SEVERITY_ORDER = {HIGH: 0, MEDIUM: 1, LOW: 2}
 
 KINDS = {
     # kind -> (runbook section anchor, what to do)
+    "trust-widened": (
+        "trust-widened",
+        "revert the identity's trust to the plan's (pulumi up), then find who changed it and why",
+    ),
+    "trust-narrowed": (
+        "trust-narrowed",
+        "restore the identity's declared trust: pulumi up (the service may be locked out)",
+    ),
     "extra-reader": (
         "extra-reader",
         "remove the grant that lets this principal read the entry, or declare the reader in catalog.yaml",
@@ -66,6 +75,11 @@ class LiveView:
     """(subject, problem): protection the stack declares for the store itself (key, vault, mount)."""
     notes: tuple[str, ...] = field(default=())
     """What this store's audit could not see (printed with the table)."""
+    doors: frozenset[Door] | None = None
+    """Every way into each reader identity, read live (``tools.doors``); None: this store's reader does not
+    fetch them yet, so trust drift is not judged (and a note says so)."""
+    planned_doors: frozenset[Door] | None = None
+    """The same doors derived from the plan's registrations by the same store module."""
 
 
 @dataclass(frozen=True)
@@ -185,7 +199,24 @@ def findings(declared: Declared, live: LiveView, as_of: date) -> list[Finding]:
         )
     for subject, problem in live.store_problems:
         found.append(Finding("protection", HIGH if prod else LOW, subject, "", problem))
+    found.extend(trust_findings(live))
     return sorted(found, key=lambda f: (SEVERITY_ORDER[f.severity], f.kind, f.entry, f.principal))
+
+
+def trust_findings(live: LiveView) -> list[Finding]:
+    """Trust drift: a door into a reader identity that the plan does not declare is high, in every
+    environment (whoever can use it becomes the reader); a declared door that is gone is medium."""
+    if live.doors is None or live.planned_doors is None:
+        return []
+    found = [
+        Finding("trust-widened", HIGH, door.identity, door.identity, f"{door.kind}: {door.detail}")
+        for door in widened(live.planned_doors, live.doors)
+    ]
+    found += [
+        Finding("trust-narrowed", MEDIUM, door.identity, door.identity, f"{door.kind}: {door.detail}")
+        for door in narrowed(live.planned_doors, live.doors)
+    ]
+    return found
 
 
 def rows(declared: Declared, live: LiveView, as_of: date) -> list[dict[str, Any]]:
