@@ -213,7 +213,9 @@ def trust_findings(live: LiveView) -> list[Finding]:
         for door in widened(live.planned_doors, live.doors)
     ]
     found += [
-        Finding("trust-narrowed", MEDIUM, door.identity, door.identity, f"{door.kind}: {door.detail}")
+        Finding(
+            "trust-narrowed", MEDIUM, door.identity, door.identity, f"{door.kind}: {door.detail}"
+        )
         for door in narrowed(live.planned_doors, live.doors)
     ]
     return found
