@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+import re
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -366,3 +367,20 @@ def test_the_runbook_has_a_section_for_the_latent_reader_kind() -> None:
     text = (offline.ROOT / "runbooks" / "audit-findings.md").read_text()
     assert "\n## latent-reader\n" in text
     assert "[latent-reader](#latent-reader)" in text
+
+
+def test_the_audit_roles_documented_permissions_are_exactly_what_the_reader_calls() -> None:
+    """docs/ci.md's list is what an operator grants: one action more is a wider audit role, one less a
+    failing audit."""
+    doc = (offline.ROOT / "docs" / "ci.md").read_text()
+    bullet = doc[doc.index("- **Audit role**") :]
+    end = re.search(r"exactly what\s+`tools/audit_stores/aws.py`", bullet)
+    assert end is not None, "docs/ci.md: the audit role's list no longer says what it is"
+    listed = bullet[bullet.index(" Allow ") : end.start()]
+    actions, service = set(), ""
+    for name in re.findall(r"`([A-Za-z0-9:]+)`", listed):
+        if ":" in name:
+            service, name = name.split(":", 1)
+        actions.add(f"{service}:{name}")
+    wanted = {f"{s}:{op}" for s, ops in ALLOWED.items() for op in ops} - {"sts:GetCallerIdentity"}
+    assert actions == wanted, (sorted(actions - wanted), sorted(wanted - actions))
