@@ -5,6 +5,12 @@ account id, so the audit's account check passes and the declared readers' ARNs a
 with the environment's credentials (boto3's default chain), as an operator's would. Each drift test undoes its
 drift, so the store is clean again for the next; every test first sees its drift reported, and a clean audit
 shows that none is reported without one.
+
+The resource policies are replayed as planned, not in the replay's ``emulator-compat`` mode: ministack 1.5.33
+evaluates ``aws:PrincipalArn`` as the session ARN, so that mode adds each reader's session ARN to the policies
+for the readers to read; the audit acts as no reader, and compares each live policy with the plan's exactly, so
+here the plan's documents are the live ones. ministack does not replicate either: the dev plan has no replica,
+and the replay makes no alias in a replica region (``tests/live/aws_replay.py``).
 """
 
 from __future__ import annotations

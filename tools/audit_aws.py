@@ -15,6 +15,7 @@ Pure: plain documents in, problems out (``tools.access.aws_verdict`` evaluates t
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -78,7 +79,26 @@ def latent_readers(
 # --- the resource policy, exactly ---
 
 
+def _principal(block: Any) -> Any:
+    """A ``Principal`` as IAM reads it: ``"*"`` is ``{"AWS": "*"}``, an account id its root ARN."""
+    if not isinstance(block, dict):
+        block = {"AWS": block}
+    return {
+        kind: [
+            f"arn:aws:iam::{v}:root" if kind == "AWS" and re.fullmatch(r"\d{12}", str(v)) else v
+            for v in (values if isinstance(values, list) else [values])
+        ]
+        for kind, values in block.items()
+    }
+
+
 def _normal(document: Any) -> Any:
+    document = json.loads(json.dumps(document))
+    statements = document.get("Statement", []) if isinstance(document, dict) else []
+    for statement in statements if isinstance(statements, list) else [statements]:
+        for key in ("Principal", "NotPrincipal"):
+            if isinstance(statement, dict) and key in statement:
+                statement[key] = _principal(statement[key])
     return json.loads(canonical(document))
 
 
