@@ -9,7 +9,8 @@
 - **Key**: an entry must be encrypted with the key the stack's alias targets (the offline plan cannot know
   the live key's id; the alias name is deterministic): another customer-managed key is a protection problem.
 
-Pure: plain documents in, problems out (``tools.access.aws_verdict`` evaluates the identity policies).
+No store client: plain documents in, problems out (``tools.access.aws_verdict`` evaluates the identity
+policies).
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tools import access
 from tools.doors import canonical
-from tools.offline import Registered
+
+if TYPE_CHECKING:  # the registrations' shape only: importing tools.offline would load Pulumi
+    from tools.offline import Registered
 
 READ = access.READ_VALUE
 KMS_ALIAS = "aws:kms/alias:Alias"

@@ -19,10 +19,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tools.doors import Door, canonical
-from tools.offline import Registered
+
+if TYPE_CHECKING:  # the registrations' shape only: importing tools.offline would load Pulumi
+    from tools.offline import Registered
 
 KIND = "aws-trust"
 ROLE = "aws:iam/role:Role"
