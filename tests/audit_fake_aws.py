@@ -68,6 +68,11 @@ class FakeAws:
                 has_current=True,
                 deleted_on=None,
                 replicas={region: "InSync" for region in replicas},
+                replica_keys={
+                    str(x["region"]): fake.key_arn(str(x["region"]), live_key)
+                    for x in r.inputs.get("replicas") or []
+                    if x.get("kmsKeyId")
+                },
                 kms_key_id=fake.key_arn(fake.region, live_key)
                 if r.inputs.get("kmsKeyId")
                 else None,

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from tools import access
@@ -234,3 +234,52 @@ def key_problem(
             f"(key {target})"
         )
     return None
+
+
+class KeyCheck:
+    """Whether an entry (and each replica) is encrypted with the key the stack's alias targets.
+
+    ``targets_in(region)`` gives the live aliases of a region (alias name -> key id), asked once per region.
+    """
+
+    def __init__(
+        self,
+        resources: list[Registered],
+        default_region: str,
+        targets_in: Callable[[str], dict[str, str]],
+    ) -> None:
+        self._aliases = key_aliases(resources, default_region)
+        self._targets_in = targets_in
+        self._targets: dict[str, dict[str, str]] = {}
+
+    def _targets_of(self, region: str) -> dict[str, str]:
+        if region not in self._targets:
+            self._targets[region] = self._targets_in(region)
+        return self._targets[region]
+
+    def problems(
+        self,
+        inputs: dict[str, Any],
+        live_key: str | None,
+        live_replicas: set[str],
+        replica_keys: dict[str, str | None],
+    ) -> list[str]:
+        """Problems of one entry: ``inputs`` are the plan's, the rest what the store shows."""
+        wanted = [("the entry", inputs.get("kmsKeyId"), live_key)]
+        wanted += [
+            (f"its replica in {r['region']}", r.get("kmsKeyId"), replica_keys.get(r["region"]))
+            for r in inputs.get("replicas") or []
+            if r["region"] in live_replicas  # a missing replica is reported on its own
+        ]
+        found = []
+        for where, declared_key, shown in wanted:
+            if not declared_key or str(declared_key) not in self._aliases:
+                continue  # no customer-managed key declared, or one the stack names no alias for
+            region, alias = self._aliases[str(declared_key)]
+            if shown is None and where != "the entry":  # the entry's own case is reported apart
+                found.append(f"{where} shows no customer-managed key, the stack declares {alias}")
+                continue
+            problem = key_problem(where, str(declared_key), shown, alias, self._targets_of(region))
+            if problem:
+                found.append(problem)
+        return found

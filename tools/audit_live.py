@@ -50,7 +50,7 @@ def aws_view(declared: Declared, reader: AwsReader | None = None) -> LiveView:
         for r in declared.of_type(AWS_ENTRY_POLICY)
     }
     rotated = {r.inputs.get("secretId") for r in declared.of_type(AWS_ROTATION)}
-    keys = KeyCheck(declared, reader)
+    keys = audit_aws.KeyCheck(declared.resources, settings.aws.region, reader.key_aliases)
     entries: dict[str, LiveEntry] = {}
     for secret in secrets:
         planned = declared.entries.get(secret.name)
@@ -58,7 +58,12 @@ def aws_view(declared: Declared, reader: AwsReader | None = None) -> LiveView:
             _aws_protection(
                 planned.resource.inputs, planned.resource.outputs, secret, planned_policies, rotated
             )
-            + keys.problems(planned.resource.inputs, secret)
+            + keys.problems(
+                planned.resource.inputs,
+                secret.kms_key_id,
+                set(secret.replicas),
+                secret.replica_keys,
+            )
             if planned
             else []
         )
@@ -107,44 +112,6 @@ def _json(document: Any) -> dict[str, Any] | None:
     if document is None:
         return None
     return dict(json.loads(document) if isinstance(document, str) else document)
-
-
-class KeyCheck:
-    """Whether an entry (and each replica) is encrypted with the key the stack's alias targets."""
-
-    def __init__(self, declared: Declared, reader: AwsReader) -> None:
-        assert declared.settings.aws is not None
-        self._aliases = audit_aws.key_aliases(declared.resources, declared.settings.aws.region)
-        self._reader = reader
-        self._targets: dict[str, dict[str, str]] = {}
-
-    def _targets_in(self, region: str) -> dict[str, str]:
-        if region not in self._targets:
-            self._targets[region] = self._reader.key_aliases(region)
-        return self._targets[region]
-
-    def problems(self, inputs: dict[str, Any], secret: LiveSecret) -> list[str]:
-        wanted = [("the entry", inputs.get("kmsKeyId"), secret.kms_key_id)]
-        wanted += [
-            (
-                f"its replica in {r['region']}",
-                r.get("kmsKeyId"),
-                secret.replica_keys.get(r["region"]),
-            )
-            for r in inputs.get("replicas") or []
-            if r["region"] in secret.replicas
-        ]
-        found = []
-        for where, declared_key, live_key in wanted:
-            if not declared_key or str(declared_key) not in self._aliases:
-                continue  # no customer-managed key declared, or one the stack names no alias for
-            region, alias = self._aliases[str(declared_key)]
-            problem = audit_aws.key_problem(
-                where, str(declared_key), live_key, alias, self._targets_in(region)
-            )
-            if problem:
-                found.append(problem)
-        return found
 
 
 def _aws_documents(secrets: list[LiveSecret], roles: list[LiveRole]) -> list[Registered]:

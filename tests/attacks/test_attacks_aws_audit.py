@@ -244,6 +244,31 @@ def test_an_entry_moved_to_another_customer_managed_key_is_a_high_protection_fin
     assert "alias/platform-secrets-prod-secrets" in finding["detail"], finding
 
 
+def test_the_prod_plan_as_deployed_audits_clean_in_both_regions(prod_declared: Declared) -> None:
+    """The control for the keys: each region's alias targets the live key, replicas included."""
+    fake = FakeAws.from_plan(prod_declared)
+    assert len(fake.aliases) == 2, fake.aliases
+    report = _audit(prod_declared, fake)
+    assert report["findings"] == [], audit.render(report)
+
+
+def test_a_replica_moved_to_another_key_is_a_high_protection_finding_in_prod(
+    prod_declared: Declared,
+) -> None:
+    fake = FakeAws.from_plan(prod_declared)
+    entry = "platform-secrets/prod/media/S3_ACCESS_KEY_ID"
+    (region,) = fake.secrets_by_name[entry].replicas
+    other = fake.key_arn(region, str(uuid.uuid4()))
+    secret = fake.secrets_by_name[entry]
+    fake.secrets_by_name[entry] = dataclasses.replace(secret, replica_keys={region: other})
+    finding = _found(_audit(prod_declared, fake), "protection", entry)
+    assert finding["severity"] == "high"
+    assert f"replica in {region}" in finding["detail"] and other in finding["detail"], finding
+    fake.secrets_by_name[entry] = dataclasses.replace(secret, replica_keys={region: None})
+    finding = _found(_audit(prod_declared, fake), "protection", entry)
+    assert f"replica in {region} shows no customer-managed key" in finding["detail"], finding
+
+
 def test_an_undeclared_role_under_the_prefix_holding_a_read_grant_is_a_latent_reader(
     dev_declared: Declared,
 ) -> None:
