@@ -325,6 +325,42 @@ def test_a_grant_on_the_whole_prefix_makes_a_latent_reader_of_every_entry(
     assert {f["principal"] for f in report["findings"] if f["kind"] == "latent-reader"} == {arn}
 
 
+def test_a_role_under_the_prefix_without_a_read_grant_is_no_latent_reader(
+    dev_declared: Declared,
+) -> None:
+    """The controls: no grant, or a grant its own policy denies, makes no reader in waiting."""
+    fake = FakeAws.from_plan(dev_declared)
+    entry = fake.secrets_by_name["platform-secrets/dev/backend/OTP_PEPPER"].arn
+    empty = {"Version": "2012-10-17", "Statement": []}
+    fake.add_role(
+        "platform-secrets-dev-metrics",
+        empty,
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Action": "secretsmanager:ListSecrets", "Resource": "*"}
+            ],
+        },
+    )
+    fake.add_role(
+        "platform-secrets-dev-denied",
+        empty,
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Action": "secretsmanager:*", "Resource": "*"},
+                {"Effect": "Deny", "Action": READ, "Resource": "*"},
+            ],
+        },
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": READ, "Resource": entry}],
+        },
+    )
+    report = _audit(dev_declared, fake)
+    assert report["findings"] == [], audit.render(report)
+
+
 def test_a_declared_role_granted_another_services_entry_is_a_latent_reader(
     dev_declared: Declared,
 ) -> None:
