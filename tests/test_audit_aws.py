@@ -5,6 +5,12 @@ account id, so the audit's account check passes and the declared readers' ARNs a
 with the environment's credentials (boto3's default chain), as an operator's would. Each drift test undoes its
 drift, so the store is clean again for the next; every test first sees its drift reported, and a clean audit
 shows that none is reported without one.
+
+The resource policies are replayed as planned, not in the replay's ``emulator-compat`` mode: ministack 1.5.33
+evaluates ``aws:PrincipalArn`` as the session ARN, so that mode adds each reader's session ARN to the policies
+for the readers to read; the audit acts as no reader, and compares each live policy with the plan's exactly, so
+here the plan's documents are the live ones. ministack does not replicate either: the dev plan has no replica,
+and the replay makes no alias in a replica region (``tests/live/aws_replay.py``).
 """
 
 from __future__ import annotations
@@ -20,9 +26,9 @@ from typing import Any
 import boto3
 import pytest
 
-from tests.live.aws_replay import LiveEnv, replay_plan
+from tests.live.aws_replay import LiveEnv, create_role, replay_plan, root_trust
 from tests.live.ministack_server import ROOT_SECRET_KEY, running_ministack
-from tools import audit
+from tools import audit, audit_live
 from tools.audit_plan import AuditInputError, Declared, declare
 from tools.audit_stores import ValueReadRefused
 from tools.audit_stores.aws import ALLOWED, VALUE_READS, AwsReader
@@ -290,3 +296,150 @@ def test_a_value_read_through_the_audit_reader_is_refused_before_it_is_sent(
     # The control: the same call on an unguarded client reads the value (the emulator serves it).
     assert live.client("secretsmanager").get_secret_value(SecretId=entry)["SecretString"]
     assert not VALUE_READS & set().union(*ALLOWED.values())
+
+
+# --- issue 16: trust drift, a moved key, a latent reader, a replaced resource policy, on the live API ---
+
+
+def _planned_trust(declared: Declared, role: str) -> dict[str, Any]:
+    (resource,) = [r for r in declared.of_type("aws:iam/role:Role") if r.inputs["name"] == role]
+    return dict(json.loads(resource.inputs["assumeRolePolicy"]))
+
+
+def _finding(report: dict[str, Any], kind: str, entry: str, principal: str = "") -> dict[str, Any]:
+    matches = [
+        f
+        for f in report["findings"]
+        if (f["kind"], f["entry"], f["principal"]) == (kind, entry, principal)
+    ]
+    assert matches, f"no {kind} for {entry} {principal}:\n{audit.render(report)}"
+    return matches[0]
+
+
+def test_the_replay_as_planned_shows_every_roles_trust_as_planned(
+    live: LiveEnv, dev_declared: Declared
+) -> None:
+    """The control: the live trust policies read through ListRoles give exactly the plan's doors."""
+    view = audit_live.aws_view(dev_declared)
+    assert view.doors is not None and view.planned_doors is not None, "trust drift is not judged"
+    assert {d.identity for d in view.doors} == set(live.roles.values())
+    assert view.doors == view.planned_doors
+    assert not [f for f in run_audit(dev_declared)["findings"] if f["kind"].startswith("trust-")]
+
+
+def test_a_role_whose_oidc_sub_is_widened_is_a_high_finding(
+    live: LiveEnv, dev_declared: Declared
+) -> None:
+    role = "platform-secrets-dev-backend"
+    iam = live.client("iam")
+    planned = live.trust_policies[role]
+    widened = json.loads(json.dumps(planned))
+    condition = widened["Statement"][0]["Condition"]
+    sub = next(k for k in condition["StringEquals"] if k.endswith(":sub"))
+    condition["StringLike"] = {sub: "system:serviceaccount:*"}
+    del condition["StringEquals"][sub]
+    try:
+        iam.update_assume_role_policy(RoleName=role, PolicyDocument=json.dumps(widened))
+        report = run_audit(dev_declared)
+        arn = live.roles[role]
+        finding = _finding(report, "trust-widened", arn, arn)
+        assert finding["severity"] == "high" and "system:serviceaccount:*" in finding["detail"]
+        assert audit.exit_code(report) == 1
+    finally:
+        iam.update_assume_role_policy(RoleName=role, PolicyDocument=json.dumps(planned))
+    assert run_audit(dev_declared)["findings"] == []
+
+
+def test_a_role_deleted_and_re_created_with_another_trust_is_a_high_finding(
+    live: LiveEnv, dev_declared: Declared
+) -> None:
+    role = "platform-secrets-dev-linear-integration"
+    iam = live.client("iam")
+    inline = {
+        name: iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+        for name in iam.list_role_policies(RoleName=role)["PolicyNames"]
+    }
+    intruder = f"arn:aws:iam::{live.account_id}:root"
+    other = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": intruder}, "Action": "sts:AssumeRole"}
+        ],
+    }
+
+    def recreate(trust: dict[str, Any]) -> None:
+        for name in iam.list_role_policies(RoleName=role)["PolicyNames"]:
+            iam.delete_role_policy(RoleName=role, PolicyName=name)
+        iam.delete_role(RoleName=role)
+        iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(trust))
+        for name, document in inline.items():
+            iam.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=json.dumps(document))
+
+    try:
+        recreate(other)
+        report = run_audit(dev_declared)
+        arn = live.roles[role]
+        finding = _finding(report, "trust-widened", arn, arn)
+        assert finding["severity"] == "high" and intruder in finding["detail"], finding
+    finally:
+        recreate(_planned_trust(dev_declared, role))
+    assert run_audit(dev_declared)["findings"] == []
+
+
+def test_an_entry_moved_to_another_customer_managed_key_is_a_protection_finding(
+    live: LiveEnv, dev_declared: Declared
+) -> None:
+    entry = entry_of(live, "media", "S3_ACCESS_KEY_ID")
+    kms, sm = live.client("kms"), live.client("secretsmanager")
+    other = kms.create_key(Description="someone else's key")["KeyMetadata"]["Arn"]
+    try:
+        sm.update_secret(SecretId=entry, KmsKeyId=other)
+        finding = _finding(run_audit(dev_declared), "protection", entry)
+        assert (
+            other in finding["detail"] and live.kms_key_arn.rsplit("/", 1)[1] in finding["detail"]
+        )
+        assert "alias/platform-secrets-dev-secrets" in finding["detail"], finding
+    finally:
+        sm.update_secret(SecretId=entry, KmsKeyId=live.kms_key_arn)
+    assert run_audit(dev_declared)["findings"] == []
+
+
+def test_an_undeclared_role_under_the_prefix_with_a_read_grant_is_a_latent_reader(
+    live: LiveEnv, dev_declared: Declared
+) -> None:
+    entry = entry_of(live, "backend", "REDIS_URL")
+    role = "platform-secrets-dev-reporting"
+    grant = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": READ, "Resource": live.secrets[entry]}],
+    }
+    arn = create_role(live, role, root_trust(live), [grant])
+    try:
+        report = run_audit(dev_declared)
+        assert _finding(report, "latent-reader", entry, arn)["severity"] == "high"
+        # The entry's resource policy denies it today: not a reader yet.
+        assert ("extra-reader", entry, arn) not in kinds(report), audit.render(report)
+        assert audit.exit_code(report) == 1
+    finally:
+        iam = live.client("iam")
+        iam.delete_role_policy(RoleName=role, PolicyName="inline-0")
+        iam.delete_role(RoleName=role)
+    assert run_audit(dev_declared)["findings"] == []
+
+
+def test_a_resource_policy_replaced_by_a_permissive_one_is_a_protection_finding(
+    live: LiveEnv, dev_declared: Declared
+) -> None:
+    entry = entry_of(live, "agent9-search", "TYPESENSE_API_KEY")
+    sm = live.client("secretsmanager")
+    planned = sm.get_resource_policy(SecretId=entry)["ResourcePolicy"]
+    permissive = json.loads(planned)
+    for statement in permissive["Statement"]:
+        statement["Effect"] = "Allow"  # the same statements, each turned from a deny into an allow
+    try:
+        sm.put_resource_policy(SecretId=entry, ResourcePolicy=json.dumps(permissive))
+        finding = _finding(run_audit(dev_declared), "protection", entry)
+        assert "resource policy" in finding["detail"] and "live Allow" in finding["detail"]
+    finally:
+        sm.put_resource_policy(SecretId=entry, ResourcePolicy=planned)
+    assert run_audit(dev_declared)["findings"] == []

@@ -34,6 +34,11 @@ KINDS = {
         "extra-reader",
         "remove the grant that lets this principal read the entry, or declare the reader in catalog.yaml",
     ),
+    "latent-reader": (
+        "latent-reader",
+        "remove the grant from the role's own policies (or delete the undeclared role); only the "
+        "entry's resource policy stops it today",
+    ),
     "missing-reader": (
         "missing-reader",
         "restore the service's grant: pulumi up (the program re-creates its policy)",
@@ -80,6 +85,9 @@ class LiveView:
     fetch them yet, so trust drift is not judged (and a note says so)."""
     planned_doors: frozenset[Door] | None = None
     """The same doors derived from the plan's registrations by the same store module."""
+    latent_readers: tuple[tuple[str, str, str], ...] = ()
+    """(entry, identity, detail): an identity whose own grants allow reading an entry it is not declared
+    to read, stopped today only by the entry's resource policy (AWS)."""
 
 
 @dataclass(frozen=True)
@@ -197,6 +205,8 @@ def findings(declared: Declared, live: LiveView, as_of: date) -> list[Finding]:
                 f"under {live.scope} but declared by no catalog entry (readable by {readers})",
             )
         )
+    for name, identity, detail in live.latent_readers:
+        found.append(Finding("latent-reader", HIGH, name, identity, detail))
     for subject, problem in live.store_problems:
         found.append(Finding("protection", HIGH if prod else LOW, subject, "", problem))
     found.extend(trust_findings(live))

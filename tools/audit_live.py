@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tools import access
+from tools import access, audit_aws, doors_aws
 from tools.audit_checks import LiveEntry, LiveView
-from tools.audit_plan import AuditInputError, Declared
+from tools.audit_plan import AuditInputError, Declared, readers_of
 from tools.audit_stores.aws import AwsReader, LiveRole, LiveSecret
 from tools.audit_stores.azure import AzureReader
 from tools.audit_stores.gcp import GcpReader
@@ -22,6 +22,7 @@ from tools.offline import Registered
 AWS_ENTRY = "aws:secretsmanager/secret:Secret"
 AWS_ENTRY_POLICY = "aws:secretsmanager/secretPolicy:SecretPolicy"
 AWS_ROTATION = "aws:secretsmanager/secretRotation:SecretRotation"
+AWS_ROLE = "aws:iam/role:Role"
 
 
 def aws_view(declared: Declared, reader: AwsReader | None = None) -> LiveView:
@@ -36,17 +37,32 @@ def aws_view(declared: Declared, reader: AwsReader | None = None) -> LiveView:
         )
     env = settings.environment.value
     scope = f"{settings.name_prefix}/{env}/"
+    role_prefix = f"{settings.name_prefix}-{env}-"
+    planned_roles = {str(r.inputs["name"]) for r in declared.of_type(AWS_ROLE)}
     secrets = reader.secrets(scope)
-    roles = reader.roles(f"{settings.name_prefix}-{env}-")
+    # The plan's roles outside the prefix too (a declared tooling role), so that their trust is judged.
+    roles = reader.roles(
+        role_prefix, frozenset(n for n in planned_roles if not n.startswith(role_prefix))
+    )
 
-    with_policy = {r.inputs.get("secretArn") for r in declared.of_type(AWS_ENTRY_POLICY)}
+    planned_policies = {
+        r.inputs.get("secretArn"): _json(r.inputs.get("policy"))
+        for r in declared.of_type(AWS_ENTRY_POLICY)
+    }
     rotated = {r.inputs.get("secretId") for r in declared.of_type(AWS_ROTATION)}
+    keys = audit_aws.KeyCheck(declared.resources, settings.aws.region, reader.key_aliases)
     entries: dict[str, LiveEntry] = {}
     for secret in secrets:
         planned = declared.entries.get(secret.name)
         problems = (
             _aws_protection(
-                planned.resource.inputs, planned.resource.outputs, secret, with_policy, rotated
+                planned.resource.inputs, planned.resource.outputs, secret, planned_policies, rotated
+            )
+            + keys.problems(
+                planned.resource.inputs,
+                secret.kms_key_id,
+                set(secret.replicas),
+                secret.replica_keys,
             )
             if planned
             else []
@@ -62,17 +78,40 @@ def aws_view(declared: Declared, reader: AwsReader | None = None) -> LiveView:
             problems=tuple(problems),
         )
     matrix = access.derive(_aws_documents(secrets, roles))
+    latent = audit_aws.latent_readers(
+        [
+            (s.name, (s.arn, *(access.in_region(s.arn, region) for region in sorted(s.replicas))))
+            for s in secrets
+            if s.deleted_on is None
+        ],
+        [(r.name, r.arn, r.policies) for r in roles],
+        declared.readers(),
+        readers_of(matrix),
+        planned_roles,
+    )
     return LiveView(
         scope=scope,
         entries=entries,
         matrix=matrix,
         notes=(
             "AWS: roles are read under the prefix "
-            f"{settings.name_prefix}-{env}-; a principal outside it reads an entry only if the "
-            "entry's resource policy lets it (shown), or if an entry has none (shown as the account).",
+            f"{role_prefix} (and the plan's roles by name); a principal outside it reads an entry "
+            "only if the entry's resource policy lets it (shown), or if an entry has none (shown as "
+            "the account); its own grants are not read.",
             "AWS: the recovery window of an entry is not visible until it is deleted.",
+            "AWS: an entry's key is judged against the key the stack's alias targets; the alias "
+            "itself is trusted.",
         ),
+        doors=doors_aws.doors_of((r.arn, r.trust) for r in roles if r.name in planned_roles),
+        planned_doors=doors_aws.planned_doors(declared.resources),
+        latent_readers=tuple(latent),
     )
+
+
+def _json(document: Any) -> dict[str, Any] | None:
+    if document is None:
+        return None
+    return dict(json.loads(document) if isinstance(document, str) else document)
 
 
 def _aws_documents(secrets: list[LiveSecret], roles: list[LiveRole]) -> list[Registered]:
@@ -109,7 +148,7 @@ def _aws_protection(
     inputs: dict[str, Any],
     outputs: dict[str, Any],
     secret: Any,
-    with_policy: set[Any],
+    planned_policies: dict[Any, dict[str, Any] | None],
     rotated: set[Any],
 ) -> list[str]:
     problems = []
@@ -122,8 +161,13 @@ def _aws_protection(
             problems.append(f"replica in {region} is {status}, not InSync")
     if inputs.get("kmsKeyId") and not secret.kms_key_id:
         problems.append("encrypted with the AWS managed key, not the stack's KMS key")
-    if outputs.get("arn") in with_policy and secret.policy is None:
+    if outputs.get("arn") in planned_policies and secret.policy is None:
         problems.append("no resource policy: the deny-all-but-readers policy is gone")
+    policy_problem = audit_aws.policy_problem(
+        planned_policies.get(outputs.get("arn")), secret.policy
+    )
+    if policy_problem:
+        problems.append(policy_problem)
     if outputs.get("arn") in rotated and not secret.rotation_enabled:
         problems.append("rotation by the owner's Lambda is off")
     return problems

@@ -1,7 +1,7 @@
 """Replay the offline plan's AWS documents on a live AWS API (ministack); act as its principals.
 
 ``replay_plan(plan_dir, endpoint)`` reads the plan artifacts (``arns.json``, ``resources.json``,
-``access.json``) and creates, as the account's root: the KMS key (with its key policy), every
+``access.json``) and creates, as the account's root: the KMS key (with its key policy and its alias), every
 Secrets Manager entry (same name, a dummy value ``test-value-for-<name>``), the OIDC provider(s)
 the trust policies name, every role with its trust policy and inline policy, and each entry's
 resource policy. An entry with replicas also gets a copy in each replica region (same name, value
@@ -63,6 +63,7 @@ Credentials = dict[str, str]
 SECRET = "aws:secretsmanager/secret:Secret"
 SECRET_POLICY = "aws:secretsmanager/secretPolicy:SecretPolicy"
 KMS_KEY = "aws:kms/key:Key"
+KMS_ALIAS = "aws:kms/alias:Alias"
 ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 OIDC_PROVIDER = "aws:iam/openIdConnectProvider:OpenIdConnectProvider"
@@ -265,6 +266,8 @@ class LiveEnv:
     substitution: ArnSubstitution
     resource_policy_mode: ResourcePolicyMode
     kms_key_arn: str = ""
+    key_aliases: dict[str, str] = field(default_factory=dict)
+    """alias name -> the live key id it targets (the plan's region only)"""
     oidc_providers: dict[str, str] = field(default_factory=dict)
     """issuer (host/path) -> live provider ARN"""
     secrets: dict[str, str] = field(default_factory=dict)
@@ -353,6 +356,7 @@ def replay_plan(
         resource_policy_mode=resource_policies,
     )
     key_inputs = _create_key(env)  # its policy waits for the complete map
+    _create_key_aliases(env)
     _create_secrets(env)
     providers = _map_predictable_arns(env)
     if key_inputs.get("policy"):
@@ -382,6 +386,21 @@ def _create_key(env: LiveEnv) -> dict[str, Any]:
     env.substitution.add(plan_key_arn, live_key["Arn"])
     env.substitution.add(plan_key_arn.rsplit("/", 1)[1], live_key["KeyId"])
     return inputs
+
+
+def _create_key_aliases(env: LiveEnv) -> None:
+    """The plan's aliases of its key in the plan's region (the audit finds the stack's key by its alias).
+
+    An alias in a replica region is not made: ministack does not replicate multi-region keys, so there is no
+    replica key for it to name (the replica copies use the region's default key, see below).
+    """
+    for resource in env.plan.of_type(KMS_ALIAS):
+        inputs = resource["inputs"]
+        if str(inputs.get("region") or env.region) != env.region:
+            continue
+        target = env.substitution.text(str(inputs["targetKeyId"]))
+        env.client("kms").create_alias(AliasName=str(inputs["name"]), TargetKeyId=target)
+        env.key_aliases[str(inputs["name"])] = target
 
 
 def _create_secrets(env: LiveEnv) -> None:

@@ -1,4 +1,5 @@
-"""AWS, read-only: Secrets Manager entries' metadata and resource policies, IAM roles' documents.
+"""AWS, read-only: Secrets Manager entries' metadata and resource policies, IAM roles' documents (trust
+policies included), and the KMS aliases that name the stack's key.
 
 Uses the caller's credentials (boto3's default chain: environment, profile, SSO, instance role) and
 ``AWS_ENDPOINT_URL`` when set. Every client refuses, at botocore's ``before-call`` hook, any operation outside
@@ -34,6 +35,7 @@ ALLOWED: dict[str, frozenset[str]] = {
             "GetPolicyVersion",
         }
     ),
+    "kms": frozenset({"ListAliases"}),
     "sts": frozenset({"GetCallerIdentity"}),
 }
 """Every operation the audit calls on AWS: list, describe, get-policy. Nothing else is sent."""
@@ -62,6 +64,8 @@ class LiveSecret:
     kms_key_id: str | None
     policy: dict[str, Any] | None
     rotation_enabled: bool
+    replica_keys: dict[str, str | None] = field(default_factory=dict)
+    """Replica region -> the KMS key its copy is encrypted with (None: the AWS managed key)."""
 
 
 @dataclass(frozen=True)
@@ -91,13 +95,20 @@ class AwsReader:
     """The stack's region of the caller's account, read through guarded boto3 clients."""
 
     def __init__(self, region: str, session: boto3.Session | None = None) -> None:
-        session = session or boto3.Session()
+        self._session = session or boto3.Session()
         self.region = region
         self._clients: dict[str, Any] = {}
+        self._regional: dict[tuple[str, str], Any] = {}
         for service in ALLOWED:
-            client = session.client(service, region_name=region)
+            self._clients[service] = self._client(service, region)
+
+    def _client(self, service: str, region: str) -> Any:
+        """A guarded client of ``service`` in ``region`` (made once)."""
+        if (service, region) not in self._regional:
+            client = self._session.client(service, region_name=region)
             client.meta.events.register(f"before-call.{service}", _guard(service))
-            self._clients[service] = client
+            self._regional[(service, region)] = client
+        return self._regional[(service, region)]
 
     def account(self) -> str:
         return str(self._clients["sts"].get_caller_identity()["Account"])
@@ -145,17 +156,32 @@ class AwsReader:
                     kms_key_id=described.get("KmsKeyId"),
                     policy=_parse(policy) if policy else None,
                     rotation_enabled=bool(described.get("RotationEnabled")),
+                    replica_keys={
+                        r["Region"]: r.get("KmsKeyId")
+                        for r in described.get("ReplicationStatus") or []
+                    },
                 )
             )
         return sorted(found, key=lambda s: s.name)
 
-    def roles(self, name_prefix: str) -> list[LiveRole]:
-        """Every role whose name starts with ``name_prefix``, with all its identity policies."""
+    def key_aliases(self, region: str | None = None) -> dict[str, str]:
+        """Alias name -> the id of the key it targets, in ``region`` (the stack's by default)."""
+        kms = self._client("kms", region or self.region)
+        return {
+            str(a["AliasName"]): str(a["TargetKeyId"])
+            for a in _pages(kms, "list_aliases", "Aliases")
+            if a.get("TargetKeyId")
+        }
+
+    def roles(self, name_prefix: str, names: frozenset[str] = frozenset()) -> list[LiveRole]:
+        """Every role whose name starts with ``name_prefix`` or is one of ``names``, with all its
+        identity policies and its trust policy (``ListRoles`` returns it, URL-encoded JSON that
+        botocore decodes)."""
         iam = self._clients["iam"]
         found = []
         for role in _pages(iam, "list_roles", "Roles"):
             name = str(role["RoleName"])
-            if not name.startswith(name_prefix):
+            if not name.startswith(name_prefix) and name not in names:
                 continue
             documents = [
                 _parse(iam.get_role_policy(RoleName=name, PolicyName=policy)["PolicyDocument"])
