@@ -31,6 +31,9 @@ from tests.live.vault_replay import Replayed, replay, write_role
 from tools import artifacts
 from tools.access_vault import parse_policy
 
+TOKEN_TYPE = "batch"
+"""Stated here, not read from the plan: a reader's token is a batch token (no children, no renewal, not stored)."""
+
 EXPIRED_BY = 600
 """Seconds an "expired" token is past its ``exp``: beyond the JWT auth's default 150 s expiration leeway."""
 
@@ -334,3 +337,20 @@ def test_a_role_without_an_audience_binding_is_noticed(env: Env, mutate):
     mutate(role=(env.auth, "media"), bound_audiences=[])
     accepted = refusals(env, "media")
     assert accepted["a token with no audience"]
+
+
+# --- the tokens a role issues carry its policy and nothing else (no `default`) ---
+
+
+@pytest.mark.parametrize("service", [*WORKLOADS, "linear-integration"])
+def test_a_readers_token_carries_exactly_its_policy_and_no_default(env: Env, service: str):
+    client = (
+        env.tooling_client() if service == "linear-integration" else env.workload_client(service)
+    )
+    looked_up = env.root().auth.token.lookup(client.token)["data"]
+    assert looked_up["policies"] == [naming.policy_name("platform-secrets", "dev", service)]
+    assert "default" not in (looked_up.get("identity_policies") or [])
+    assert looked_up["type"] == TOKEN_TYPE
+    # Control: without `default`, the token cannot even look itself up (the default policy's grant).
+    with pytest.raises(hvac.exceptions.Forbidden):
+        client.auth.token.lookup_self()

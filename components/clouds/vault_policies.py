@@ -11,6 +11,12 @@ import json
 import re
 
 READ = ("read",)
+TOKEN_TYPE = "batch"
+"""The token a reader's role issues. Without the ``default`` policy (``token_no_default_policy``) a token
+cannot look itself up, renew or revoke itself (checked on OpenBao), so what a service token adds (renewal,
+revocation, child tokens, a stored accessor) would be unusable anyway; a batch token is not stored, cannot
+create children and dies at its TTL. ESO logs in again on every sync and skips revoking a batch token; the
+agent re-authenticates when its token expires."""
 BROAD_CAPABILITIES = frozenset({"list", "sudo", "create", "update", "patch", "delete", "deny"})
 """Capabilities a service's read policy never holds (``deny`` is harmless, but ours never need it)."""
 GLOB = re.compile(r"[*+]")
