@@ -318,7 +318,7 @@ def azure_view(declared: Declared, reader: AzureReader | None = None) -> LiveVie
 
 def vault_view(declared: Declared, reader: VaultReader | None = None) -> LiveView:
     from components.clouds import vault_naming
-    from tools import access_vault
+    from tools import access_vault, doors_vault
 
     settings = declared.settings
     assert settings.vault is not None
@@ -326,16 +326,9 @@ def vault_view(declared: Declared, reader: VaultReader | None = None) -> LiveVie
     reader = reader or VaultReader()
     secrets = reader.secrets(mount)
     roles = [
-        access_vault.VaultRole(
-            auth_path=path,
-            name=name,
-            token_policies=tuple(role.get("token_policies") or ()),
-            bound_subject=str(role.get("bound_subject") or ""),
-            bound_audiences=tuple(role.get("bound_audiences") or ()),
-            bound_claims={k: str(v) for k, v in (role.get("bound_claims") or {}).items()},
-        )
-        for path, name, role in reader.jwt_roles()
+        access_vault.role_from_api(path, name, role) for path, name, role in reader.jwt_roles()
     ]
+    planned_roles = access_vault.registered_roles(declared.resources)
     documents = [
         access_vault.VaultEntry(mount, s.path, s.custom_metadata.get(access_vault.KEY_METADATA))
         for s in secrets
@@ -374,6 +367,8 @@ def vault_view(declared: Declared, reader: VaultReader | None = None) -> LiveVie
         entries=entries,
         matrix=matrix,
         store_problems=tuple(store_problems),
+        doors=doors_vault.role_doors(roles),
+        planned_doors=doors_vault.role_doors(planned_roles),
         notes=(
             "Vault: roles are read on every JWT/OIDC auth mount; tokens made by other auth methods "
             "show only through a policy that no role carries (listed as policy:<name>).",
