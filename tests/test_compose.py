@@ -140,6 +140,9 @@ SECRET_PATH = re.compile(r'with secret \(printf "[^"]*"((?: "[^"]*")+)\)')
 
 def template_paths(text: str) -> list[str]:
     """The API paths the agent template reads: each `with secret (printf "%s/..." "part" ...)`, joined."""
+    text = text.replace(
+        '\\"', '"'
+    )  # each template's contents is an HCL string: its quotes are escaped
     return ["/".join(re.findall(r'"([^"]*)"', parts)) for parts in SECRET_PATH.findall(text)]
 
 
