@@ -148,3 +148,49 @@ def test_the_default_policy_is_carried_unless_the_role_disables_it():
     without = derive(ENTRIES, policies, [planned_media()])["media"]
     assert with_default["via"]["kv/backend/OTP_PEPPER"] == ["default"]
     assert "kv/backend/OTP_PEPPER" not in without["entries"]
+
+
+def test_identity_groups_reach_a_roles_tokens_directly_nested_and_by_groups_claim():
+    from tools.access_vault import with_groups
+
+    aliases = {
+        "e-media": [("acc-k8s", "system:serviceaccount:media:media")],
+        "e-other-mount": [("acc-ci", "system:serviceaccount:media:media")],
+    }
+    groups = [
+        {
+            "id": "g1",
+            "name": "direct",
+            "type": "internal",
+            "policies": ["p1"],
+            "member_entity_ids": ["e-media"],
+        },
+        {
+            "id": "g2",
+            "name": "parent",
+            "type": "internal",
+            "policies": ["p2"],
+            "member_group_ids": ["g1"],
+        },
+        {
+            "id": "g3",
+            "name": "elsewhere",
+            "type": "internal",
+            "policies": ["p3"],
+            "member_entity_ids": ["e-other-mount"],
+        },
+        {
+            "id": "g4",
+            "name": "ext",
+            "type": "external",
+            "policies": ["p4"],
+            "alias": {"mount_accessor": "acc-k8s", "name": "admins"},
+        },
+    ]
+    plain = with_groups(planned_media(), "acc-k8s", groups, aliases)
+    assert plain.groups == ("direct", "parent")
+    assert plain.group_policies == ("p1", "p2")
+    claimed = with_groups(planned_media(groups_claim="groups"), "acc-k8s", groups, aliases)
+    assert claimed.groups == ("direct", "ext", "parent")
+    row = derive(ENTRIES, {**OWN, "p1": PEPPER}, [plain])["media"]
+    assert row["via"]["kv/backend/OTP_PEPPER"] == ["p1"]

@@ -253,3 +253,38 @@ def test_an_extra_reader_through_a_role_names_the_policy_that_grants_it(
     finally:
         client.write(f"auth/{auth}/role/media", **kept)
         client.sys.delete_policy("console-grant")
+
+
+def test_a_policy_given_through_an_identity_group_is_a_reader_and_named(
+    server: OpenBao, declared: Declared, vault_dev_run: RunResult
+) -> None:
+    """An identity administrator puts media's entity in a group carrying a policy: media's tokens read
+    OTP_PEPPER though its role is unchanged. The audit names the group's policy and the wider door."""
+    auth = vault_dev_run.outputs["store"]["auth_path"]
+    client = server.root_client()
+    mount = mount_of(declared)
+    accessor = client.sys.list_auth_methods()["data"][f"{auth}/"]["accessor"]
+    policy = f'path "{mount}/data/backend/OTP_PEPPER" {{ capabilities = ["read"] }}'
+    client.sys.create_or_update_policy(name="group-grant", policy=policy)
+    entity = client.secrets.identity.create_or_update_entity(name="media-entity")["data"]["id"]
+    client.secrets.identity.create_or_update_entity_alias(
+        name="system:serviceaccount:media:media", canonical_id=entity, mount_accessor=accessor
+    )
+    group = client.secrets.identity.create_or_update_group(
+        name="console-group", policies=["group-grant"], member_entity_ids=[entity]
+    )["data"]["id"]
+    try:
+        report = run_audit(declared)
+        extra = [
+            f
+            for f in report["findings"]
+            if f["kind"] == "extra-reader" and f["entry"] == f"{mount}/backend/OTP_PEPPER"
+        ]
+        assert [f["principal"] for f in extra] == [f"auth/{auth}/role/media"], audit.render(report)
+        assert "group-grant" in extra[0]["detail"], extra[0]["detail"]
+        widened = [f for f in _trust(report) if f["kind"] == "trust-widened"]
+        assert [f["entry"] for f in widened] == [f"auth/{auth}/role/media"], audit.render(report)
+    finally:
+        client.secrets.identity.delete_group(group)
+        client.secrets.identity.delete_entity(entity)
+        client.sys.delete_policy("group-grant")

@@ -13,6 +13,7 @@ value. ``+`` matches one path segment, a trailing ``*`` any suffix.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Iterable
@@ -66,6 +67,9 @@ class VaultRole:
     claim_mappings: dict[str, Any] = field(default_factory=dict)
     policies_from_claims: bool = False
     """OpenBao's ``token_policies_template_claims``: policy names templated from the token's claims."""
+    groups: tuple[str, ...] = ()
+    """Identity groups whose policies a token of this role may carry (``group_policies``)."""
+    group_policies: tuple[str, ...] = ()
 
     @property
     def identity(self) -> str:
@@ -75,7 +79,8 @@ class VaultRole:
     def policies(self) -> tuple[str, ...]:
         """Every policy a token of this role carries (``default`` unless disabled)."""
         extra = () if self.no_default_policy or "default" in self.token_policies else ("default",)
-        return (*self.token_policies, *extra)
+        own = (*self.token_policies, *extra)
+        return (*own, *(p for p in self.group_policies if p not in own))
 
     def assumed_by(self) -> list[str]:
         """Who can log in with this role, as conditions on the token (the mount's issuer is the mount's)."""
@@ -111,6 +116,52 @@ def role_from_api(auth_path: str, name: str, data: dict[str, Any]) -> VaultRole:
         groups_claim=str(data.get("groups_claim") or ""),
         claim_mappings=dict(data.get("claim_mappings") or {}),
         policies_from_claims=bool(data.get("token_policies_template_claims")),
+    )
+
+
+def with_groups(
+    role: VaultRole,
+    accessor: str,
+    groups: list[dict[str, Any]],
+    entity_aliases: dict[str, list[tuple[str, str]]],
+) -> VaultRole:
+    """The role with the identity groups (and their policies) a token of it may carry.
+
+    A login on the role's mount makes (or finds) the entity whose alias on that mount is the token's
+    ``user_claim`` value: the role's ``bound_subject`` when the user claim is ``sub`` and a subject is bound,
+    else any alias on the mount may be it. An internal group applies to its member entities, an external group
+    to tokens whose ``groups_claim`` names it (the role must set one), and a group applies to every member of a
+    member group (nesting). Conservative: a group that could apply is counted.
+    """
+    user = role.bound_subject if role.user_claim == "sub" and role.bound_subject else None
+    mine = {
+        entity
+        for entity, aliases in entity_aliases.items()
+        if any(acc == accessor and (user is None or name == user) for acc, name in aliases)
+    }
+    by_id = {str(g.get("id")): g for g in groups}
+
+    def direct(group: dict[str, Any]) -> bool:
+        if set(group.get("member_entity_ids") or ()) & mine:
+            return True
+        alias = group.get("alias") or {}
+        return (
+            group.get("type") == "external"
+            and bool(role.groups_claim)
+            and alias.get("mount_accessor") == accessor
+        )
+
+    def applies(group: dict[str, Any], seen: frozenset[str] = frozenset()) -> bool:
+        if direct(group):
+            return True
+        members = [m for m in group.get("member_group_ids") or () if m not in seen]
+        return any(applies(by_id[m], seen | {str(group.get("id"))}) for m in members if m in by_id)
+
+    found = sorted((g for g in groups if applies(g)), key=lambda g: str(g.get("name")))
+    return dataclasses.replace(
+        role,
+        groups=tuple(str(g.get("name")) for g in found),
+        group_policies=tuple(sorted({str(p) for g in found for p in g.get("policies") or ()})),
     )
 
 

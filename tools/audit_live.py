@@ -325,8 +325,13 @@ def vault_view(declared: Declared, reader: VaultReader | None = None) -> LiveVie
     mount = vault_naming.paths(settings).mount
     reader = reader or VaultReader()
     secrets = reader.secrets(mount)
+    accessors = reader.auth_accessors()
+    groups, aliases = reader.identity_groups(), reader.entity_aliases()
     roles = [
-        access_vault.role_from_api(path, name, role) for path, name, role in reader.jwt_roles()
+        access_vault.with_groups(
+            access_vault.role_from_api(path, name, role), accessors.get(path, ""), groups, aliases
+        )
+        for path, name, role in reader.jwt_roles()
     ]
     planned_roles = access_vault.registered_roles(declared.resources)
     documents = [

@@ -4,7 +4,8 @@ A Vault reader identity is a JWT role (``auth/<mount>/role/<name>``). Who may be
 alone: the claims it binds (``bound_subject``, ``bound_audiences``, ``bound_claims`` and their
 ``bound_claims_type``, ``user_claim``), the claims that bring more policies in (``groups_claim``,
 ``claim_mappings``, OpenBao's ``token_policies_template_claims``), and what its token carries and how long
-(``token_policies``, ``default`` unless ``token_no_default_policy``, the token type, TTLs, bound CIDRs). The
+(``token_policies``, ``default`` unless ``token_no_default_policy``, the policies of identity groups its
+entity may be in, the token type, TTLs, bound CIDRs). The
 door's detail is all of that, canonical, so any change to a role (a subject emptied or changed, a policy added,
 ``default`` re-enabled) is a door live that the plan does not declare: a high finding.
 
@@ -38,6 +39,7 @@ def role_door(role: VaultRole) -> Door:
                 "claim_mappings": role.claim_mappings,
                 "policies_from_claims": role.policies_from_claims,
                 "policies": sorted(role.policies),
+                "groups": sorted(role.groups),
                 "token_type": role.token_type,
                 "token_ttl": role.token_ttl,
                 "token_max_ttl": role.token_max_ttl,
