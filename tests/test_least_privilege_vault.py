@@ -354,3 +354,32 @@ def test_a_readers_token_carries_exactly_its_policy_and_no_default(env: Env, ser
     # Control: without `default`, the token cannot even look itself up (the default policy's grant).
     with pytest.raises(hvac.exceptions.Forbidden):
         client.auth.token.lookup_self()
+
+
+def test_an_identity_group_gives_a_readers_token_its_policies(env: Env):
+    """What the access derivation counts as a way in (``access_vault.with_groups``) is one on the server: an
+    internal group holding the entity of media's ServiceAccount gives media's token a foreign entry. Control:
+    without the group, the same login is denied it."""
+    root = env.root()
+    (pepper,) = [e for e in env.replayed.entries.values() if e["key"] == "OTP_PEPPER"]
+    assert not reads(env.workload_client("media"), pepper)
+    accessor = root.sys.list_auth_methods()["data"][f"{env.auth}/"]["accessor"]
+    data_path = naming.data_path(pepper["mount"], pepper["path"])
+    root.sys.create_or_update_policy(
+        name="group-grant", policy=f'path "{data_path}" {{ capabilities = ["read"] }}'
+    )
+    entity = root.secrets.identity.create_or_update_entity(name="media-entity")["data"]["id"]
+    root.secrets.identity.create_or_update_entity_alias(
+        name=naming.workload_subject("media", "media"), canonical_id=entity, mount_accessor=accessor
+    )
+    group = root.secrets.identity.create_or_update_group(
+        name="console-group", policies=["group-grant"], member_entity_ids=[entity]
+    )["data"]["id"]
+    try:
+        client = env.workload_client("media")
+        assert reads(client, pepper)
+        assert root.auth.token.lookup(client.token)["data"]["identity_policies"] == ["group-grant"]
+    finally:
+        root.secrets.identity.delete_group(group)
+        root.secrets.identity.delete_entity(entity)
+        root.sys.delete_policy("group-grant")
