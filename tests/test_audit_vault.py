@@ -185,8 +185,23 @@ def test_control_the_replay_as_planned_has_no_trust_finding(
         {"bound_subject": "system:serviceaccount:backend:backend"},
         {"token_policies": ["platform-secrets-dev-media", "default"]},
         {"token_no_default_policy": False},
+        {
+            "bound_subject": "",
+            "bound_claims": {"sub": "system:serviceaccount:*"},
+            "bound_claims_type": "glob",
+        },
+        {"groups_claim": "groups"},
+        {"bound_audiences": ["vault", "sts.amazonaws.com"]},
     ],
-    ids=["bound-subject-emptied", "bound-subject-changed", "policy-added", "default-re-enabled"],
+    ids=[
+        "bound-subject-emptied",
+        "bound-subject-changed",
+        "policy-added",
+        "default-re-enabled",
+        "subject-globbed",
+        "groups-claim-added",
+        "audience-added",
+    ],
 )
 def test_a_role_whose_trust_is_widened_is_a_high_finding(
     server: OpenBao, declared: Declared, vault_dev_run: RunResult, change: dict[str, Any]

@@ -377,5 +377,8 @@ def vault_view(declared: Declared, reader: VaultReader | None = None) -> LiveVie
         notes=(
             "Vault: roles are read on every JWT/OIDC auth mount; tokens made by other auth methods "
             "show only through a policy that no role carries (listed as policy:<name>).",
+            "Vault: a role's token is counted with the policies of the identity groups its entity may be "
+            "in; a policy templated from claims (token_policies_template_claims) cannot be resolved and "
+            "shows only as a changed role.",
         ),
     )
