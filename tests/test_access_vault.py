@@ -194,3 +194,18 @@ def test_identity_groups_reach_a_roles_tokens_directly_nested_and_by_groups_clai
     assert claimed.groups == ("direct", "ext", "parent")
     row = derive(ENTRIES, {**OWN, "p1": PEPPER}, [plain])["media"]
     assert row["via"]["kv/backend/OTP_PEPPER"] == ["p1"]
+
+
+def test_two_roles_of_one_name_on_two_mounts_are_two_readers():
+    """A role named like ours on another mount must not hide (or be hidden by) ours."""
+    import dataclasses
+
+    theirs = dataclasses.replace(role("media", "broad"), auth_path="other-team")
+    policies = {**OWN, "broad": PEPPER}
+    for order in ([planned_media(), theirs], [theirs, planned_media()]):
+        matrix = derive(ENTRIES, policies, order)
+        rows = {row["identity"]: row["entries"] for row in matrix.values()}
+        assert rows == {
+            "auth/k8s/role/media": ["kv/media/S3_BUCKET_KEY"],
+            "auth/other-team/role/media": ["kv/backend/OTP_PEPPER"],
+        }

@@ -303,3 +303,40 @@ def test_a_policy_given_through_an_identity_group_is_a_reader_and_named(
         client.secrets.identity.delete_group(group)
         client.secrets.identity.delete_entity(entity)
         client.sys.delete_policy("group-grant")
+
+
+def test_a_role_of_another_teams_mount_that_reads_nothing_of_ours_is_no_finding(
+    server: OpenBao, declared: Declared
+) -> None:
+    """Control for noise: the server is shared; a JWT mount of another team, with a role that reads none of the
+    stack's entries, is no door into a reader of ours. Given one of our entries, it is a reader and a door."""
+    client = server.root_client()
+    mount = mount_of(declared)
+    client.sys.enable_auth_method(method_type="jwt", path="other-team")
+    client.adapter.post(
+        "/v1/auth/other-team/config", json={"jwt_validation_pubkeys": [_public_key()]}
+    )
+    client.sys.create_or_update_policy(
+        name="other-team-app", policy='path "other/data/app" { capabilities = ["read"] }'
+    )
+    role = {
+        "role_type": "jwt",
+        "user_claim": "sub",
+        "bound_subject": "app",
+        "bound_audiences": ["other"],
+        "token_policies": ["other-team-app"],
+    }
+    client.write("auth/other-team/role/app", **role)
+    try:
+        report = run_audit(declared)
+        assert report["findings"] == [], audit.render(report)
+        client.sys.create_or_update_policy(
+            name="other-team-app",
+            policy=f'path "{mount}/data/backend/OTP_PEPPER" {{ capabilities = ["read"] }}',
+        )
+        found = kinds(run_audit(declared))
+        assert ("extra-reader", f"{mount}/backend/OTP_PEPPER", "auth/other-team/role/app") in found
+        assert ("trust-widened", "auth/other-team/role/app", "auth/other-team/role/app") in found
+    finally:
+        client.sys.disable_auth_method("other-team")
+        client.sys.delete_policy("other-team-app")

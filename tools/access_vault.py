@@ -262,7 +262,8 @@ def derive(
         row["via"] = {
             e.name: [p for p in role.policies if readable(parsed, [p], e.data_path)] for e in found
         }
-        matrix[role.name] = row
+        # A role of the same name on another mount is another reader: never one row over the other.
+        matrix[role.identity if role.name in matrix else role.name] = row
     for name in sorted(parsed):
         if name in carried:
             continue

@@ -322,7 +322,8 @@ def vault_view(declared: Declared, reader: VaultReader | None = None) -> LiveVie
 
     settings = declared.settings
     assert settings.vault is not None
-    mount = vault_naming.paths(settings).mount
+    paths = vault_naming.paths(settings)
+    mount = paths.mount
     reader = reader or VaultReader()
     secrets = reader.secrets(mount)
     accessors = reader.auth_accessors()
@@ -372,7 +373,13 @@ def vault_view(declared: Declared, reader: VaultReader | None = None) -> LiveVie
         entries=entries,
         matrix=matrix,
         store_problems=tuple(store_problems),
-        doors=doors_vault.role_doors(roles),
+        # Doors into our readers: every role on the stack's own mounts, and any other role whose token reads
+        # one of our entries (a shared server's other mounts are not ours to judge otherwise).
+        doors=doors_vault.role_doors(
+            r
+            for r in roles
+            if r.auth_path in (paths.auth, paths.ci_auth) or matrix.get(r.name, {}).get("entries")
+        ),
         planned_doors=doors_vault.role_doors(planned_roles),
         notes=(
             "Vault: roles are read on every JWT/OIDC auth mount; tokens made by other auth methods "
