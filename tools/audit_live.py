@@ -340,6 +340,7 @@ def vault_view(declared: Declared, reader: VaultReader | None = None) -> LiveVie
         for s in secrets
     ]
     matrix = access_vault.derive(documents, reader.policies(), roles)
+    reading = {row["identity"] for row in matrix.values() if row.get("entries")}
     want = settings.vault.max_versions
     entries = {}
     for s in secrets:
@@ -376,9 +377,7 @@ def vault_view(declared: Declared, reader: VaultReader | None = None) -> LiveVie
         # Doors into our readers: every role on the stack's own mounts, and any other role whose token reads
         # one of our entries (a shared server's other mounts are not ours to judge otherwise).
         doors=doors_vault.role_doors(
-            r
-            for r in roles
-            if r.auth_path in (paths.auth, paths.ci_auth) or matrix.get(r.name, {}).get("entries")
+            r for r in roles if r.auth_path in (paths.auth, paths.ci_auth) or r.identity in reading
         ),
         planned_doors=doors_vault.role_doors(planned_roles),
         notes=(
