@@ -383,3 +383,69 @@ def test_an_identity_group_gives_a_readers_token_its_policies(env: Env):
         root.secrets.identity.delete_group(group)
         root.secrets.identity.delete_entity(entity)
         root.sys.delete_policy("group-grant")
+
+
+# --- the operator's guard: a broad operator token cannot change who becomes a reader ---
+
+ALL = '["create", "read", "update", "patch", "delete", "list", "sudo"]'
+
+
+def _operator(env: Env, guarded: bool) -> Any:
+    root = env.root()
+    root.sys.create_or_update_policy(
+        name="operator-all", policy=f'path "*" {{ capabilities = {ALL} }}'
+    )
+    root.sys.create_or_update_policy(
+        name="operator-guard", policy=env.plan.outputs["store"]["operator_guard_policy"]
+    )
+    policies = ["operator-all", *(["operator-guard"] if guarded else [])]
+    token = root.auth.token.create(policies=policies, ttl="10m", no_default_policy=True)
+    return env.server.client(token["auth"]["client_token"])
+
+
+def _identity_writes(env: Env, client: Any) -> dict[str, bool]:
+    """Each way into a reader, tried with ``client``: True where the server accepted the write."""
+    role = (env.auth, "media")
+    attempts: dict[str, Callable[[], Any]] = {
+        "rewrite media's role": lambda: write_role(client, *role, env.replayed.roles[role]),
+        "re-configure the auth mount": lambda: client.write(
+            f"auth/{env.auth}/config", **env.root().read(f"auth/{env.auth}/config")["data"]
+        ),
+        "add an entity alias": lambda: client.secrets.identity.create_or_update_entity(
+            name="guard-probe"
+        ),
+        "rewrite media's policy": lambda: client.sys.create_or_update_policy(
+            name=naming.policy_name("platform-secrets", "dev", "media"),
+            policy=env.replayed.policies[naming.policy_name("platform-secrets", "dev", "media")],
+        ),
+        "create an identity group": lambda: client.secrets.identity.create_or_update_group(
+            name="guard-probe", policies=[]
+        ),
+        "tune the auth mount": lambda: client.sys.tune_auth_method(
+            path=env.auth, description="probe"
+        ),
+    }
+    accepted = {}
+    for why, attempt in attempts.items():
+        try:
+            attempt()
+            accepted[why] = True
+        except hvac.exceptions.Forbidden:
+            accepted[why] = False
+    return accepted
+
+
+def test_the_operator_guard_denies_every_way_into_a_reader_even_to_a_sudo_token(env: Env):
+    root = env.root()
+    try:
+        assert all(_identity_writes(env, _operator(env, guarded=False)).values())  # control
+        assert not any(_identity_writes(env, _operator(env, guarded=True)).values())
+    finally:
+        group = root.secrets.identity.read_group_by_name("guard-probe")
+        if group:
+            root.secrets.identity.delete_group_by_name("guard-probe")
+        if root.secrets.identity.read_entity_by_name("guard-probe"):
+            root.secrets.identity.delete_entity_by_name("guard-probe")
+        root.sys.tune_auth_method(path=env.auth, description="")
+        for name in ("operator-all", "operator-guard"):
+            root.sys.delete_policy(name)

@@ -34,7 +34,7 @@ import pulumi_vault as vault
 from components.catalog import Source
 from components.clouds import vault_naming as naming
 from components.clouds.base import CloudAdapter, Identity, StoredEntry
-from components.clouds.vault_policies import TOKEN_TYPE, read_policy
+from components.clouds.vault_policies import TOKEN_TYPE, guard_policy, read_policy
 from components.model import Entry, Service, StackModel
 from components.settings import VaultSettings
 
@@ -313,6 +313,11 @@ class VaultAdapter(CloudAdapter):
             "kv_mount": self.paths.mount,
             "auth_path": self.paths.auth,
             **({"ci_auth_path": self.paths.ci_auth} if self.ci_auth is not None else {}),
+            # For the operator to attach to every token but the provisioner's (README, "Vault").
+            "operator_guard_policy": guard_policy(
+                [self.paths.auth, self.paths.ci_auth],
+                naming.policy_name(self.settings.name_prefix, self.settings.environment.value, ""),
+            ),
         }
 
 

@@ -48,3 +48,28 @@ def policy_problems(grants: dict[str, list[str]]) -> list[str]:
         if "/data/" not in path:
             problems.append(f"path {path!r} is not a KV v2 data path")
     return problems
+
+
+def guard_policy(auth_paths: list[str], policy_prefix: str) -> str:
+    """The operator's guard (HCL): ``deny`` on every way into the stack's readers, for every token but the
+    provisioner's.
+
+    Vault has no organisation policy above a token: whoever may write ``auth/<mount>/role/<name>``, an auth
+    mount's config, a reader's policy or an identity group decides who reads. A ``deny`` wins over any grant
+    the same token holds (even ``path "*"`` with ``sudo``), so the operator attaches this policy to every human
+    and automation token except the provisioner's (the program cannot: it is not a token issuer). ``deny``
+    also hides those paths from reading (Vault has no write-only deny): investigate with the audit token.
+    Identity groups and entities cannot be scoped to one mount, so the guard denies their writes whole.
+    """
+    paths = []
+    for auth in sorted(set(auth_paths)):
+        paths += [
+            f"auth/{auth}/role/*",
+            f"auth/{auth}/config",
+            f"sys/auth/{auth}",
+            f"sys/auth/{auth}/*",
+        ]
+    paths += [f"sys/policies/acl/{policy_prefix}*", f"sys/policy/{policy_prefix}*"]
+    # `identity/group*`: groups, group aliases, by id or name; `identity/entity*` the same for entities.
+    paths += ["identity/group*", "identity/entity*"]
+    return "\n".join(f'path {json.dumps(p)} {{\n  capabilities = ["deny"]\n}}\n' for p in paths)
