@@ -313,7 +313,7 @@ class VaultAdapter(CloudAdapter):
             "kv_mount": self.paths.mount,
             "auth_path": self.paths.auth,
             **({"ci_auth_path": self.paths.ci_auth} if self.ci_auth is not None else {}),
-            # For the operator to attach to every token but the provisioner's (README, "Vault").
+            # For the operator to attach to every token but the provisioner's and the audit's (README).
             "operator_guard_policy": guard_policy(
                 [self.paths.auth, self.paths.ci_auth],
                 naming.policy_name(self.settings.name_prefix, self.settings.environment.value, ""),

@@ -57,7 +57,8 @@ def guard_policy(auth_paths: list[str], policy_prefix: str) -> str:
     Vault has no organisation policy above a token: whoever may write ``auth/<mount>/role/<name>``, an auth
     mount's config, a reader's policy or an identity group decides who reads. A ``deny`` wins over any grant
     the same token holds (even ``path "*"`` with ``sudo``), so the operator attaches this policy to every human
-    and automation token except the provisioner's (the program cannot: it is not a token issuer). ``deny``
+    and automation token except the provisioner's and the read-only audit token's (the program cannot: it is
+    not a token issuer). ``deny``
     also hides those paths from reading (Vault has no write-only deny): investigate with the audit token.
     Identity groups and entities cannot be scoped to one mount, so the guard denies their writes whole.
     """
