@@ -140,6 +140,9 @@ SECRET_PATH = re.compile(r'with secret \(printf "[^"]*"((?: "[^"]*")+)\)')
 
 def template_paths(text: str) -> list[str]:
     """The API paths the agent template reads: each `with secret (printf "%s/..." "part" ...)`, joined."""
+    text = text.replace(
+        '\\"', '"'
+    )  # each template's contents is an HCL string: its quotes are escaped
     return ["/".join(re.findall(r'"([^"]*)"', parts)) for parts in SECRET_PATH.findall(text)]
 
 
@@ -184,3 +187,20 @@ def test_the_agent_config_logs_in_as_the_service_and_reads_exactly_its_entries(
         owner, stored = ("shared", ref.shared) if isinstance(ref, SharedRef) else (service, key)
         expected.add(f"{paths.mount}/data/{owner}/{stored}")
     assert set(template_paths(text)) == expected
+
+
+@pytest.mark.parametrize("stack", sorted(VAULT_STACKS))
+@pytest.mark.parametrize("service", WORKLOADS)
+def test_the_agent_renders_one_file_per_key_holding_the_value_as_is(
+    stack: str, service: str
+) -> None:
+    """No `KEY=` line and no filter (`toJSON` turned `&` into `\\u0026`): each key's file is its value."""
+    text = (ROOT / envexample.OUT / service / compose.agent_config_name(stack)).read_text()
+    destinations = re.findall(r'destination\s+= "([^"]*)"', text)
+    assert destinations == [f"{compose.ENV_DIR}/{key}" for key in CATALOG.services[service].secrets]
+    contents = re.findall(r'contents\s+= "(.*)"\n', text)
+    assert len(contents) == len(destinations)
+    assert all(c.endswith("{{ .Data.data.value }}{{ end }}") and "|" not in c for c in contents)
+    healthcheck = committed(service, compose.VAULT_NAME)["services"][f"{service}-vault-agent"]
+    files = [a for a in healthcheck["healthcheck"]["test"] if a.startswith("/")]
+    assert files == ["/" + d for d in destinations]

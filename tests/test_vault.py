@@ -145,3 +145,11 @@ def test_the_stack_outputs_name_the_mounts(stack, vault_dev_run, vault_prod_run)
     result = vault_dev_run if stack == "dev" else vault_prod_run
     assert result.outputs["store"]["kv_mount"] == f"platform-secrets-{stack}"
     assert result.outputs["store"]["auth_path"] == f"platform-secrets-{stack}-k8s"
+
+
+def test_every_role_issues_a_token_without_the_default_policy(vault_dev_run: RunResult):
+    roles = vault_dev_run.of_type(ROLE)
+    assert {r.inputs["roleName"] for r in roles} >= {*WORKLOADS, "linear-integration"}
+    for role in roles:
+        assert role.inputs.get("tokenNoDefaultPolicy") is True, role.inputs["roleName"]
+        assert role.inputs.get("tokenType") == "batch", role.inputs["roleName"]

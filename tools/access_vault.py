@@ -13,6 +13,7 @@ value. ``+`` matches one path segment, a trailing ``*`` any suffix.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Iterable
@@ -44,18 +45,124 @@ class VaultEntry:
 
 @dataclass(frozen=True)
 class VaultRole:
-    """A JWT auth role as Vault returns it (the fields that decide who logs in and with which policies)."""
+    """A JWT auth role as Vault returns it: every field that decides who logs in and which policies the token
+    carries (Vault's defaults where a field is not set)."""
 
     auth_path: str
     name: str
     token_policies: tuple[str, ...]
     bound_subject: str = ""
     bound_audiences: tuple[str, ...] = ()
-    bound_claims: dict[str, str] = field(default_factory=dict)
+    bound_claims: dict[str, Any] = field(default_factory=dict)
+    bound_claims_type: str = "string"
+    user_claim: str = "sub"
+    no_default_policy: bool = False
+    """``token_no_default_policy``: unless set, every token also carries the ``default`` policy."""
+    token_type: str = "default"
+    token_ttl: int = 0
+    token_max_ttl: int = 0
+    token_bound_cidrs: tuple[str, ...] = ()
+    groups_claim: str = ""
+    """A claim whose values become identity groups (and their policies): a way in beyond the role's own."""
+    claim_mappings: dict[str, Any] = field(default_factory=dict)
+    policies_from_claims: bool = False
+    """OpenBao's ``token_policies_template_claims``: policy names templated from the token's claims."""
+    groups: tuple[str, ...] = ()
+    """Identity groups whose policies a token of this role may carry (``group_policies``)."""
+    group_policies: tuple[str, ...] = ()
 
     @property
     def identity(self) -> str:
         return f"auth/{self.auth_path}/role/{self.name}"
+
+    @property
+    def policies(self) -> tuple[str, ...]:
+        """Every policy a token of this role carries (``default`` unless disabled)."""
+        extra = () if self.no_default_policy or "default" in self.token_policies else ("default",)
+        own = (*self.token_policies, *extra)
+        return (*own, *(p for p in self.group_policies if p not in own))
+
+    def assumed_by(self) -> list[str]:
+        """Who can log in with this role, as conditions on the token (the mount's issuer is the mount's)."""
+        glob = self.bound_claims_type == "glob"
+        bound = [
+            f"{k}~{v} (glob)" if glob else f"{k}={v}" for k, v in sorted(self.bound_claims.items())
+        ]
+        if self.bound_subject:
+            bound.insert(0, f"sub={self.bound_subject}")
+        if not bound:
+            bound = [f"any token of auth/{self.auth_path}"]
+        if not self.bound_audiences:
+            bound.append("any aud")
+        return bound
+
+
+def role_from_api(auth_path: str, name: str, data: dict[str, Any]) -> VaultRole:
+    """A role from ``auth/<path>/role/<name>`` (snake_case, as Vault returns it)."""
+    return VaultRole(
+        auth_path=auth_path,
+        name=name,
+        token_policies=tuple(data.get("token_policies") or ()),
+        bound_subject=str(data.get("bound_subject") or ""),
+        bound_audiences=tuple(data.get("bound_audiences") or ()),
+        bound_claims=dict(data.get("bound_claims") or {}),
+        bound_claims_type=str(data.get("bound_claims_type") or "string"),
+        user_claim=str(data.get("user_claim") or "sub"),
+        no_default_policy=bool(data.get("token_no_default_policy")),
+        token_type=str(data.get("token_type") or "default"),
+        token_ttl=int(data.get("token_ttl") or 0),
+        token_max_ttl=int(data.get("token_max_ttl") or 0),
+        token_bound_cidrs=tuple(data.get("token_bound_cidrs") or ()),
+        groups_claim=str(data.get("groups_claim") or ""),
+        claim_mappings=dict(data.get("claim_mappings") or {}),
+        policies_from_claims=bool(data.get("token_policies_template_claims")),
+    )
+
+
+def with_groups(
+    role: VaultRole,
+    accessor: str,
+    groups: list[dict[str, Any]],
+    entity_aliases: dict[str, list[tuple[str, str]]],
+) -> VaultRole:
+    """The role with the identity groups (and their policies) a token of it may carry.
+
+    A login on the role's mount makes (or finds) the entity whose alias on that mount is the token's
+    ``user_claim`` value: the role's ``bound_subject`` when the user claim is ``sub`` and a subject is bound,
+    else any alias on the mount may be it. An internal group applies to its member entities, an external group
+    to tokens whose ``groups_claim`` names it (the role must set one), and a group applies to every member of a
+    member group (nesting). Conservative: a group that could apply is counted.
+    """
+    user = role.bound_subject if role.user_claim == "sub" and role.bound_subject else None
+    mine = {
+        entity
+        for entity, aliases in entity_aliases.items()
+        if any(acc == accessor and (user is None or name == user) for acc, name in aliases)
+    }
+    by_id = {str(g.get("id")): g for g in groups}
+
+    def direct(group: dict[str, Any]) -> bool:
+        if set(group.get("member_entity_ids") or ()) & mine:
+            return True
+        alias = group.get("alias") or {}
+        return (
+            group.get("type") == "external"
+            and bool(role.groups_claim)
+            and alias.get("mount_accessor") == accessor
+        )
+
+    def applies(group: dict[str, Any], seen: frozenset[str] = frozenset()) -> bool:
+        if direct(group):
+            return True
+        members = [m for m in group.get("member_group_ids") or () if m not in seen]
+        return any(applies(by_id[m], seen | {str(group.get("id"))}) for m in members if m in by_id)
+
+    found = sorted((g for g in groups if applies(g)), key=lambda g: str(g.get("name")))
+    return dataclasses.replace(
+        role,
+        groups=tuple(str(g.get("name")) for g in found),
+        group_policies=tuple(sorted({str(p) for g in found for p in g.get("policies") or ()})),
+    )
 
 
 def parse_policy(text: str) -> dict[str, list[str]]:
@@ -128,9 +235,9 @@ def derive(
     matrix: dict[str, dict[str, Any]] = {}
     carried: set[str] = set()
     for role in roles:
-        carried.update(role.token_policies)
+        carried.update(role.policies)
         found = sorted(
-            (e for e in entries if readable(parsed, role.token_policies, e.data_path)),
+            (e for e in entries if readable(parsed, role.policies, e.data_path)),
             key=lambda e: e.name,
         )
         row: dict[str, Any] = {
@@ -139,17 +246,24 @@ def derive(
             "kind": "tooling",
         }
         namespace = None
-        if role.bound_subject.startswith(WORKLOAD_PREFIX):
+        exact = role.bound_claims_type != "glob" or not role.bound_claims
+        if role.bound_subject.startswith(WORKLOAD_PREFIX) and exact:
             namespace, service_account = role.bound_subject.split(":")[2:4]
             row["kind"] = "workload"
             row["service_account"] = f"{namespace}/{service_account}"
-        elif role.bound_claims or role.bound_subject:
-            bound = dict(sorted(role.bound_claims.items()))
-            if role.bound_subject:
-                bound["sub"] = role.bound_subject
-            row["assumed_by"] = [f"{k}={v}" for k, v in bound.items()]
+        else:
+            row["assumed_by"] = role.assumed_by()
+            if not exact or not (role.bound_claims or role.bound_subject):
+                row["kind"] = "other"
+        if role.user_claim != "sub":
+            row["user_claim"] = role.user_claim
         row["keys"] = keys(found, namespace)
-        matrix[role.name] = row
+        # Which of the token's policies grants each entry: an extra reader names the policy to look at.
+        row["via"] = {
+            e.name: [p for p in role.policies if readable(parsed, [p], e.data_path)] for e in found
+        }
+        # A role of the same name on another mount is another reader: never one row over the other.
+        matrix[role.identity if role.name in matrix else role.name] = row
     for name in sorted(parsed):
         if name in carried:
             continue
@@ -190,19 +304,25 @@ def documents(resources: list[Any]) -> tuple[list[VaultEntry], dict[str, str], l
             key = (body.get("custom_metadata") or {}).get(KEY_METADATA)
             entries.append(VaultEntry(mount, path, key))
     policies = {r.inputs["name"]: r.inputs["policy"] for r in resources if r.type == POLICY_TYPE}
-    roles = [
-        VaultRole(
-            auth_path=r.inputs.get("backend") or "jwt",
-            name=r.inputs["roleName"],
-            token_policies=tuple(r.inputs.get("tokenPolicies") or ()),
-            bound_subject=r.inputs.get("boundSubject") or "",
-            bound_audiences=tuple(r.inputs.get("boundAudiences") or ()),
-            bound_claims=dict(r.inputs.get("boundClaims") or {}),
+    return entries, policies, registered_roles(resources)
+
+
+def registered_roles(resources: list[Any]) -> list[VaultRole]:
+    """The JWT roles of registered resources, read through ``role_from_api`` as a live role is."""
+    return [
+        role_from_api(
+            r.inputs.get("backend") or "jwt",
+            r.inputs["roleName"],
+            {_snake(k): v for k, v in r.inputs.items()},
         )
         for r in resources
         if r.type == ROLE_TYPE
     ]
-    return entries, policies, roles
+
+
+def _snake(name: str) -> str:
+    """A provider input's name as Vault's API spells it (``tokenNoDefaultPolicy`` -> ``token_no_default_policy``)."""
+    return re.sub(r"(?<!^)([A-Z])", lambda m: "_" + m.group(1).lower(), name)
 
 
 def from_registered(

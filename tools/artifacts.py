@@ -73,6 +73,8 @@ GRANT_DOCUMENTS = (
             "boundClaims",
             "boundClaimsType",
             "tokenPolicies",
+            "tokenNoDefaultPolicy",
+            "tokenType",
             "tokenTtl",
             "tokenMaxTtl",
         ),

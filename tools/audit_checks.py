@@ -179,7 +179,8 @@ def findings(declared: Declared, live: LiveView, as_of: date) -> list[Finding]:
                     HIGH,
                     name,
                     identity,
-                    f"{have[identity]} can read it; the catalog does not declare it",
+                    f"{have[identity]} can read it{_via(live, have[identity], name)}; "
+                    "the catalog does not declare it",
                 )
             )
         for identity in sorted(want.keys() - have.keys()):
@@ -211,6 +212,12 @@ def findings(declared: Declared, live: LiveView, as_of: date) -> list[Finding]:
         found.append(Finding("protection", HIGH if prod else LOW, subject, "", problem))
     found.extend(trust_findings(live))
     return sorted(found, key=lambda f: (SEVERITY_ORDER[f.severity], f.kind, f.entry, f.principal))
+
+
+def _via(live: LiveView, label: str, entry: str) -> str:
+    """`` through <policy>`` when the store's matrix says which of the reader's policies grants the entry."""
+    policies = (live.matrix.get(label, {}).get("via") or {}).get(entry)
+    return f" through {', '.join(policies)}" if policies else ""
 
 
 def trust_findings(live: LiveView) -> list[Finding]:

@@ -362,29 +362,29 @@ def azure_view(declared: Declared, reader: AzureReader | None = None) -> LiveVie
 
 def vault_view(declared: Declared, reader: VaultReader | None = None) -> LiveView:
     from components.clouds import vault_naming
-    from tools import access_vault
+    from tools import access_vault, doors_vault
 
     settings = declared.settings
     assert settings.vault is not None
-    mount = vault_naming.paths(settings).mount
+    paths = vault_naming.paths(settings)
+    mount = paths.mount
     reader = reader or VaultReader()
     secrets = reader.secrets(mount)
+    accessors = reader.auth_accessors()
+    groups, aliases = reader.identity_groups(), reader.entity_aliases()
     roles = [
-        access_vault.VaultRole(
-            auth_path=path,
-            name=name,
-            token_policies=tuple(role.get("token_policies") or ()),
-            bound_subject=str(role.get("bound_subject") or ""),
-            bound_audiences=tuple(role.get("bound_audiences") or ()),
-            bound_claims={k: str(v) for k, v in (role.get("bound_claims") or {}).items()},
+        access_vault.with_groups(
+            access_vault.role_from_api(path, name, role), accessors.get(path, ""), groups, aliases
         )
         for path, name, role in reader.jwt_roles()
     ]
+    planned_roles = access_vault.registered_roles(declared.resources)
     documents = [
         access_vault.VaultEntry(mount, s.path, s.custom_metadata.get(access_vault.KEY_METADATA))
         for s in secrets
     ]
     matrix = access_vault.derive(documents, reader.policies(), roles)
+    reading = {row["identity"] for row in matrix.values() if row.get("entries")}
     want = settings.vault.max_versions
     entries = {}
     for s in secrets:
@@ -418,8 +418,17 @@ def vault_view(declared: Declared, reader: VaultReader | None = None) -> LiveVie
         entries=entries,
         matrix=matrix,
         store_problems=tuple(store_problems),
+        # Doors into our readers: every role on the stack's own mounts, and any other role whose token reads
+        # one of our entries (a shared server's other mounts are not ours to judge otherwise).
+        doors=doors_vault.role_doors(
+            r for r in roles if r.auth_path in (paths.auth, paths.ci_auth) or r.identity in reading
+        ),
+        planned_doors=doors_vault.role_doors(planned_roles),
         notes=(
             "Vault: roles are read on every JWT/OIDC auth mount; tokens made by other auth methods "
             "show only through a policy that no role carries (listed as policy:<name>).",
+            "Vault: a role's token is counted with the policies of the identity groups its entity may be "
+            "in; a policy templated from claims (token_policies_template_claims) cannot be resolved and "
+            "shows only as a changed role.",
         ),
     )

@@ -7,8 +7,9 @@ settings are environment variables interpolated from the Compose project's envir
 catalog's default.
 
 For the Vault store, ``compose.vault.yaml`` adds an agent sidecar (OpenBao Agent; Vault Agent reads the same
-configuration) that logs in with the service's own JWT role and renders the service's env file at start into a
-tmpfs volume it shares with the app, and ``vault-agent.<stack>.hcl`` is that agent's configuration for each stack
+configuration) that logs in with the service's own JWT role and renders **one file per key**
+(``/run/platform-secrets/<KEY>``, the value byte for byte: no quoting, no escaping, nothing a shell or a dotenv
+parser reads) into a tmpfs volume it shares read-only with the app, and ``vault-agent.<stack>.hcl`` is that agent's configuration for each stack
 with a ``vault`` section. The agent's paths are relative to its working directory (``/`` in the fragment), so that
 the same file runs unchanged under a test's ``bao agent`` in a scratch directory.
 
@@ -32,7 +33,9 @@ AGENT_IMAGE = "openbao/openbao:2.4.4"
 """The agent's image; override with ``$OPENBAO_AGENT_IMAGE`` (e.g. ``hashicorp/vault`` runs the same config)."""
 TOKEN_PATH = "run/secrets/vault-jwt"
 ENV_DIR = "run/platform-secrets"
-ENV_PATH = f"{ENV_DIR}/.env"
+"""The folder the agent renders one file per key into (the value exactly). Not an env file: a value with `$`,
+`&`, `$(...)`, quotes or a newline cannot be represented in a sourced `KEY=...` line without a quoting that
+every consumer reads alike, while a file holds any value as it is, as /run/secrets/<KEY> does."""
 FILES_NAME = "compose.yaml"
 VAULT_NAME = "compose.vault.yaml"
 
@@ -117,7 +120,8 @@ def vault_fragment(name: str, service: ServiceSpec) -> dict[str, Any]:
                 "secrets": [{"source": f"{name}-vault-jwt", "target": "vault-jwt", "mode": 0o444}],
                 "volumes": [{"type": "volume", "source": volume, "target": f"/{ENV_DIR}"}],
                 "healthcheck": {
-                    "test": ["CMD", "test", "-s", f"/{ENV_PATH}"],
+                    # Healthy once every key's file is rendered (an empty value is a file too).
+                    "test": ["CMD", "test", *_every_file(service)],
                     "interval": "2s",
                     "retries": 30,
                 },
@@ -139,6 +143,13 @@ def vault_fragment(name: str, service: ServiceSpec) -> dict[str, Any]:
     }
 
 
+def _every_file(service: ServiceSpec) -> list[str]:
+    arguments: list[str] = []
+    for key in service.secrets:
+        arguments += [*(["-a"] if arguments else []), "-e", f"/{ENV_DIR}/{key}"]
+    return arguments
+
+
 def render_vault(name: str, service: ServiceSpec) -> str:
     return _dump(
         [
@@ -146,9 +157,10 @@ def render_vault(name: str, service: ServiceSpec) -> str:
             "catalog.yaml by `python -m tools.envexample`: edit the catalog, not this file.",
             "",
             f"The agent logs in on the stack's JWT auth mount with the role {name} (its own policy only),",
-            f"using the JWT in the file ${_jwt_variable(name)}, renders /{ENV_PATH} at start into a",
-            "tmpfs volume shared read-only with the app (which loads it, e.g. `set -a; . /run/platform-secrets/.env`),",
-            f"and re-renders it when a value rotates. VAULT_ADDR is the server; {STACK_VAR} picks",
+            f"using the JWT in the file ${_jwt_variable(name)}, renders one file per key, /{ENV_DIR}/<KEY>",
+            "(the value byte for byte), into a tmpfs volume shared read-only with the app, which reads each",
+            "file (never source them: a value is data, not shell). It re-renders a file when its value",
+            f"rotates. VAULT_ADDR is the server; {STACK_VAR} picks",
             f"${EXAMPLES_VAR}/{name}/vault-agent.<stack>.hcl. Use it as an override file",
             f"(`docker compose -f <yours> -f {VAULT_NAME}`). Swarm ignores depends_on conditions: the app",
             "must wait for the file itself.",
@@ -160,11 +172,11 @@ def render_vault(name: str, service: ServiceSpec) -> str:
 def agent_config(
     name: str, service: ServiceSpec, stack: str, auth_path: str, mount: str, data_path: Any
 ) -> str:
-    """The agent's HCL: JWT auto-auth with the service's role, one template that renders its env file.
+    """The agent's HCL: JWT auto-auth with the service's role, one template per key rendering its file.
 
     ``data_path(mount, "<owner>/<KEY>")`` is the Vault naming's API path of an entry's value.
     """
-    lines = []
+    templates = []
     for key, ref in service.secrets.items():
         owner, stored = (SHARED_OWNER, ref.shared) if isinstance(ref, SharedRef) else (name, key)
         # The API path in parts (`printf`): a long quoted path reads as a high-entropy string to the scanners.
@@ -172,10 +184,18 @@ def agent_config(
         path = (
             f'(printf "{"/".join(["%s"] * len(parts))}" {" ".join(json.dumps(p) for p in parts)})'
         )
-        lines.append(
-            f"{{{{ with secret {path} }}}}{key}={{{{ .Data.data.value | toJSON }}}}{{{{ end }}}}"
+        # The value as it is (no `toJSON`, no `KEY=`): the file is the value, whatever bytes it holds.
+        contents = f"{{{{ with secret {path} }}}}{{{{ .Data.data.value }}}}{{{{ end }}}}"
+        templates.append(
+            f"""
+template {{
+  destination          = {json.dumps(f"{ENV_DIR}/{key}")}
+  perms                = "0600"
+  error_on_missing_key = true
+  contents             = {json.dumps(contents)}
+}}
+"""
         )
-    contents = "\n".join(lines)
     return (
         _header(
             [
@@ -199,14 +219,6 @@ auto_auth {{
 template_config {{
   exit_on_retry_failure = true
 }}
-
-template {{
-  destination          = {json.dumps(ENV_PATH)}
-  perms                = "0600"
-  error_on_missing_key = true
-  contents             = <<EOT
-{contents}
-EOT
-}}
 """
+        + "".join(templates)
     )

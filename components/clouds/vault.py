@@ -16,7 +16,7 @@
 - per service: a policy granting ``read`` on exactly its entries' ``data/`` paths, and a role named after the
   service: on the workload mount ``role_type: jwt``, ``user_claim: sub``, ``bound_subject:
   system:serviceaccount:<ns>:<sa>``, ``bound_audiences``, the service's policy only, ``token_ttl`` = max TTL =
-  ``vault.tokenTtl``; a tooling service's role sits on the CI mount with ``bound_claims`` instead of a subject.
+  ``vault.tokenTtl``, ``token_no_default_policy`` and a batch token (``vault_policies.TOKEN_TYPE``); a tooling service's role sits on the CI mount with ``bound_claims`` instead of a subject.
 
 ESO authenticates with the ServiceAccount's own projected token (``auth.jwt.kubernetesServiceAccountToken``), so
 the ServiceAccount carries no annotation. The provider's token (the provisioner's, from ``VAULT_TOKEN`` or
@@ -34,7 +34,7 @@ import pulumi_vault as vault
 from components.catalog import Source
 from components.clouds import vault_naming as naming
 from components.clouds.base import CloudAdapter, Identity, StoredEntry
-from components.clouds.vault_policies import read_policy
+from components.clouds.vault_policies import TOKEN_TYPE, guard_policy, read_policy
 from components.model import Entry, Service, StackModel
 from components.settings import VaultSettings
 
@@ -262,6 +262,9 @@ class VaultAdapter(CloudAdapter):
             role_type="jwt",
             user_claim="sub",
             token_policies=[policy.name],
+            # The service's policy only: no `default` (lookup/renew/revoke-self, cubbyhole, ...).
+            token_no_default_policy=True,
+            token_type=TOKEN_TYPE,
             token_ttl=self.vault.token_ttl,
             token_max_ttl=self.vault.token_ttl,
             **binding,
@@ -310,6 +313,11 @@ class VaultAdapter(CloudAdapter):
             "kv_mount": self.paths.mount,
             "auth_path": self.paths.auth,
             **({"ci_auth_path": self.paths.ci_auth} if self.ci_auth is not None else {}),
+            # For the operator to attach to every token but the provisioner's and the audit's (README).
+            "operator_guard_policy": guard_policy(
+                [self.paths.auth, self.paths.ci_auth],
+                naming.policy_name(self.settings.name_prefix, self.settings.environment.value, ""),
+            ),
         }
 
 

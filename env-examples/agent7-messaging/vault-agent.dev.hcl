@@ -18,10 +18,8 @@ template_config {
 }
 
 template {
-  destination          = "run/platform-secrets/.env"
+  destination          = "run/platform-secrets/JWT_SECRET"
   perms                = "0600"
   error_on_missing_key = true
-  contents             = <<EOT
-{{ with secret (printf "%s/%s/%s/%s" "platform-secrets-dev" "data" "shared" "JWT_SECRET") }}JWT_SECRET={{ .Data.data.value | toJSON }}{{ end }}
-EOT
+  contents             = "{{ with secret (printf \"%s/%s/%s/%s\" \"platform-secrets-dev\" \"data\" \"shared\" \"JWT_SECRET\") }}{{ .Data.data.value }}{{ end }}"
 }

@@ -18,10 +18,8 @@ template_config {
 }
 
 template {
-  destination          = "run/platform-secrets/.env"
+  destination          = "run/platform-secrets/TYPESENSE_API_KEY"
   perms                = "0600"
   error_on_missing_key = true
-  contents             = <<EOT
-{{ with secret (printf "%s/%s/%s/%s" "platform-secrets-dev" "data" "agent9-search" "TYPESENSE_API_KEY") }}TYPESENSE_API_KEY={{ .Data.data.value | toJSON }}{{ end }}
-EOT
+  contents             = "{{ with secret (printf \"%s/%s/%s/%s\" \"platform-secrets-dev\" \"data\" \"agent9-search\" \"TYPESENSE_API_KEY\") }}{{ .Data.data.value }}{{ end }}"
 }

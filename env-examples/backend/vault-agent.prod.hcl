@@ -18,12 +18,22 @@ template_config {
 }
 
 template {
-  destination          = "run/platform-secrets/.env"
+  destination          = "run/platform-secrets/JWT_SECRET"
   perms                = "0600"
   error_on_missing_key = true
-  contents             = <<EOT
-{{ with secret (printf "%s/%s/%s/%s" "platform-secrets-prod" "data" "shared" "JWT_SECRET") }}JWT_SECRET={{ .Data.data.value | toJSON }}{{ end }}
-{{ with secret (printf "%s/%s/%s/%s" "platform-secrets-prod" "data" "backend" "OTP_PEPPER") }}OTP_PEPPER={{ .Data.data.value | toJSON }}{{ end }}
-{{ with secret (printf "%s/%s/%s/%s" "platform-secrets-prod" "data" "backend" "REDIS_URL") }}REDIS_URL={{ .Data.data.value | toJSON }}{{ end }}
-EOT
+  contents             = "{{ with secret (printf \"%s/%s/%s/%s\" \"platform-secrets-prod\" \"data\" \"shared\" \"JWT_SECRET\") }}{{ .Data.data.value }}{{ end }}"
+}
+
+template {
+  destination          = "run/platform-secrets/OTP_PEPPER"
+  perms                = "0600"
+  error_on_missing_key = true
+  contents             = "{{ with secret (printf \"%s/%s/%s/%s\" \"platform-secrets-prod\" \"data\" \"backend\" \"OTP_PEPPER\") }}{{ .Data.data.value }}{{ end }}"
+}
+
+template {
+  destination          = "run/platform-secrets/REDIS_URL"
+  perms                = "0600"
+  error_on_missing_key = true
+  contents             = "{{ with secret (printf \"%s/%s/%s/%s\" \"platform-secrets-prod\" \"data\" \"backend\" \"REDIS_URL\") }}{{ .Data.data.value }}{{ end }}"
 }

@@ -18,11 +18,15 @@ template_config {
 }
 
 template {
-  destination          = "run/platform-secrets/.env"
+  destination          = "run/platform-secrets/EVENTS_SECRET_KEY"
   perms                = "0600"
   error_on_missing_key = true
-  contents             = <<EOT
-{{ with secret (printf "%s/%s/%s/%s" "platform-secrets-prod" "data" "events-service" "EVENTS_SECRET_KEY") }}EVENTS_SECRET_KEY={{ .Data.data.value | toJSON }}{{ end }}
-{{ with secret (printf "%s/%s/%s/%s" "platform-secrets-prod" "data" "events-service" "EVENTS_DATABASE_URL") }}EVENTS_DATABASE_URL={{ .Data.data.value | toJSON }}{{ end }}
-EOT
+  contents             = "{{ with secret (printf \"%s/%s/%s/%s\" \"platform-secrets-prod\" \"data\" \"events-service\" \"EVENTS_SECRET_KEY\") }}{{ .Data.data.value }}{{ end }}"
+}
+
+template {
+  destination          = "run/platform-secrets/EVENTS_DATABASE_URL"
+  perms                = "0600"
+  error_on_missing_key = true
+  contents             = "{{ with secret (printf \"%s/%s/%s/%s\" \"platform-secrets-prod\" \"data\" \"events-service\" \"EVENTS_DATABASE_URL\") }}{{ .Data.data.value }}{{ end }}"
 }

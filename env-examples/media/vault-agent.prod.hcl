@@ -18,11 +18,15 @@ template_config {
 }
 
 template {
-  destination          = "run/platform-secrets/.env"
+  destination          = "run/platform-secrets/S3_ACCESS_KEY_ID"
   perms                = "0600"
   error_on_missing_key = true
-  contents             = <<EOT
-{{ with secret (printf "%s/%s/%s/%s" "platform-secrets-prod" "data" "media" "S3_ACCESS_KEY_ID") }}S3_ACCESS_KEY_ID={{ .Data.data.value | toJSON }}{{ end }}
-{{ with secret (printf "%s/%s/%s/%s" "platform-secrets-prod" "data" "media" "S3_SECRET_ACCESS_KEY") }}S3_SECRET_ACCESS_KEY={{ .Data.data.value | toJSON }}{{ end }}
-EOT
+  contents             = "{{ with secret (printf \"%s/%s/%s/%s\" \"platform-secrets-prod\" \"data\" \"media\" \"S3_ACCESS_KEY_ID\") }}{{ .Data.data.value }}{{ end }}"
+}
+
+template {
+  destination          = "run/platform-secrets/S3_SECRET_ACCESS_KEY"
+  perms                = "0600"
+  error_on_missing_key = true
+  contents             = "{{ with secret (printf \"%s/%s/%s/%s\" \"platform-secrets-prod\" \"data\" \"media\" \"S3_SECRET_ACCESS_KEY\") }}{{ .Data.data.value }}{{ end }}"
 }

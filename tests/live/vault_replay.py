@@ -160,6 +160,8 @@ def replay(
             "bound_claims": role.get("boundClaims") or None,
             "bound_claims_type": role.get("boundClaimsType", "string"),
             "token_policies": role.get("tokenPolicies", []),
+            "token_no_default_policy": bool(role.get("tokenNoDefaultPolicy")),
+            "token_type": role.get("tokenType") or "default",
             "token_ttl": int(role.get("tokenTtl") or 0),
             "token_max_ttl": int(role.get("tokenMaxTtl") or 0),
         }

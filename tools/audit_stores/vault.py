@@ -4,8 +4,9 @@ Uses ``VAULT_ADDR`` and ``VAULT_TOKEN`` (hvac's defaults) unless given others. E
 ``GuardedAdapter``: only the LIST and GET calls of ``ALLOWED`` are sent; nothing under ``<mount>/data/`` (the
 values) can leave. A read-only audit token needs a policy with ``list`` on ``<mount>/metadata/*``, ``read`` on
 ``<mount>/metadata/*`` and ``<mount>/config``, ``list`` and ``read`` on ``sys/policies/acl/*``, ``read`` on
-``sys/auth`` and ``list`` and ``read`` on ``auth/<path>/role/*`` of the stack's JWT mounts; never on
-``<mount>/data/*``.
+``sys/auth`` and ``list`` and ``read`` on ``auth/<path>/role/*`` of the stack's JWT mounts, ``list`` and ``read`` on
+``identity/group/id/*`` and ``identity/entity/id/*`` (a group's policies reach the tokens of its member
+entities); never on ``<mount>/data/*``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ ALLOWED: tuple[tuple[str, str], ...] = (
     ("GET", r"/v1/sys/auth"),
     ("LIST", r"/v1/auth/[^/]+/role/?"),
     ("GET", r"/v1/auth/[^/]+/role/[^/]+"),
+    ("LIST", r"/v1/identity/group/id/?"),
+    ("GET", r"/v1/identity/group/id/[^/]+"),
+    ("LIST", r"/v1/identity/entity/id/?"),
+    ("GET", r"/v1/identity/entity/id/[^/]+"),
 )
 """(method, path) of every request the audit sends to Vault."""
 VALUE_READS = (r"/v1/[^/]+/data/.*",)
@@ -136,6 +141,40 @@ class VaultReader:
                 role = self.client.auth.jwt.read_role(name=name, path=path)["data"]
                 roles.append((path, str(name), dict(role)))
         return roles
+
+    def auth_accessors(self) -> dict[str, str]:
+        """auth path -> its mount accessor (what entity aliases and external groups name)."""
+        return {
+            mount.rstrip("/"): str(spec.get("accessor") or "")
+            for mount, spec in self.client.sys.list_auth_methods()["data"].items()
+        }
+
+    def identity_groups(self) -> list[dict[str, Any]]:
+        """Every identity group (internal and external) with its policies, members and alias."""
+        import hvac
+
+        try:
+            ids = self.client.secrets.identity.list_groups()["data"]["keys"]
+        except hvac.exceptions.InvalidPath:  # no group at all
+            return []
+        return [dict(self.client.secrets.identity.read_group(group_id=i)["data"]) for i in ids]
+
+    def entity_aliases(self) -> dict[str, list[tuple[str, str]]]:
+        """entity id -> its aliases as (mount accessor, alias name)."""
+        import hvac
+
+        try:
+            ids = self.client.secrets.identity.list_entities()["data"]["keys"]
+        except hvac.exceptions.InvalidPath:
+            return {}
+        found = {}
+        for entity_id in ids:
+            data = self.client.secrets.identity.read_entity(entity_id=entity_id)["data"]
+            found[str(entity_id)] = [
+                (str(a.get("mount_accessor") or ""), str(a.get("name") or ""))
+                for a in data.get("aliases") or []
+            ]
+        return found
 
 
 def _time(value: str | None) -> datetime | None:
