@@ -1,0 +1,249 @@
+"""Attacks by an insider who administers identities (AWS): widen the way into a reader role.
+
+Whoever may ``iam:UpdateAssumeRolePolicy`` on a reader role reads what the role reads. Each test widens one
+role's trust in the prod plan's registrations, as that insider would live, and asks the access derivation
+(``tools.access``, the same for ``access.json`` and the audit) to show the new reader, named for what it admits
+and for the role it goes through (``via``). The control: the planned trust yields exactly the service.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+
+from tools import access
+from tools.offline import RunResult
+
+ACCOUNT = "444455556666"
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/platform-secrets-prod-backend"
+GITHUB = f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
+
+
+def _retrust(run: RunResult, change: Any) -> RunResult:
+    """The run with backend's trust policy passed through ``change`` (a function of the document)."""
+    crafted = copy.deepcopy(run)
+    role = next(r for r in crafted.resources if r.outputs.get("arn") == ROLE)
+    trust = json.loads(role.inputs["assumeRolePolicy"])
+    role.inputs["assumeRolePolicy"] = json.dumps(change(trust) or trust)
+    return crafted
+
+
+def _added(statement: dict[str, Any]) -> Any:
+    def change(trust: dict[str, Any]) -> None:
+        trust["Statement"].append(statement)
+
+    return change
+
+
+def _new_readers(run: RunResult, crafted: RunResult) -> dict[str, dict[str, Any]]:
+    """Rows of the crafted matrix that read something the plan's matrix does not give them."""
+    before = access.derive(run.resources)
+    after = access.derive(crafted.resources)
+    return {
+        name: row
+        for name, row in after.items()
+        if set(row["entries"]) - set(before.get(name, {}).get("entries", []))
+    }
+
+
+def _backend_entries(run: RunResult) -> list[str]:
+    return access.derive(run.resources)["backend"]["entries"]
+
+
+def test_a_foreign_oidc_provider_admitting_an_attackers_repositories_is_a_reader(
+    prod_run: RunResult,
+) -> None:
+    """A trust statement for GitHub's OIDC provider, ``StringLike sub: repo:attacker/*``."""
+    crafted = _retrust(
+        prod_run,
+        _added(
+            {
+                "Effect": "Allow",
+                "Principal": {"Federated": GITHUB},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {
+                    "StringLike": {"token.actions.githubusercontent.com:sub": "repo:attacker/*"},
+                    "StringEquals": {
+                        "token.actions.githubusercontent.com:aud": "sts.amazonaws.com"
+                    },
+                },
+            }
+        ),
+    )
+    (row,) = _new_readers(prod_run, crafted).values()
+    assert row["kind"] == "federated"
+    assert "repo:attacker/*" in row["identity"] and GITHUB in row["identity"]
+    assert row["entries"] == _backend_entries(prod_run)
+    assert row["via"] == {entry: [ROLE] for entry in row["entries"]}
+
+
+def test_a_service_account_subject_widened_to_every_service_account_is_a_reader(
+    prod_run: RunResult,
+) -> None:
+    """The cluster's own provider, ``sub`` widened to ``system:serviceaccount:*``: any pod of the cluster."""
+
+    def widen(trust: dict[str, Any]) -> None:
+        condition = trust["Statement"][0]["Condition"]
+        equals = condition["StringEquals"]
+        sub = next(key for key in equals if key.endswith(":sub"))
+        del equals[sub]
+        condition["StringLike"] = {sub: "system:serviceaccount:*"}
+
+    crafted = _retrust(prod_run, widen)
+    (row,) = _new_readers(prod_run, crafted).values()
+    assert row["kind"] == "federated"
+    assert "system:serviceaccount:*" in row["identity"]
+    assert row["entries"] == _backend_entries(prod_run)
+    assert row["via"] == {entry: [ROLE] for entry in row["entries"]}
+
+
+def test_an_account_root_trust_on_a_workload_role_is_a_reader_named_by_the_role(
+    prod_run: RunResult,
+) -> None:
+    """``arn:aws:iam::<acct>:root`` may assume backend's role: any principal its own policy allows."""
+    crafted = _retrust(
+        prod_run,
+        _added(
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                "Action": "sts:AssumeRole",
+            }
+        ),
+    )
+    rows = _new_readers(prod_run, crafted)
+    row = rows[f"arn:aws:iam::{ACCOUNT}:root"]
+    assert row["kind"] == "account"
+    assert row["entries"] == _backend_entries(prod_run)
+    assert row["via"] == {entry: [ROLE] for entry in row["entries"]}
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        {"Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"},
+        {
+            "Principal": {"Service": ["pods.eks.amazonaws.com"]},
+            "Action": ["sts:AssumeRole", "sts:TagSession"],
+        },
+        {
+            "Principal": "*",
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-x"}},
+        },
+        {"Principal": {"AWS": "*"}, "Action": "sts:*"},
+        {"Principal": {"AWS": "arn:aws:iam::999999999999:role/outside"}, "Action": "sts:Assume*"},
+        {"Principal": {"AWS": "999999999999"}, "NotAction": "sts:TagSession"},
+        {
+            "NotPrincipal": {"AWS": f"arn:aws:iam::{ACCOUNT}:role/nobody"},
+            "Action": "sts:AssumeRole",
+        },
+        {
+            "Principal": {"Federated": "arn:aws:iam::999999999999:saml-provider/corp"},
+            "Action": "sts:AssumeRoleWithSAML",
+        },
+        {"Principal": {"Federated": GITHUB}, "Action": "sts:AssumeRoleWithWebIdentity"},
+    ],
+    ids=[
+        "service",
+        "pod-identity",
+        "anyone-with-condition",
+        "aws-star",
+        "foreign-role",
+        "foreign-account-notaction",
+        "notprincipal",
+        "saml",
+        "oidc-without-sub",
+    ],
+)
+def test_every_other_way_into_a_workload_role_is_a_reader(
+    prod_run: RunResult, statement: dict[str, Any]
+) -> None:
+    crafted = _retrust(prod_run, _added({"Effect": "Allow", **statement}))
+    rows = _new_readers(prod_run, crafted)
+    assert len(rows) == 1, sorted(rows)
+    (row,) = rows.values()
+    assert row["entries"] == _backend_entries(prod_run)
+    assert row["via"] == {entry: [ROLE] for entry in row["entries"]}
+
+
+def test_a_trust_statement_for_tag_session_alone_is_no_way_in(prod_run: RunResult) -> None:
+    """``sts:TagSession`` without an assume action lets nobody in (control for the variants above)."""
+    crafted = _retrust(
+        prod_run,
+        _added({"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:TagSession"}),
+    )
+    assert _new_readers(prod_run, crafted) == {}
+
+
+def test_the_planned_trust_yields_exactly_the_service(prod_run: RunResult) -> None:
+    """Control: the planned IRSA trust (the cluster's provider, exact sub, aud sts) is the service, no more."""
+    matrix = access.derive(prod_run.resources)
+    kinds = {row["kind"] for row in matrix.values()}
+    assert kinds <= {"workload", "tooling", "admin"}, kinds
+    for name, row in matrix.items():
+        if row["kind"] == "workload":
+            assert row["service_account"] == f"{name}/{name}"
+            assert "assumed_by" not in row and "via" not in row
+
+
+# --- noise and naming (the audit review) ---
+
+
+def _with_entry_policy(run: RunResult, policy: dict[str, Any]) -> RunResult:
+    """The run with every entry's resource policy replaced by ``policy``."""
+    crafted = copy.deepcopy(run)
+    for r in crafted.resources:
+        if r.type == "aws:secretsmanager/secretPolicy:SecretPolicy":
+            r.inputs["policy"] = json.dumps(policy)
+    return crafted
+
+
+def test_an_account_root_allow_lists_no_service_role_its_own_policy_does_not_allow(
+    prod_run: RunResult,
+) -> None:
+    """A resource policy allowing the account root delegates to identity policies (same account)."""
+    allow_account = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                "Action": "secretsmanager:GetSecretValue",
+                "Resource": "*",
+            }
+        ],
+    }
+    planned = access.derive(prod_run.resources)
+    matrix = access.derive(_with_entry_policy(prod_run, allow_account).resources)
+    noisy = {
+        name: sorted(set(row["entries"]) - set(planned[name]["entries"]))
+        for name, row in matrix.items()
+        if row["kind"] in ("workload", "tooling")
+        and set(row["entries"]) - set(planned[name]["entries"])
+    }
+    assert noisy == {}
+    every_entry = {e for row in planned.values() for e in row["entries"]}
+    assert set(matrix[f"arn:aws:iam::{ACCOUNT}:root"]["entries"]) == every_entry
+
+
+def test_a_resource_policy_naming_a_role_explicitly_makes_it_a_reader(prod_run: RunResult) -> None:
+    """Same account: an Allow naming the role's ARN suffices, whatever its identity policy says."""
+    media = f"arn:aws:iam::{ACCOUNT}:role/platform-secrets-prod-media"
+    allow_media = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": media},
+                "Action": "secretsmanager:GetSecretValue",
+                "Resource": "*",
+            }
+        ],
+    }
+    matrix = access.derive(_with_entry_policy(prod_run, allow_media).resources)
+    every_entry = {e for row in access.derive(prod_run.resources).values() for e in row["entries"]}
+    assert set(matrix["media"]["entries"]) == every_entry
