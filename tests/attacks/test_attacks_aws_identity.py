@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tools import access
+from tools import access, plan
 from tools.offline import RunResult
 
 ACCOUNT = "444455556666"
@@ -247,3 +247,27 @@ def test_a_resource_policy_naming_a_role_explicitly_makes_it_a_reader(prod_run: 
     matrix = access.derive(_with_entry_policy(prod_run, allow_media).resources)
     every_entry = {e for row in access.derive(prod_run.resources).values() for e in row["entries"]}
     assert set(matrix["media"]["entries"]) == every_entry
+
+
+def test_the_plan_summary_names_the_role_a_chained_reader_assumed(prod_run: RunResult) -> None:
+    """The reader through a trust chain is shown with the role it goes through, by name."""
+    crafted = _retrust(
+        prod_run,
+        _added(
+            {
+                "Effect": "Allow",
+                "Principal": {"Federated": GITHUB},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {
+                    "StringLike": {"token.actions.githubusercontent.com:sub": "repo:x/*"}
+                },
+            }
+        ),
+    )
+    data = plan.summary(crafted, access.derive(crafted.resources))
+    (name,) = [n for n, row in data["access"].items() if row["kind"] == "federated"]
+    row = data["access"][name]
+    assert row["via"] == {entry: ["platform-secrets-prod-backend"] for entry in row["entries"]}
+    text = plan.render(data)
+    for entry in row["entries"]:
+        assert f"{entry}  (via platform-secrets-prod-backend)" in text
