@@ -323,12 +323,22 @@ class AwsAdapter(CloudAdapter):
                 opts=pulumi.ResourceOptions(parent=parent),
             )
         readers = [self.role_arn(reader) for reader in entry.readers]
+        workloads = {service.name for service in self.model.services if service.workload}
         aws.secretsmanager.SecretPolicy(
             f"{name}-policy",
             secret_arn=secret.arn,
             policy=json.dumps(
                 policies.entry_resource_policy(
-                    readers, list(self.aws.admin_role_arns), list(self.aws.audit_role_arns)
+                    readers,
+                    list(self.aws.admin_role_arns),
+                    list(self.aws.audit_role_arns),
+                    # Workload readers count only through the cluster's OIDC provider (IRSA).
+                    workload_reader_arns=[
+                        self.role_arn(reader) for reader in entry.readers if reader in workloads
+                    ],
+                    cluster_provider_arn=policies.oidc_provider_arn(
+                        self.aws.account_id, self.aws.oidc_issuer
+                    ),
                 )
             ),
             block_public_policy=True,

@@ -95,7 +95,11 @@ def read_secrets_policy(secret_arns: list[str], key_arns: list[str], regions: li
 
 
 def entry_resource_policy(
-    reader_arns: list[str], admin_arns: list[str], audit_arns: list[str] | None = None
+    reader_arns: list[str],
+    admin_arns: list[str],
+    audit_arns: list[str] | None = None,
+    workload_reader_arns: list[str] | None = None,
+    cluster_provider_arn: str | None = None,
 ) -> dict:
     """Deny every Secrets Manager action to all but the entry's readers and the admin roles; readers only read.
 
@@ -107,6 +111,23 @@ def entry_resource_policy(
     The audit roles (``aws.auditRoleArns``) are exempt too, but a third statement denies them every action
     except ``AUDIT_ACTIONS``: even with ``secretsmanager:*`` in their IAM policy they never read a value.
     Without audit roles the document is the two statements alone.
+
+    ``workload_reader_arns`` (the readers that are workload roles, federated through IRSA) and
+    ``cluster_provider_arn`` add a last statement that does not trust those roles' own trust policies: a
+    session of such a role is denied everything unless it was federated through the stack's cluster OIDC
+    provider. ``aws:FederatedProvider`` is a global condition key (IAM User Guide, "AWS global condition
+    context keys", condition-keys-federatedprovider; global keys may be used in every service's policies,
+    Secrets Manager's resource policies included): it is present in the session of a role assumed with
+    ``AssumeRoleWithWebIdentity``/``AssumeRoleWithSAML`` and holds the IdP, for an IAM OIDC provider its ARN
+    (``arn:aws:iam::<acct>:oidc-provider/<issuer>``). It is absent from a session made by ``sts:AssumeRole``
+    (and not carried through role chaining), so ``StringNotEquals`` (true when the key is missing) denies
+    an administrator who added a role, an account root, a service or a foreign OIDC/SAML provider to a
+    workload role's trust. It cannot tell one ServiceAccount of the cluster from another (the token's
+    ``sub`` is not in the session): a ``sub`` widened within the same cluster is caught by the access
+    derivation, the audit's trust drift and the organisation guard (``organization_guard_scp``), not here.
+    Tooling roles are left out on purpose: CI reaches them by ``sts:AssumeRole`` from its own (GitHub-
+    federated) role, so their sessions carry no federated provider; their guard is the named-principal
+    trust, the audit and the organisation guard.
     """
     audit = sorted(set(audit_arns or ()))
     statements: list[dict[str, Any]] = [
@@ -138,6 +159,21 @@ def entry_resource_policy(
                 "NotAction": list(AUDIT_ACTIONS),
                 "Resource": "*",
                 "Condition": {"StringEquals": {"aws:PrincipalArn": audit}},
+            }
+        )
+    workloads = sorted(set(workload_reader_arns or ()))
+    if workloads and cluster_provider_arn:
+        statements.append(
+            {
+                "Sid": "WorkloadReadersOnlyThroughTheCluster",
+                "Effect": "Deny",
+                "Principal": {"AWS": "*"},
+                "Action": ADMIN_ACTIONS,
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {"aws:PrincipalArn": workloads},
+                    "StringNotEquals": {"aws:FederatedProvider": cluster_provider_arn},
+                },
             }
         )
     return {"Version": VERSION, "Statement": statements}

@@ -271,3 +271,77 @@ def test_the_plan_summary_names_the_role_a_chained_reader_assumed(prod_run: RunR
     text = plan.render(data)
     for entry in row["entries"]:
         assert f"{entry}  (via platform-secrets-prod-backend)" in text
+
+
+# --- the store-side guard: a workload reader's session counts only through the cluster's provider ---
+
+PROD_ISSUER = "oidc.eks.eu-west-1.amazonaws.com/id/PRODD539D4633E53DE1B716D3041E0"
+CLUSTER = f"arn:aws:iam::{ACCOUNT}:oidc-provider/{PROD_ISSUER}"
+
+
+def _denies(policy: dict[str, Any], action: str, context: dict[str, str]) -> bool:
+    """Whether a Deny of ``policy`` applies to a request with this context (as IAM evaluates the
+    operators used here: a key missing from the request fails StringEquals and passes StringNotEquals)."""
+    for st in policy["Statement"]:
+        if st["Effect"] != "Deny":
+            continue
+        if "Action" in st and not access._matches(st["Action"], action, case=False):
+            continue
+        if "NotAction" in st and access._matches(st["NotAction"], action, case=False):
+            continue
+        holds = True
+        for operator, block in st.get("Condition", {}).items():
+            for key, values in block.items():
+                value, listed = context.get(key), access._as_list(values)
+                if operator == "StringEquals":
+                    holds = holds and value in listed
+                elif operator == "StringNotEquals":
+                    holds = holds and value not in listed
+                else:
+                    raise AssertionError(f"operator {operator} not evaluated by this test")
+        if holds:
+            return True
+    return False
+
+
+def _entry_policies(run: RunResult) -> dict[str, dict[str, Any]]:
+    return {e.name: e.policy for e in access.aws_documents(run.resources)[0] if e.policy}
+
+
+@pytest.mark.parametrize(
+    "how",
+    [
+        {},  # assumed with sts:AssumeRole (a role or an account root added to its trust)
+        {"aws:FederatedProvider": GITHUB},  # a foreign OIDC provider added to its trust
+        {"aws:FederatedProvider": "arn:aws:iam::999999999999:oidc-provider/" + PROD_ISSUER},
+    ],
+    ids=["assume-role", "foreign-provider", "same-issuer-other-account"],
+)
+def test_a_workload_readers_session_not_federated_by_the_cluster_is_denied(
+    prod_run: RunResult, how: dict[str, str]
+) -> None:
+    """The entry does not trust the role's trust policy: a session of backend's role counts only when
+    it was federated through the stack's cluster OIDC provider (``aws:FederatedProvider``)."""
+    policies = _entry_policies(prod_run)
+    backend = set(_backend_entries(prod_run))
+    open_to = sorted(
+        name
+        for name in backend
+        if not _denies(
+            policies[name], "secretsmanager:GetSecretValue", {"aws:PrincipalArn": ROLE, **how}
+        )
+    )
+    assert open_to == []
+
+
+def test_a_workload_reader_federated_by_the_cluster_still_reads(prod_run: RunResult) -> None:
+    """Control: the planned session (IRSA through the cluster's provider) is denied none of its reads."""
+    policies = _entry_policies(prod_run)
+    context = {"aws:PrincipalArn": ROLE, "aws:FederatedProvider": CLUSTER}
+    denied = sorted(
+        name
+        for name in _backend_entries(prod_run)
+        for action in ("secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret")
+        if _denies(policies[name], action, context)
+    )
+    assert denied == []
