@@ -421,7 +421,17 @@ class AwsAdapter(CloudAdapter):
 
     def exports(self) -> dict[str, Any]:
         assert self.key is not None
-        out: dict[str, Any] = {"kms_key_arn": self.key.arn, "region": self.aws.region}
+        out: dict[str, Any] = {
+            "kms_key_arn": self.key.arn,
+            "region": self.aws.region,
+            # For the operator to attach to the account (README, "AWS"): the program cannot apply it.
+            "organization_guard_scp": policies.organization_guard_scp(
+                self.aws.account_id,
+                self.settings.name_prefix,
+                self.settings.environment.value,
+                list(self.aws.admin_role_arns),
+            ),
+        }
         if self.replica_key is not None:
             out["replica_kms_key_arn"] = self.replica_key.arn
             out["replica_region"] = self.aws.replica_region

@@ -251,3 +251,72 @@ def key_policy(account_id: str, admin_arns: list[str], regions: list[str]) -> di
             },
         ],
     }
+
+
+GUARDED_ROLE_ACTIONS = (
+    "iam:AttachRolePolicy",
+    "iam:CreateRole",
+    "iam:DeleteRole",
+    "iam:DeleteRolePermissionsBoundary",
+    "iam:DeleteRolePolicy",
+    "iam:DetachRolePolicy",
+    "iam:PutRolePermissionsBoundary",
+    "iam:PutRolePolicy",
+    "iam:TagRole",
+    "iam:UntagRole",
+    "iam:UpdateAssumeRolePolicy",
+    "iam:UpdateRole",
+)
+"""What changes who may become one of the stack's roles, or what it may do (or re-creates it by name)."""
+GUARDED_PROVIDER_ACTIONS = (
+    "iam:AddClientIDToOpenIDConnectProvider",
+    "iam:CreateOpenIDConnectProvider",
+    "iam:UpdateOpenIDConnectProviderThumbprint",
+)
+"""What registers, or re-points, an OIDC issuer a role's trust could then name."""
+GUARDED_POLICY_ACTIONS = ("iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion")
+"""What rewrites a managed policy under the stack's prefix (none today; a future one is covered)."""
+
+
+def organization_guard_scp(
+    account_id: str, name_prefix: str, environment: str, admin_arns: list[str]
+) -> dict[str, Any]:
+    """The service control policy the operator attaches to the stack's account (or its OU).
+
+    The entries let their readers in by ``aws:PrincipalArn``, so whoever may rewrite a reader role's trust,
+    delete and re-create it under the same name, or register an OIDC provider its trust could name, reads
+    the role's secrets; nothing inside the account can stop its own IAM administrators. This SCP denies
+    those writes on ``role/<prefix>-<env>-*`` (and ``policy/<prefix>-<env>-*``), and OIDC-provider writes in
+    the account, to every principal but the stack's admin roles (``aws.adminRoleArns``: the deploy role
+    that runs ``pulumi up`` and the break-glass roles). SCPs name no principal: the exemption is an
+    ``ArnNotLike`` on ``aws:PrincipalArn``. An SCP does not bind the organisation's management account nor
+    service-linked roles: keep the stack out of the management account.
+    """
+    condition = {"ArnNotLike": {"aws:PrincipalArn": sorted(set(admin_arns))}}
+    prefix = f"{name_prefix}-{environment}-"
+    return {
+        "Version": VERSION,
+        "Statement": [
+            {
+                "Sid": "OnlyAdminRolesChangeTheStacksRoles",
+                "Effect": "Deny",
+                "Action": list(GUARDED_ROLE_ACTIONS),
+                "Resource": [f"arn:aws:iam::{account_id}:role/{prefix}*"],
+                "Condition": condition,
+            },
+            {
+                "Sid": "OnlyAdminRolesRegisterIdentityProviders",
+                "Effect": "Deny",
+                "Action": list(GUARDED_PROVIDER_ACTIONS),
+                "Resource": [f"arn:aws:iam::{account_id}:oidc-provider/*"],
+                "Condition": condition,
+            },
+            {
+                "Sid": "OnlyAdminRolesChangeTheStacksPolicies",
+                "Effect": "Deny",
+                "Action": list(GUARDED_POLICY_ACTIONS),
+                "Resource": [f"arn:aws:iam::{account_id}:policy/{prefix}*"],
+                "Condition": condition,
+            },
+        ],
+    }
