@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import copy
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tools import access, plan
+from tools import access, access_diff, artifacts, plan
 from tools.offline import RunResult
 
 ACCOUNT = "444455556666"
@@ -345,3 +346,28 @@ def test_a_workload_reader_federated_by_the_cluster_still_reads(prod_run: RunRes
         if _denies(policies[name], action, context)
     )
     assert denied == []
+
+
+def test_the_access_diff_shows_a_widened_door_as_a_reader_added(
+    prod_run: RunResult, tmp_path: Path
+) -> None:
+    """What a pull request's reviewer sees: the new reader of each of backend's entries, and the trust."""
+    crafted = _retrust(
+        prod_run,
+        _added(
+            {
+                "Effect": "Allow",
+                "Principal": {"Federated": GITHUB},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {
+                    "StringLike": {"token.actions.githubusercontent.com:sub": "repo:x/*"}
+                },
+            }
+        ),
+    )
+    artifacts.write(prod_run, tmp_path / "base")
+    artifacts.write(crafted, tmp_path / "head")
+    diff = access_diff.diff(tmp_path / "base", tmp_path / "head")
+    added = {(r["entry"], r["kind"]) for r in diff["readers_added"]}
+    assert added == {(entry, "federated") for entry in _backend_entries(prod_run)}
+    assert [t["identity"] for t in diff["trust_added"]] == ["backend"]
