@@ -107,6 +107,8 @@ def _exempt(policy: dict[str, Any], principal: str) -> dict[str, Any]:
         actions = actions if isinstance(actions, list) else [actions]
         if not any(a in (READ, "secretsmanager:*") for a in actions):
             continue
+        if "aws:PrincipalArn" not in statement["Condition"].get("StringNotEquals", {}):
+            continue  # the cluster-provider guard names its readers with StringEquals
         arns = statement["Condition"]["StringNotEquals"]["aws:PrincipalArn"]
         arns = arns if isinstance(arns, list) else [arns]
         statement["Condition"]["StringNotEquals"]["aws:PrincipalArn"] = [*arns, principal]

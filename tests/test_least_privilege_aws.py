@@ -715,3 +715,44 @@ def test_control_default_key_policy_lets_a_broad_principal_decrypt(identity_env:
     ciphertext = _ciphertext(identity_env)
     plaintext = kms.decrypt(CiphertextBlob=ciphertext, KeyId=identity_env.kms_key_arn)["Plaintext"]
     assert plaintext == b"not for a broad role"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason=(
+        "ministack 1.5.33 puts no aws:FederatedProvider in a web-identity session's request context "
+        "(AWS puts the OIDC provider's ARN there), so the entries' guard that admits workload readers "
+        "only through the cluster's provider denies the planned IRSA session too; the replay leaves "
+        "that statement out (emulator-compat) and the guard is checked as a document only. If this "
+        "passes, ministack sets the key: keep the statement in the replay and prove the guard live."
+    ),
+)
+def test_the_cluster_provider_guard_lets_the_irsa_session_read(layered_env: LiveEnv) -> None:
+    service = WORKLOADS[0]
+    name = layered_env.entries(service)[0]
+    (provider,) = layered_env.oidc_providers.values()
+    policy = json.loads(json.dumps(layered_env.resource_policies[name]))
+    role = layered_env.role_arn(service)
+    policy["Statement"].append(
+        {
+            "Sid": "WorkloadReadersOnlyThroughTheCluster",
+            "Effect": "Deny",
+            "Principal": {"AWS": "*"},
+            "Action": "secretsmanager:*",
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {"aws:PrincipalArn": [role, session_arn(role)]},
+                "StringNotEquals": {"aws:FederatedProvider": provider},
+            },
+        }
+    )
+    root = layered_env.client("secretsmanager")
+    root.put_resource_policy(SecretId=layered_env.secrets[name], ResourcePolicy=json.dumps(policy))
+    try:
+        assert _reads(_secrets_client(layered_env, service), layered_env, [name]) == []
+    finally:
+        root.put_resource_policy(
+            SecretId=layered_env.secrets[name],
+            ResourcePolicy=json.dumps(layered_env.resource_policies[name]),
+        )

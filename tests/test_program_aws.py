@@ -140,10 +140,32 @@ def test_resource_policy_denies_all_but_readers_and_admins(run_both):
     audit = f"arn:aws:iam::{ACCOUNT[stack]}:role/platform-secrets-audit"  # aws.auditRoleArns
     role = f"arn:aws:iam::{ACCOUNT[stack]}:role/platform-secrets-{stack}-{{}}"
     readers = {entry_name(stack, e.owner, e.key): e.readers for e in catalog_facts.entries()}
+    provider = f"arn:aws:iam::{ACCOUNT[stack]}:oidc-provider/{ISSUER[stack]}"
     for policy in run_both.of_type("aws:secretsmanager/secretPolicy:SecretPolicy"):
         assert policy.inputs["blockPublicPolicy"] is True
         name = next(n for n, a in arn.items() if a == policy.inputs["secretArn"])
-        everyone, readers_only_read, audit_only_metadata = doc(policy, "policy")["Statement"]
+        statements = doc(policy, "policy")["Statement"]
+        everyone, readers_only_read, audit_only_metadata = statements[:3]
+        workloads = sorted(role.format(r) for r in readers[name] if r in WORKLOADS)
+        # Workload readers count only when federated through the cluster's OIDC provider (IRSA);
+        # an entry read by tooling roles alone has no such statement.
+        assert statements[3:] == (
+            [
+                {
+                    "Sid": "WorkloadReadersOnlyThroughTheCluster",
+                    "Effect": "Deny",
+                    "Principal": {"AWS": "*"},
+                    "Action": "secretsmanager:*",
+                    "Resource": "*",
+                    "Condition": {
+                        "StringEquals": {"aws:PrincipalArn": workloads},
+                        "StringNotEquals": {"aws:FederatedProvider": provider},
+                    },
+                }
+            ]
+            if workloads
+            else []
+        )
         for statement in (everyone, readers_only_read, audit_only_metadata):
             assert statement["Effect"] == "Deny"
             assert statement["Principal"] == {"AWS": "*"}

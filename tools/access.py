@@ -14,6 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from tools import access_aws_trust as trust
 from tools import access_vault
 from tools.offline import Registered
 
@@ -152,12 +153,22 @@ def derive_aws(
 ) -> dict[str, dict[str, Any]]:
     """Who may read which entry, in which region: the rows of ``access.json`` for AWS.
 
-    A role reads a regional copy when one of its identity policies (or the entry's resource policy)
-    allows ``secretsmanager:GetSecretValue`` on that regional ARN and no explicit deny (identity or
-    resource policy) refuses it. Trust chains are followed: a role that another role of the input
-    may assume passes its entries on to that role (``assumes`` names the chain), and a role that an
-    account root (``arn:aws:iam::<acct>:root`` or ``<acct>``) or ``*`` may assume passes them on to
-    that principal's row. Besides the roles, rows are given to:
+    A role reads a regional copy when no explicit deny (identity or resource policy) refuses
+    ``secretsmanager:GetSecretValue`` on that regional ARN and, as AWS evaluates a request within one
+    account, either one of its identity policies allows it or the entry's resource policy allows it
+    *naming the role* (its ARN, or ``*``). A resource policy that allows the account root only delegates
+    to the account's identity policies (AWS IAM User Guide, "Policy evaluation logic": the account
+    principal in a resource-based policy grants nothing by itself to an IAM role); for a role of another
+    account both sides must allow.
+
+    Every way into each role (``tools.access_aws_trust``: ``Principal.AWS``, ``Federated`` with its
+    ``sub``/``aud`` conditions, ``Service``, account roots, ``*``, ``NotPrincipal``) is followed. A role's
+    own door is the one exact Kubernetes ServiceAccount of a workload's role (``service_account``), or, for
+    a role with no such door, the named roles and users that may assume it (``assumed_by``). Every other
+    door is a reader of its own, named for what it admits (an account root, ``*``, a service, a provider
+    with the subjects it admits), that reads what the role reads; a door that is a role of the input passes
+    the role's entries on to that role's row. Such rows say through which role they read each entry
+    (``via``: entry -> role ARNs) and which roles they assume (``assumes``). Besides, rows are given to:
 
     - each principal a resource policy exempts from its deny but that is not a role of the input
       (``kind: admin``; it reads if its own IAM policy allows);
@@ -170,6 +181,7 @@ def derive_aws(
     """
     env_keys = env_keys or {}
     by_arn = {arn: entry for entry in entries for arn in entry.arns}
+    by_name = {entry.name: entry for entry in entries}
     role_by_arn = {role.arn: role for role in roles}
 
     def reads(principal: str, identity: tuple[dict[str, Any], ...] | None) -> set[str]:
@@ -182,31 +194,43 @@ def derive_aws(
             )
             if "Deny" in verdicts or resource == "Deny":
                 continue
-            if identity is None or "Allow" in verdicts or resource == "Allow":
+            if identity is None:
+                found.add(arn)
+                continue
+            same_account = _account(principal) == arn.split(":")[4]
+            named = entry.policy is not None and (
+                aws_verdict(entry.policy, READ_VALUE, arn, principal, by_account=False) == "Allow"
+            )
+            allowed = "Allow" in verdicts
+            if (allowed or named) if same_account else (allowed and resource == "Allow"):
                 found.add(arn)
         return found
 
-    direct = {role.arn: reads(role.arn, role.policies) for role in roles}
+    readable = {role.arn: reads(role.arn, role.policies) for role in roles}
     rows: dict[str, dict[str, Any]] = {}
     namespaces: dict[str, str | None] = {}
+    doors: dict[str, list[trust.WayIn]] = {}  # role ARN -> the doors that are readers of their own
     for role in roles:
         row: dict[str, Any] = {"identity": role.arn, "kind": "tooling"}
-        namespace = None
-        for st in _statements(role.trust):
-            for key, value in (st.get("Condition", {}).get("StringEquals", {}) or {}).items():
-                if key.endswith(":sub") and str(value).startswith("system:serviceaccount:"):
-                    namespace, sa = str(value).split(":")[2:4]
-                    row["kind"] = "workload"
-                    row["service_account"] = f"{namespace}/{sa}"
-            principals = (
-                (st.get("Principal") or {}).get("AWS")
-                if isinstance(st.get("Principal"), dict)
-                else st.get("Principal")
-            )
-            if principals:
-                row["assumed_by"] = sorted(_as_list(principals))
+        ways = trust.ways_in(role.trust)
+        own = next((w for w in ways if w.service_account), None)
+        if own is not None and own.service_account:
+            row["kind"] = "workload"
+            row["service_account"] = own.service_account
+            others = [w for w in ways if w != own]
+        else:
+            others = [w for w in ways if w.kind != "aws"]
+            named = sorted(w.principal for w in ways if w.kind == "aws")
+            if named:
+                row["assumed_by"] = named
+        if others:
+            row["assumed_by"] = sorted({*row.get("assumed_by", []), *(w.name for w in others)})
+        # A role of the input that may assume this one reads through it, whatever the door.
+        doors[role.arn] = sorted({*others, *(w for w in ways if w.principal in role_by_arn)})
         rows[role.arn] = row
-        namespaces[role.arn] = namespace
+        namespaces[role.arn] = (
+            own.service_account.split("/")[0] if own and own.service_account else None
+        )
 
     # Principals outside the roles: exempted admins, and the account as a whole (any principal).
     outsiders: dict[str, dict[str, Any]] = {}
@@ -217,37 +241,30 @@ def derive_aws(
                 "note": "not denied by the entries' resource policies; reads if its own IAM "
                 "policy allows",
             }
-    accounts = sorted({arn.split(":")[4] for arn in by_arn})
-    for account in accounts:
+    for account in sorted({arn.split(":")[4] for arn in by_arn}):
         outsiders[f"arn:aws:iam::{account}:root"] = {
             "kind": "account",
             "note": "any principal of the account whose own IAM policy allows (e.g. "
             "secretsmanager:* and kms:*): no resource policy denies it these entries",
         }
-    readable = dict(direct)
     for principal in outsiders:
         readable[principal] = reads(principal, None)
 
-    # Trust chains: whoever may assume a role reads what the role reads, to a fixed point.
+    # Every other door is a reader: whoever comes in reads what the role reads, to a fixed point.
     assumers: dict[str, set[str]] = defaultdict(set)
-    for role in roles:
-        for principal in _trusted_principals(role.trust):
-            if principal == "*" or re.fullmatch(r"\d{12}", principal):
-                principal = f"arn:aws:iam::{principal if principal != '*' else '*'}:root"
-            assumers[role.arn].add(principal)
+    for role_arn, ways in doors.items():
+        for way in ways:
+            assumers[role_arn].add(way.name)
+            if way.name not in readable:
+                outsiders[way.name] = _door_row(way)
+                readable[way.name] = set()
+    direct = {principal: set(arns) for principal, arns in readable.items()}  # before the chains
     assumes: dict[str, set[str]] = defaultdict(set)
     changed = True
     while changed:
         changed = False
         for role_arn, principals in assumers.items():
-            for principal in principals:
-                if principal == role_arn:
-                    continue
-                if principal not in readable and principal.endswith(":root"):
-                    outsiders[principal] = {"kind": "account", "note": "may assume a role"}
-                    readable[principal] = set()
-                if principal not in readable:
-                    continue  # named in assumed_by of the role's row
+            for principal in principals - {role_arn}:
                 gained = readable[role_arn] - readable[principal]
                 if gained or role_arn not in assumes[principal]:
                     readable[principal] |= readable[role_arn]
@@ -268,9 +285,16 @@ def derive_aws(
             row["regions"] = partial
         if assumes.get(principal):
             row["assumes"] = sorted(assumes[principal])
+            own = {by_arn[arn].name for arn in direct.get(principal, set())}
+            via = {
+                name: sorted(r for r in assumes[principal] if set(by_name[name].arns) & readable[r])
+                for name in names
+                if name not in own
+            }
+            if via:
+                row["via"] = via
         return row
 
-    by_name = {entry.name: entry for entry in entries}
     matrix: dict[str, dict[str, Any]] = {}
     for role in roles:
         service = role.tags.get("platform-secrets/service", role.name)
@@ -280,10 +304,42 @@ def derive_aws(
         if filled["entries"]:
             matrix[principal] = {
                 k: filled[k]
-                for k in ("identity", "entries", "keys", "kind", "note", "regions", "assumes")
+                for k in (
+                    "identity",
+                    "entries",
+                    "keys",
+                    "kind",
+                    "note",
+                    "admits",
+                    "regions",
+                    "assumes",
+                    "via",
+                )
                 if k in filled
             }
     return matrix
+
+
+def _door_row(way: trust.WayIn) -> dict[str, Any]:
+    """The row of a reader that comes in through a door of its own (not the role's declared one)."""
+    notes = {
+        "account": "any principal of the account whose own IAM policy allows it to assume the role",
+        "anyone": "any principal at all (of any account) may assume the role",
+        "federated": f"any token of {way.principal} whose claims match: {way.admits}",
+        "service": f"the service {way.principal}, for whoever may hand it the role (iam:PassRole)",
+        "aws": f"{way.principal} may assume the role",
+    }
+    kind = {"aws": "other"}.get(way.kind, way.kind)
+    row: dict[str, Any] = {"kind": kind, "note": notes[way.kind]}
+    if way.admits:
+        row["admits"] = way.admits
+    return row
+
+
+def _account(principal: str) -> str:
+    """The account of an ARN (empty for ``*`` or a service name)."""
+    parts = principal.split(":")
+    return parts[4] if len(parts) > 5 else ""
 
 
 def _aws(resources: list[Registered]) -> dict[str, dict[str, Any]]:
@@ -305,8 +361,13 @@ def _matches(patterns: Any, value: str, *, case: bool) -> bool:
     return False
 
 
-def _principal_matches(principal_block: Any, principal: str | None) -> bool:
-    """Whether a statement's ``Principal`` covers ``principal`` (None: an unnamed one)."""
+def _principal_matches(
+    principal_block: Any, principal: str | None, *, by_account: bool = True
+) -> bool:
+    """Whether a statement's ``Principal`` covers ``principal`` (None: an unnamed one).
+
+    ``by_account`` False: naming the principal's account (its root or bare id) does not count.
+    """
     if principal_block == "*":
         return True
     if not isinstance(principal_block, dict):
@@ -317,6 +378,8 @@ def _principal_matches(principal_block: Any, principal: str | None) -> bool:
     if principal is None:
         return False
     account = principal.split(":")[4] if principal.count(":") >= 5 else ""
+    if not by_account:
+        return principal in named
     return principal in named or account in named or f"arn:aws:iam::{account}:root" in named
 
 
@@ -347,14 +410,20 @@ def _conditions_hold(condition: dict[str, Any], principal: str | None) -> bool |
 
 
 def aws_verdict(
-    doc: dict[str, Any] | None, action: str, arn: str, principal: str | None
+    doc: dict[str, Any] | None,
+    action: str,
+    arn: str,
+    principal: str | None,
+    *,
+    by_account: bool = True,
 ) -> str | None:
     """ "Deny", "Allow" or None: what ``doc`` says about ``principal`` doing ``action`` on ``arn``.
 
     ``principal`` None evaluates an identity policy (no Principal element), or, for a resource
     policy, a principal that no statement names. A statement whose conditions are unknown here
     counts as allowing (it may) and not as denying (it may not): readers are over-reported, never
-    hidden.
+    hidden. ``by_account`` False: an Allow that names only the principal's account (its root) does
+    not count (a deny naming the account still does).
     """
     if doc is None:
         return None
@@ -368,7 +437,9 @@ def aws_verdict(
             continue
         if "NotResource" in st and _matches(st["NotResource"], arn, case=True):
             continue
-        if "Principal" in st and not _principal_matches(st["Principal"], principal):
+        if "Principal" in st and not _principal_matches(
+            st["Principal"], principal, by_account=by_account or st.get("Effect") == "Deny"
+        ):
             continue
         holds = _conditions_hold(st.get("Condition", {}), principal)
         if st.get("Effect") == "Deny" and holds:
@@ -389,22 +460,6 @@ def _named_principals(doc: dict[str, Any]) -> set[str]:
         principal = st.get("Principal")
         if isinstance(principal, dict):
             found.update(str(p) for p in _as_list(principal.get("AWS", [])) if p != "*")
-    return found
-
-
-def _trusted_principals(trust: dict[str, Any]) -> set[str]:
-    """AWS principals a trust policy lets call ``sts:AssumeRole`` (or ``*``)."""
-    found: set[str] = set()
-    for st in _statements(trust):
-        if st.get("Effect") != "Allow":
-            continue
-        if not _matches(st.get("Action", []), "sts:AssumeRole", case=False):
-            continue
-        principal = st.get("Principal")
-        if principal == "*":
-            found.add("*")
-        elif isinstance(principal, dict):
-            found.update(str(p) for p in _as_list(principal.get("AWS", [])))
     return found
 
 

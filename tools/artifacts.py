@@ -3,7 +3,8 @@
 - ``resources.json``: every registered resource (inputs with secrets as ``[secret]``);
 - ``access.json``: who reads which entries, derived from the registrations (``tools.access``);
 - ``k8s/*.yaml``: one Kubernetes object per file, as it would be applied, Secret data redacted;
-- ``iam/*.json``: every IAM document, ``<owner>.<kind>.json``;
+- ``iam/*.json``: every IAM document, ``<owner>.<kind>.json``; on AWS also ``organization.scp.json``, the
+  organisation guard (an SCP) the operator attaches to the account;
 - ``arns.json``: the plan's ARNs by name (for replaying the documents on another API).
 
 Deterministic: the same inputs give byte-identical files.
@@ -208,4 +209,7 @@ def write(result: RunResult, out: Path) -> dict[str, Any]:
     for filename, doc in iam_documents(result).items():
         _dump_json(out / "iam" / filename, doc)
     _dump_json(out / "arns.json", arns(result))
+    guard = (result.outputs.get("store") or {}).get("organization_guard_scp")
+    if guard:  # AWS: the SCP the operator attaches to the account (README, "AWS")
+        _dump_json(out / "iam" / "organization.scp.json", guard)
     return matrix

@@ -107,7 +107,11 @@ def summary(result: RunResult, matrix: dict[str, Any]) -> dict[str, Any]:
             "keys": row["keys"],
             "entries": row["entries"],
         }
-        item.update({k: row[k] for k in ("service_account", "assumed_by", "note") if k in row})
+        item.update(
+            {k: row[k] for k in ("service_account", "assumed_by", "note", "admits") if k in row}
+        )
+        if "via" in row:  # a reader through a trust chain: the role it assumed, by name
+            item["via"] = {e: [names.get(r, r) for r in roles] for e, roles in row["via"].items()}
         access[name] = item
     protected = [
         {
@@ -170,8 +174,10 @@ def render(data: dict[str, Any]) -> str:
             identity += f"  [{row['identity']}]"
         lines.append(f"    identity  {identity}")
         lines.append(f"    keys      {', '.join(row['keys']) or '-'}")
+        via = row.get("via", {})
         for i, entry in enumerate(row["entries"] or ["-"]):
-            lines.append(f"    {'entries' if i == 0 else '':<8}  {entry}")
+            through = f"  (via {', '.join(via[entry])})" if entry in via else ""
+            lines.append(f"    {'entries' if i == 0 else '':<8}  {entry}{through}")
         if "note" in row:
             lines.append(f"    note      {row['note']}")
     if data["tooling"]:

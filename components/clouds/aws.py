@@ -323,12 +323,22 @@ class AwsAdapter(CloudAdapter):
                 opts=pulumi.ResourceOptions(parent=parent),
             )
         readers = [self.role_arn(reader) for reader in entry.readers]
+        workloads = {service.name for service in self.model.services if service.workload}
         aws.secretsmanager.SecretPolicy(
             f"{name}-policy",
             secret_arn=secret.arn,
             policy=json.dumps(
                 policies.entry_resource_policy(
-                    readers, list(self.aws.admin_role_arns), list(self.aws.audit_role_arns)
+                    readers,
+                    list(self.aws.admin_role_arns),
+                    list(self.aws.audit_role_arns),
+                    # Workload readers count only through the cluster's OIDC provider (IRSA).
+                    workload_reader_arns=[
+                        self.role_arn(reader) for reader in entry.readers if reader in workloads
+                    ],
+                    cluster_provider_arn=policies.oidc_provider_arn(
+                        self.aws.account_id, self.aws.oidc_issuer
+                    ),
                 )
             ),
             block_public_policy=True,
@@ -411,7 +421,17 @@ class AwsAdapter(CloudAdapter):
 
     def exports(self) -> dict[str, Any]:
         assert self.key is not None
-        out: dict[str, Any] = {"kms_key_arn": self.key.arn, "region": self.aws.region}
+        out: dict[str, Any] = {
+            "kms_key_arn": self.key.arn,
+            "region": self.aws.region,
+            # For the operator to attach to the account (README, "AWS"): the program cannot apply it.
+            "organization_guard_scp": policies.organization_guard_scp(
+                self.aws.account_id,
+                self.settings.name_prefix,
+                self.settings.environment.value,
+                list(self.aws.admin_role_arns),
+            ),
+        }
         if self.replica_key is not None:
             out["replica_kms_key_arn"] = self.replica_key.arn
             out["replica_region"] = self.aws.replica_region

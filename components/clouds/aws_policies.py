@@ -95,7 +95,11 @@ def read_secrets_policy(secret_arns: list[str], key_arns: list[str], regions: li
 
 
 def entry_resource_policy(
-    reader_arns: list[str], admin_arns: list[str], audit_arns: list[str] | None = None
+    reader_arns: list[str],
+    admin_arns: list[str],
+    audit_arns: list[str] | None = None,
+    workload_reader_arns: list[str] | None = None,
+    cluster_provider_arn: str | None = None,
 ) -> dict:
     """Deny every Secrets Manager action to all but the entry's readers and the admin roles; readers only read.
 
@@ -107,6 +111,23 @@ def entry_resource_policy(
     The audit roles (``aws.auditRoleArns``) are exempt too, but a third statement denies them every action
     except ``AUDIT_ACTIONS``: even with ``secretsmanager:*`` in their IAM policy they never read a value.
     Without audit roles the document is the two statements alone.
+
+    ``workload_reader_arns`` (the readers that are workload roles, federated through IRSA) and
+    ``cluster_provider_arn`` add a last statement that does not trust those roles' own trust policies: a
+    session of such a role is denied everything unless it was federated through the stack's cluster OIDC
+    provider. ``aws:FederatedProvider`` is a global condition key (IAM User Guide, "AWS global condition
+    context keys", condition-keys-federatedprovider; global keys may be used in every service's policies,
+    Secrets Manager's resource policies included): it is present in the session of a role assumed with
+    ``AssumeRoleWithWebIdentity``/``AssumeRoleWithSAML`` and holds the IdP, for an IAM OIDC provider its ARN
+    (``arn:aws:iam::<acct>:oidc-provider/<issuer>``). It is absent from a session made by ``sts:AssumeRole``
+    (and not carried through role chaining), so ``StringNotEquals`` (true when the key is missing) denies
+    an administrator who added a role, an account root, a service or a foreign OIDC/SAML provider to a
+    workload role's trust. It cannot tell one ServiceAccount of the cluster from another (the token's
+    ``sub`` is not in the session): a ``sub`` widened within the same cluster is caught by the access
+    derivation, the audit's trust drift and the organisation guard (``organization_guard_scp``), not here.
+    Tooling roles are left out on purpose: CI reaches them by ``sts:AssumeRole`` from its own (GitHub-
+    federated) role, so their sessions carry no federated provider; their guard is the named-principal
+    trust, the audit and the organisation guard.
     """
     audit = sorted(set(audit_arns or ()))
     statements: list[dict[str, Any]] = [
@@ -138,6 +159,21 @@ def entry_resource_policy(
                 "NotAction": list(AUDIT_ACTIONS),
                 "Resource": "*",
                 "Condition": {"StringEquals": {"aws:PrincipalArn": audit}},
+            }
+        )
+    workloads = sorted(set(workload_reader_arns or ()))
+    if workloads and cluster_provider_arn:
+        statements.append(
+            {
+                "Sid": "WorkloadReadersOnlyThroughTheCluster",
+                "Effect": "Deny",
+                "Principal": {"AWS": "*"},
+                "Action": ADMIN_ACTIONS,
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {"aws:PrincipalArn": workloads},
+                    "StringNotEquals": {"aws:FederatedProvider": cluster_provider_arn},
+                },
             }
         )
     return {"Version": VERSION, "Statement": statements}
@@ -212,6 +248,75 @@ def key_policy(account_id: str, admin_arns: list[str], regions: list[str]) -> di
                         "kms:CallerAccount": account_id,
                     }
                 },
+            },
+        ],
+    }
+
+
+GUARDED_ROLE_ACTIONS = (
+    "iam:AttachRolePolicy",
+    "iam:CreateRole",
+    "iam:DeleteRole",
+    "iam:DeleteRolePermissionsBoundary",
+    "iam:DeleteRolePolicy",
+    "iam:DetachRolePolicy",
+    "iam:PutRolePermissionsBoundary",
+    "iam:PutRolePolicy",
+    "iam:TagRole",
+    "iam:UntagRole",
+    "iam:UpdateAssumeRolePolicy",
+    "iam:UpdateRole",
+)
+"""What changes who may become one of the stack's roles, or what it may do (or re-creates it by name)."""
+GUARDED_PROVIDER_ACTIONS = (
+    "iam:AddClientIDToOpenIDConnectProvider",
+    "iam:CreateOpenIDConnectProvider",
+    "iam:UpdateOpenIDConnectProviderThumbprint",
+)
+"""What registers, or re-points, an OIDC issuer a role's trust could then name."""
+GUARDED_POLICY_ACTIONS = ("iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion")
+"""What rewrites a managed policy under the stack's prefix (none today; a future one is covered)."""
+
+
+def organization_guard_scp(
+    account_id: str, name_prefix: str, environment: str, admin_arns: list[str]
+) -> dict[str, Any]:
+    """The service control policy the operator attaches to the stack's account (or its OU).
+
+    The entries let their readers in by ``aws:PrincipalArn``, so whoever may rewrite a reader role's trust,
+    delete and re-create it under the same name, or register an OIDC provider its trust could name, reads
+    the role's secrets; nothing inside the account can stop its own IAM administrators. This SCP denies
+    those writes on ``role/<prefix>-<env>-*`` (and ``policy/<prefix>-<env>-*``), and OIDC-provider writes in
+    the account, to every principal but the stack's admin roles (``aws.adminRoleArns``: the deploy role
+    that runs ``pulumi up`` and the break-glass roles). SCPs name no principal: the exemption is an
+    ``ArnNotLike`` on ``aws:PrincipalArn``. An SCP does not bind the organisation's management account nor
+    service-linked roles: keep the stack out of the management account.
+    """
+    condition = {"ArnNotLike": {"aws:PrincipalArn": sorted(set(admin_arns))}}
+    prefix = f"{name_prefix}-{environment}-"
+    return {
+        "Version": VERSION,
+        "Statement": [
+            {
+                "Sid": "OnlyAdminRolesChangeTheStacksRoles",
+                "Effect": "Deny",
+                "Action": list(GUARDED_ROLE_ACTIONS),
+                "Resource": [f"arn:aws:iam::{account_id}:role/{prefix}*"],
+                "Condition": condition,
+            },
+            {
+                "Sid": "OnlyAdminRolesRegisterIdentityProviders",
+                "Effect": "Deny",
+                "Action": list(GUARDED_PROVIDER_ACTIONS),
+                "Resource": [f"arn:aws:iam::{account_id}:oidc-provider/*"],
+                "Condition": condition,
+            },
+            {
+                "Sid": "OnlyAdminRolesChangeTheStacksPolicies",
+                "Effect": "Deny",
+                "Action": list(GUARDED_POLICY_ACTIONS),
+                "Resource": [f"arn:aws:iam::{account_id}:policy/{prefix}*"],
+                "Condition": condition,
             },
         ],
     }

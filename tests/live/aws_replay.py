@@ -212,9 +212,25 @@ def emulator_compat_resource_policy(doc: Document, session_name: str = SESSION_N
     """A copy where each role ARN of an ``aws:PrincipalArn`` condition is joined by its session.
 
     ministack 1.5.33 evaluates ``aws:PrincipalArn`` as the caller's session ARN, while AWS gives the
-    role ARN for a role session; this keeps the plan's meaning on ministack. Nothing else changes.
+    role ARN for a role session; this keeps the plan's meaning on ministack.
+
+    ministack also puts no ``aws:FederatedProvider`` in any session's request context (AWS puts the
+    OIDC provider's ARN in a web-identity session's), so the statement that lets workload readers in
+    only through the cluster's provider would deny the planned IRSA sessions too: statements that
+    condition on that key are left out here. The guard is not exercised on ministack (its document
+    is checked in tests/attacks/test_attacks_aws_identity.py). Nothing else changes.
     """
     result = copy.deepcopy(doc)
+    result["Statement"] = [
+        st
+        for st in _statements(result)
+        if not any(
+            key.lower() == "aws:federatedprovider"
+            for block in (st.get("Condition") or {}).values()
+            if isinstance(block, dict)
+            for key in block
+        )
+    ]
     for statement in _statements(result):
         for operator, block in (statement.get("Condition") or {}).items():
             if not isinstance(block, dict):
