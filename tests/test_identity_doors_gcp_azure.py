@@ -228,7 +228,7 @@ def _azure(**changes: Any) -> dict[str, Any]:
 
 
 def test_identities_in_the_vaults_resource_group_are_refused():
-    with pytest.raises(SettingsError, match="identityResourceGroupName.*vault's resource group"):
+    with pytest.raises(SettingsError, match=r"identityResourceGroupName.*vault's resource group"):
         parse_settings(
             {
                 "environment": "dev",

@@ -39,7 +39,9 @@ _WORKLOAD = re.compile(
     r"[^/]+\.svc\.id\.goog/subject/ns/(?P<ns>[^/]+)/sa/(?P<sa>[^/]+)"
     r"|serviceAccount:[^\[]+\.svc\.id\.goog\[(?P<lns>[^/]+)/(?P<lsa>[^\]]+)\]"
 )
-_ACCOUNT = re.compile(r"serviceAccount:(?P<email>[^@\[]+@(?P<project>[^.]+)\.iam\.gserviceaccount\.com)")
+_ACCOUNT = re.compile(
+    r"serviceAccount:(?P<email>[^@\[]+@(?P<project>[^.]+)\.iam\.gserviceaccount\.com)"
+)
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,9 @@ def grants(resources: list[Any]) -> list[Grant]:
                 f"{r.inputs.get('project')}/{r.inputs['secretId']}"
             )
             if target:
-                found += [Grant(role, m, secret=target, service=service) for role, m in members_of(r)]
+                found += [
+                    Grant(role, m, secret=target, service=service) for role, m in members_of(r)
+                ]
         elif r.type.startswith("gcp:projects/iAM"):
             project = r.inputs["project"]
             found += [Grant(role, m, project=project, service=service) for role, m in members_of(r)]
