@@ -115,9 +115,9 @@ def test_gcp_extra_readers_on_the_secret_and_on_the_project(gcp_declared: Declar
     report, _ = gcp_audit(gcp_declared, fake)
     found = kinds(report)
     assert ("extra-reader", entry, "intruder@other-project.iam.gserviceaccount.com") in found
-    assert {e for k, e, p in found if p == "user:someone@example.com"} == set(
-        gcp_declared.entries
-    ), audit.render(report)
+    assert {
+        e for k, e, p in found if k == "extra-reader" and p == "user:someone@example.com"
+    } == set(gcp_declared.entries), audit.render(report)
     assert audit.exit_code(report) == 1
 
 
