@@ -29,14 +29,16 @@ CI_MEMBER = "serviceAccount:ci-linear@acme-ci-tooling.iam.gserviceaccount.com"
 SECRET = "gcp:secretmanager/secret:Secret"
 VERSION = "gcp:secretmanager/secretVersion:SecretVersion"
 SECRET_MEMBER = "gcp:secretmanager/secretIamMember:SecretIamMember"
-NUMBER = {"dev": "109876543210", "prod": "210987654321"}
+POOL = {"dev": ("acme-secrets-dev", "109876543210"), "prod": ("acme-apps-prod", "310987654321")}
+"""The cluster's project (its Workload Identity pool) and that project's number: prod's is apart."""
 
 
 def principal(stack: str, service: str) -> str:
     """The Workload Identity principal of the service's ServiceAccount (namespace and name = service)."""
+    project, number = POOL[stack]
     return (
-        f"principal://iam.googleapis.com/projects/{NUMBER[stack]}/locations/global/"
-        f"workloadIdentityPools/{PROJECT[stack]}.svc.id.goog/subject/ns/{service}/sa/{service}"
+        f"principal://iam.googleapis.com/projects/{number}/locations/global/"
+        f"workloadIdentityPools/{project}.svc.id.goog/subject/ns/{service}/sa/{service}"
     )
 
 
@@ -374,7 +376,7 @@ def test_eso_store_uses_gcpsm_with_workload_identity(gcp_run, service):
                     "workloadIdentity": {
                         "clusterLocation": "europe-west1",
                         "clusterName": f"apps-{stack}",
-                        "clusterProjectID": PROJECT[stack],
+                        "clusterProjectID": POOL[stack][0],
                         "serviceAccountRef": {"name": service},
                     }
                 },

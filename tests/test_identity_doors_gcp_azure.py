@@ -18,7 +18,9 @@ import pytest
 from components.clouds import gcp_naming
 from components.settings import SettingsError, parse_settings
 from tests.checks import OWN_KEYS, WORKLOADS
-from tools import access
+from tests.conftest import PROD_SECRETS
+from tests.test_gcp import gcp_settings
+from tools import access, offline
 from tools.offline import Registered, RunResult
 
 INSIDER = "user:insider@example.com"
@@ -150,8 +152,8 @@ def test_a_workload_reads_through_its_workload_identity_principal_directly(
     gcp_prod_run: RunResult, service
 ):
     principal = (
-        f"principal://iam.googleapis.com/projects/{NUMBER}/locations/global/"
-        f"workloadIdentityPools/{PROJECT}.svc.id.goog/subject/ns/{service}/sa/{service}"
+        "principal://iam.googleapis.com/projects/310987654321/locations/global/"
+        f"workloadIdentityPools/acme-apps-prod.svc.id.goog/subject/ns/{service}/sa/{service}"
     )
     row = access.derive(gcp_prod_run.resources)[service]
     assert (row["identity"], row["kind"], row["service_account"]) == (
@@ -286,3 +288,17 @@ def test_the_planned_federations_make_no_extra_reader(azure_prod_run: RunResult)
     """The control: the plan's own credentials are the services' rows, nothing else."""
     matrix = access.derive(azure_prod_run.resources)
     assert set(matrix) == set(OWN_KEYS), sorted(matrix)
+
+
+# --- GCP: GKE's Workload Identity pool is per project (issue item 12) ---
+
+
+def test_prod_refuses_a_workload_pool_in_the_secrets_project():
+    """Whoever may create a Workload Identity cluster in the pool's project mints every workload's principal:
+    in prod that project must not be the secrets' one, whose administrators hold broad store permissions."""
+    gcp = gcp_settings("prod")["gcp"]
+    gcp.pop("clusterProject", None)
+    gcp.pop("clusterProjectNumber", None)
+    result = offline.run("prod", overrides={"cloud": "gcp", "gcp": gcp}, secrets=PROD_SECRETS)
+    assert "gcp.clusterProject: prod needs the cluster in a project of its own" in str(result.error)
+    assert result.resources == []

@@ -67,6 +67,15 @@ class GcpAdapter(CloudAdapter):
                     f"{entry.config_key}: rotates every {entry.rotation_days} days, so rotationEpoch "
                     "must be a date (YYYY-MM-DD): the first rotation notice is counted from it"
                 )
+        if settings.strict and gcp_settings.cluster_project in (None, gcp_settings.project):
+            # GKE's Workload Identity pool is the project's, shared by every Workload Identity cluster in
+            # it: whoever may create one there can present any workload's ServiceAccount. In prod the pool
+            # must not be the secrets' project, whose administrators hold broad store permissions.
+            problems.append(
+                "gcp.clusterProject: prod needs the cluster in a project of its own (with "
+                "clusterProjectNumber), not the secrets' project: its Workload Identity pool is shared "
+                "by every cluster of that project"
+            )
         for name in (naming.key_ring_name(prefix, env), naming.crypto_key_name(prefix, env)):
             if not naming.KMS_NAME.fullmatch(name):
                 problems.append(f"namePrefix: KMS name {name!r} breaks GCP's rule")
