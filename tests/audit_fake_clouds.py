@@ -312,8 +312,17 @@ class FakeAzure:
                 },
                 {},
             )
-        if path == f"{self.vault_id}/providers/Microsoft.Authorization/roleAssignments":
-            return 200, {"value": self.assignments}, {}
+        listing = re.fullmatch(r"(.+)/providers/Microsoft\.Authorization/roleAssignments", path)
+        if method == "GET" and listing:
+            # What list_for_scope answers: assignments at the scope, above it, or below it.
+            scope = listing[1].lower()
+            reaching = [
+                a
+                for a in self.assignments
+                if scope.startswith(a["properties"]["scope"].lower().rstrip("/"))
+                or a["properties"]["scope"].lower().startswith(scope + "/")
+            ]
+            return 200, {"value": reaching}, {}
         identities = (
             f"/subscriptions/{self.subscription}/resourceGroups/{self.identity_group or self.group}"
             "/providers/Microsoft.ManagedIdentity/userAssignedIdentities"

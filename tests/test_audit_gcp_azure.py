@@ -278,3 +278,20 @@ def test_azure_reader_never_gets_a_secret(azure_declared: Declared) -> None:
     with pytest.raises(ValueReadRefused, match="/secrets/backend--redis-url"):
         reader._secrets.get_secret("backend--redis-url")
     assert not [p for _, p in http2.sent if p.endswith("/secrets/backend--redis-url")]
+
+
+CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
+
+
+def test_azure_a_contributor_on_the_identities_group_is_a_high_trust_widened_finding(
+    azure_declared: Declared,
+) -> None:
+    """A Contributor of the identities' group can add a federated credential to any reader."""
+    fake = FakeAzure.from_plan(azure_declared, SET_AT)
+    group = f"/subscriptions/{fake.subscription}/resourceGroups/{fake.identity_group}"
+    role = f"/subscriptions/{fake.subscription}/providers/Microsoft.Authorization/roleDefinitions/{CONTRIBUTOR}"
+    fake.assign(group, role, "0d5c4b3a-2f1e-4d0c-9b8a-7f6e5d4c3b2a")
+    report, _ = azure_audit(azure_declared, fake)
+    assert trust(report) == [
+        ("trust-widened", "high", f"the identities of {fake.identity_group}")
+    ], audit.render(report)

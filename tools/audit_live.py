@@ -276,10 +276,14 @@ def azure_view(declared: Declared, reader: AzureReader | None = None) -> LiveVie
         _registered(
             "azure-native:managedidentity:UserAssignedIdentity",
             i.name,
-            {"tags": i.tags},
+            {"tags": i.tags, "resourceGroupName": reader.identity_group},
             {"principalId": i.principal_id, "clientId": i.client_id, "name": i.name},
         )
         for i in identities
+    ]
+    resources += [
+        _registered("azure-native:authorization:RoleAssignment", f"identity-group-{n}", a, {})
+        for n, a in enumerate(reader.identity_group_assignments())
     ]
     resources += [
         _registered(

@@ -6,7 +6,7 @@ whose every request goes through ``GuardedAdapter``: only the listings and gets 
 plane's value read (``GET /secrets/<name>[/<version>]``, what ``SecretClient.get_secret`` sends) is refused before
 it leaves. A read-only audit principal needs: ``Microsoft.KeyVault/vaults/read``, ``.../secrets/readMetadata``
 (Key Vault Reader), ``Microsoft.Authorization/roleAssignments/read``,
-``Microsoft.ManagedIdentity/userAssignedIdentities/read`` and
+``Microsoft.ManagedIdentity/userAssignedIdentities/read``, role assignments read and
 ``.../federatedIdentityCredentials/read`` on the identities' group; never Key Vault Secrets User.
 """
 
@@ -29,6 +29,10 @@ ALLOWED: tuple[tuple[str, str], ...] = (
         "GET",
         r"/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.KeyVault/vaults/[^/]+"
         r"/providers/Microsoft\.Authorization/roleAssignments",
+    ),
+    (
+        "GET",
+        r"/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Authorization/roleAssignments",
     ),
     (
         "GET",
@@ -155,6 +159,21 @@ class AzureReader:
                 "principalId": str(a.principal_id),
             }
             for a in self._authorization.role_assignments.list_for_scope(self.vault_id)
+        ]
+
+    def identity_group_assignments(self) -> list[dict[str, str]]:
+        """Assignments at the identities' group or below it (whoever may write there can federate a reader);
+        those inherited from the subscription are the operator's to hold (``docs/threat-model.md``)."""
+        group = f"/subscriptions/{self.subscription_id}/resourceGroups/{self.identity_group}"
+        return [
+            {
+                "scope": str(a.scope),
+                "roleDefinitionId": str(a.role_definition_id),
+                "principalId": str(a.principal_id),
+            }
+            for a in self._authorization.role_assignments.list_for_scope(group)
+            if str(a.scope).lower() == group.lower()
+            or str(a.scope).lower().startswith(group.lower() + "/")
         ]
 
     def identities(self) -> list[LiveAzureIdentity]:
