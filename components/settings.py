@@ -111,11 +111,21 @@ class GcpSettings(_Camel):
         min_length=1,
         description="Replica locations of every secret (user-managed replication); prod: at least two.",
     )
+    project_number: str = Field(
+        pattern=r"^\d{6,20}$",
+        description="The number of `project` (`gcloud projects describe`): Workload Identity principals "
+        "name their pool's project by number.",
+    )
     cluster_project: str | None = Field(
         default=None,
         pattern=GCP_PROJECT,
         description="Project of the GKE cluster (its workload pool is `<clusterProject>.svc.id.goog`); "
         "`project` when unset.",
+    )
+    cluster_project_number: str | None = Field(
+        default=None,
+        pattern=r"^\d{6,20}$",
+        description="The number of `clusterProject`; required when it is not `project`.",
     )
     cluster_name: str = Field(
         pattern=r"^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$",
@@ -143,9 +153,26 @@ class GcpSettings(_Camel):
         "service accounts or workload identity pools may be `toolingMembers`; any other is refused.",
     )
 
+    @model_validator(mode="after")
+    def _pool_number(self) -> GcpSettings:
+        if self.cluster_project not in (None, self.project) and not self.cluster_project_number:
+            raise ValueError(
+                "gcp.clusterProjectNumber: required when clusterProject is not project (the "
+                "workloads' principals name the cluster project's pool by its number)"
+            )
+        return self
+
     @property
     def workload_pool(self) -> str:
         return f"{self.cluster_project or self.project}.svc.id.goog"
+
+    @property
+    def workload_pool_number(self) -> str:
+        """The number of the project that owns the cluster's Workload Identity pool."""
+        if self.cluster_project in (None, self.project):
+            return self.project_number
+        assert self.cluster_project_number is not None  # the validator checks it
+        return self.cluster_project_number
 
 
 class FederatedSubject(_Camel):
@@ -169,6 +196,13 @@ class AzureSettings(_Camel):
     resource_group_name: str = Field(
         pattern=r"^[-\w.()]{1,89}[-\w()]$",
         description="Existing resource group that holds the vault and the identities.",
+    )
+    identity_resource_group_name: str | None = Field(
+        default=None,
+        pattern=r"^[-\w.()]{1,89}[-\w()]$",
+        description="Resource group of the services' managed identities, created by the program and holding "
+        "nothing else: whoever may write in the vault's group must not reach them (a Contributor there could "
+        "add a federated credential). `<resourceGroupName>-identities` when unset; never the vault's group.",
     )
     location: str = Field(pattern=r"^[a-z0-9]+$", description="Azure region, e.g. westeurope.")
     oidc_issuer: str = Field(
@@ -221,9 +255,19 @@ class AzureSettings(_Camel):
             problems.append(
                 "azure.allowPublicNetworkAccessInProd: needs azure.publicNetworkAccessReason"
             )
+        if self.identity_group.lower() == self.resource_group_name.lower():
+            problems.append(
+                "azure.identityResourceGroupName: is the vault's resource group; the identities need "
+                "a group of their own (a Contributor of the vault's group could federate them)"
+            )
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    @property
+    def identity_group(self) -> str:
+        """The managed identities' resource group (created by the program, apart from the vault's)."""
+        return self.identity_resource_group_name or f"{self.resource_group_name[:79]}-identities"
 
     @property
     def open_to_every_network(self) -> bool:

@@ -167,6 +167,10 @@ class FakeAzure:
     deleted: dict[str, dict[str, Any]] = field(default_factory=dict)
     identities: list[dict[str, Any]] = field(default_factory=list)
     assignments: list[dict[str, Any]] = field(default_factory=list)
+    identity_group: str = ""
+    """The identities' own resource group (the vault's when empty)."""
+    credentials: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    """Identity name -> its federated identity credentials, as the management API lists them."""
 
     @classmethod
     def from_plan(cls, declared: Declared, set_at: datetime) -> FakeAzure:
@@ -178,6 +182,7 @@ class FakeAzure:
             group=azure.resource_group_name,
             vault=vault.inputs["vaultName"],
             vault_properties=copy.deepcopy(vault.inputs["properties"]),
+            identity_group=azure.identity_group,
         )
         for name, entry in declared.entries.items():
             fake.secrets[name] = {
@@ -203,6 +208,13 @@ class FakeAzure:
                     },
                 }
             )
+        for credential in declared.of_type(
+            "azure-native:managedidentity:FederatedIdentityCredential"
+        ):
+            inputs = credential.inputs
+            fake.federate(
+                inputs["resourceName"], inputs["issuer"], inputs["subject"], inputs["audiences"]
+            )
         for assignment in declared.of_type("azure-native:authorization:RoleAssignment"):
             fake.assign(
                 assignment.inputs["scope"],
@@ -216,6 +228,27 @@ class FakeAzure:
         return (
             f"/subscriptions/{self.subscription}/resourceGroups/{self.group}"
             f"/providers/Microsoft.KeyVault/vaults/{self.vault}"
+        )
+
+    def federate(
+        self, identity: str, issuer: str, subject: str, audiences: list[str] | None = None
+    ) -> None:
+        found = self.credentials.setdefault(identity, [])
+        group = self.identity_group or self.group
+        name = f"credential-{len(found)}"
+        found.append(
+            {
+                "id": f"/subscriptions/{self.subscription}/resourceGroups/{group}/providers/"
+                f"Microsoft.ManagedIdentity/userAssignedIdentities/{identity}/"
+                f"federatedIdentityCredentials/{name}",
+                "name": name,
+                "type": "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials",
+                "properties": {
+                    "issuer": issuer,
+                    "subject": subject,
+                    "audiences": audiences or ["api://AzureADTokenExchange"],
+                },
+            }
         )
 
     def assign(self, scope: str, role: str, principal: str) -> None:
@@ -279,12 +312,24 @@ class FakeAzure:
                 },
                 {},
             )
-        if path == f"{self.vault_id}/providers/Microsoft.Authorization/roleAssignments":
-            return 200, {"value": self.assignments}, {}
+        listing = re.fullmatch(r"(.+)/providers/Microsoft\.Authorization/roleAssignments", path)
+        if method == "GET" and listing:
+            # What list_for_scope answers: assignments at the scope, above it, or below it.
+            scope = listing[1].lower()
+            reaching = [
+                a
+                for a in self.assignments
+                if scope.startswith(a["properties"]["scope"].lower().rstrip("/"))
+                or a["properties"]["scope"].lower().startswith(scope + "/")
+            ]
+            return 200, {"value": reaching}, {}
         identities = (
-            f"/subscriptions/{self.subscription}/resourceGroups/{self.group}"
+            f"/subscriptions/{self.subscription}/resourceGroups/{self.identity_group or self.group}"
             "/providers/Microsoft.ManagedIdentity/userAssignedIdentities"
         )
         if path == identities:
             return 200, {"value": self.identities}, {}
+        found = re.fullmatch(re.escape(identities) + r"/([^/]+)/federatedIdentityCredentials", path)
+        if method == "GET" and found:
+            return 200, {"value": self.credentials.get(found[1], [])}, {}
         return 404, {"error": {"code": "NotFound", "message": f"no {method} {path}"}}, {}

@@ -16,7 +16,7 @@ import pytest
 from google.auth.credentials import AnonymousCredentials
 
 from tests.audit_fake_clouds import FakeAzure, FakeAzureCredential, FakeGcp, FakeHttp
-from tools import audit
+from tools import audit, audit_live
 from tools.audit_plan import Declared, declare
 from tools.audit_stores import ValueReadRefused
 from tools.audit_stores import azure as azure_store
@@ -54,6 +54,59 @@ def test_gcp_clean(gcp_declared: Declared) -> None:
     assert http.sent, "the reader went through the fake transport"
 
 
+def trust(report: dict[str, Any]) -> list[tuple[str, str, str]]:
+    return [
+        (f["kind"], f["severity"], f["principal"])
+        for f in report["findings"]
+        if f["kind"].startswith("trust-")
+    ]
+
+
+def test_gcp_the_doors_planned_are_the_doors_live(gcp_declared: Declared) -> None:
+    """The control: the plan's doors, read back live from the fake, are the same set (and not none)."""
+    fake = FakeGcp.from_plan(gcp_declared, SET_AT)
+    http = FakeHttp(fake.handle)
+    reader = gcp_store.GcpReader(fake.project, credentials=AnonymousCredentials(), adapter=http)
+    view = audit_live.gcp_view(gcp_declared, reader)
+    assert view.doors is not None and view.planned_doors is not None
+    assert view.doors == view.planned_doors and len(view.doors) >= len(gcp_declared.entries)
+
+
+@pytest.mark.parametrize(
+    "role",
+    [
+        "roles/iam.serviceAccountTokenCreator",
+        "roles/iam.serviceAccountUser",
+        "roles/iam.workloadIdentityUser",
+    ],
+)
+def test_gcp_a_new_act_as_member_on_the_project_is_a_high_trust_widened_finding(
+    gcp_declared: Declared, role: str
+) -> None:
+    fake = FakeGcp.from_plan(gcp_declared, SET_AT)
+    fake.project_bindings.append({"role": role, "members": ["user:insider@example.com"]})
+    report, _ = gcp_audit(gcp_declared, fake)
+    assert trust(report) == [
+        ("trust-widened", "high", f"every service account of project {fake.project}")
+    ], audit.render(report)
+    (finding,) = [f for f in report["findings"] if f["kind"] == "trust-widened"]
+    assert "user:insider@example.com" in finding["detail"] and role in finding["detail"]
+    assert audit.exit_code(report) == 1
+
+
+def test_gcp_a_wider_workload_identity_member_on_a_secret_is_trust_widened(
+    gcp_declared: Declared,
+) -> None:
+    fake = FakeGcp.from_plan(gcp_declared, SET_AT)
+    namespace = (
+        f"principalSet://iam.googleapis.com/projects/{fake.number}/locations/global/"
+        f"workloadIdentityPools/{fake.project}.svc.id.goog/namespace/backend"
+    )
+    fake.grant("platform-secrets-prod-backend-OTP_PEPPER", ACCESSOR, namespace)
+    report, _ = gcp_audit(gcp_declared, fake)
+    assert ("trust-widened", "high", namespace) in trust(report), audit.render(report)
+
+
 def test_gcp_extra_readers_on_the_secret_and_on_the_project(gcp_declared: Declared) -> None:
     fake = FakeGcp.from_plan(gcp_declared, SET_AT)
     entry = "platform-secrets-prod-backend-OTP_PEPPER"
@@ -62,9 +115,9 @@ def test_gcp_extra_readers_on_the_secret_and_on_the_project(gcp_declared: Declar
     report, _ = gcp_audit(gcp_declared, fake)
     found = kinds(report)
     assert ("extra-reader", entry, "intruder@other-project.iam.gserviceaccount.com") in found
-    assert {e for k, e, p in found if p == "user:someone@example.com"} == set(
-        gcp_declared.entries
-    ), audit.render(report)
+    assert {
+        e for k, e, p in found if k == "extra-reader" and p == "user:someone@example.com"
+    } == set(gcp_declared.entries), audit.render(report)
     assert audit.exit_code(report) == 1
 
 
@@ -125,7 +178,12 @@ def azure_declared(azure_prod_run: RunResult) -> Declared:
 
 def azure_reader(fake: FakeAzure, http: FakeHttp) -> azure_store.AzureReader:
     return azure_store.AzureReader(
-        fake.subscription, fake.group, fake.vault, credential=FakeAzureCredential(), adapter=http
+        fake.subscription,
+        fake.group,
+        fake.vault,
+        credential=FakeAzureCredential(),
+        adapter=http,
+        identity_group=fake.identity_group,
     )
 
 
@@ -141,6 +199,42 @@ def test_azure_clean(azure_declared: Declared) -> None:
     report, _http = azure_audit(azure_declared, FakeAzure.from_plan(azure_declared, SET_AT))
     assert report["findings"] == [], audit.render(report)
     assert all(e["readers"] == e["declared_readers"] != [] for e in report["entries"])
+
+
+def test_azure_the_doors_planned_are_the_doors_live(azure_declared: Declared) -> None:
+    fake = FakeAzure.from_plan(azure_declared, SET_AT)
+    view = audit_live.azure_view(azure_declared, azure_reader(fake, FakeHttp(fake.handle)))
+    assert view.doors is not None and view.planned_doors is not None
+    assert view.doors == view.planned_doors and len(view.doors) == len(fake.identities)
+
+
+@pytest.mark.parametrize(
+    ("issuer", "subject"),
+    [
+        ("https://token.actions.githubusercontent.com", "repo:attacker/fork:ref:refs/heads/main"),
+        ("https://oidc.prod-aks.azure.com/other/cluster/", "system:serviceaccount:backend:backend"),
+    ],
+)
+def test_azure_a_new_federated_credential_is_a_high_trust_widened_finding(
+    azure_declared: Declared, issuer: str, subject: str
+) -> None:
+    fake = FakeAzure.from_plan(azure_declared, SET_AT)
+    backend = "platform-secrets-prod-backend"
+    fake.federate(backend, issuer, subject)
+    report, _ = azure_audit(azure_declared, fake)
+    assert ("trust-widened", "high", backend) in trust(report), audit.render(report)
+    assert any(subject in f["detail"] for f in report["findings"] if f["principal"] == backend)
+
+
+def test_azure_a_changed_subject_is_widened_and_narrowed(azure_declared: Declared) -> None:
+    fake = FakeAzure.from_plan(azure_declared, SET_AT)
+    backend = "platform-secrets-prod-backend"
+    fake.credentials[backend][0]["properties"]["subject"] = "system:serviceaccount:backend:other"
+    report, _ = azure_audit(azure_declared, fake)
+    assert sorted(trust(report)) == [
+        ("trust-narrowed", "medium", backend),
+        ("trust-widened", "high", backend),
+    ], audit.render(report)
 
 
 def test_azure_extra_reader_at_the_resource_group(azure_declared: Declared) -> None:
@@ -184,3 +278,20 @@ def test_azure_reader_never_gets_a_secret(azure_declared: Declared) -> None:
     with pytest.raises(ValueReadRefused, match="/secrets/backend--redis-url"):
         reader._secrets.get_secret("backend--redis-url")
     assert not [p for _, p in http2.sent if p.endswith("/secrets/backend--redis-url")]
+
+
+CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
+
+
+def test_azure_a_contributor_on_the_identities_group_is_a_high_trust_widened_finding(
+    azure_declared: Declared,
+) -> None:
+    """A Contributor of the identities' group can add a federated credential to any reader."""
+    fake = FakeAzure.from_plan(azure_declared, SET_AT)
+    group = f"/subscriptions/{fake.subscription}/resourceGroups/{fake.identity_group}"
+    role = f"/subscriptions/{fake.subscription}/providers/Microsoft.Authorization/roleDefinitions/{CONTRIBUTOR}"
+    fake.assign(group, role, "0d5c4b3a-2f1e-4d0c-9b8a-7f6e5d4c3b2a")
+    report, _ = azure_audit(azure_declared, fake)
+    assert trust(report) == [
+        ("trust-widened", "high", f"the identities of {fake.identity_group}")
+    ], audit.render(report)

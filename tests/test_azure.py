@@ -323,7 +323,8 @@ def test_federation_admits_exactly_the_services_kubernetes_service_account(azure
         {
             "federatedIdentityCredentialResourceName": f"aks-{service}-{service}",
             "resourceName": identity.outputs["name"],
-            "resourceGroupName": GROUP[azure_run.stack],
+            # The identities' own group, never the vault's (a Contributor there could federate them).
+            "resourceGroupName": f"{GROUP[azure_run.stack]}-identities",
             "issuer": ISSUER[azure_run.stack],
             "subject": f"system:serviceaccount:{service}:{service}",
             "audiences": ["api://AzureADTokenExchange"],

@@ -1,7 +1,8 @@
 """GCP: names (pure), settings, and the real program with the real stack files under the mock engine.
 
-Secret Manager with user-managed replication and CMEK, one Google service account per service, secretAccessor on
-each of its own secrets only, Workload Identity for exactly its ServiceAccount, and the ESO gcpsm store.
+Secret Manager with user-managed replication and CMEK, secretAccessor on each of a service's own secrets only,
+granted directly to its Kubernetes ServiceAccount's Workload Identity principal (no Google service account to
+impersonate), and the ESO gcpsm store.
 """
 
 from __future__ import annotations
@@ -28,8 +29,21 @@ CI_MEMBER = "serviceAccount:ci-linear@acme-ci-tooling.iam.gserviceaccount.com"
 SECRET = "gcp:secretmanager/secret:Secret"
 VERSION = "gcp:secretmanager/secretVersion:SecretVersion"
 SECRET_MEMBER = "gcp:secretmanager/secretIamMember:SecretIamMember"
-ACCOUNT = "gcp:serviceaccount/account:Account"
-ACCOUNT_MEMBER = "gcp:serviceaccount/iAMMember:IAMMember"
+POOL = {"dev": ("acme-secrets-dev", "109876543210"), "prod": ("acme-apps-prod", "310987654321")}
+"""The cluster's project (its Workload Identity pool) and that project's number: prod's is apart."""
+
+
+def principal(stack: str, service: str) -> str:
+    """The Workload Identity principal of the service's ServiceAccount (namespace and name = service)."""
+    project, number = POOL[stack]
+    return (
+        f"principal://iam.googleapis.com/projects/{number}/locations/global/"
+        f"workloadIdentityPools/{project}.svc.id.goog/subject/ns/{service}/sa/{service}"
+    )
+
+
+def reader_of(stack: str, service: str) -> str:
+    return principal(stack, service) if service in WORKLOADS else CI_MEMBER
 
 
 @pytest.fixture(scope="module", params=["dev", "prod"])
@@ -103,11 +117,9 @@ def test_a_member_that_stands_for_many_principals_is_a_problem(member):
     assert naming.member_problem(member)
 
 
-def test_one_principal_is_no_problem_and_federated_ones_exchange_tokens():
+def test_one_principal_is_no_problem():
     assert naming.member_problem(CI_MEMBER) is None
-    assert naming.tooling_role(CI_MEMBER) == naming.TOKEN_CREATOR
-    federated = "principal://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/ci/subject/x"
-    assert naming.tooling_role(federated) == naming.WORKLOAD_IDENTITY_USER
+    assert naming.member_problem(principal("prod", "backend")) is None
 
 
 # --- settings ---
@@ -285,23 +297,17 @@ def test_dev_protects_nothing(gcp_dev_run):
 # --- identities and grants ---
 
 
-def test_one_service_account_per_service_named_within_gcps_limits(gcp_run):
-    accounts = {r.inputs["displayName"]: r for r in gcp_run.of_type(ACCOUNT)}
-    assert set(accounts) == set(OWN_KEYS)
-    for service, account in accounts.items():
-        assert account.inputs["accountId"] == naming.account_id(
-            "platform-secrets", gcp_run.stack, service
-        )
-        assert account.inputs["project"] == PROJECT[gcp_run.stack]
+def test_no_google_service_account_and_no_act_as_grant_is_registered(gcp_run):
+    kinds = {r.type for r in gcp_run.resources if r.type.startswith("gcp:serviceaccount/")}
+    assert kinds == set()
 
 
 @pytest.mark.parametrize("service", list(OWN_KEYS))
-def test_each_service_account_reads_exactly_its_own_secrets(gcp_run, service):
-    account = gcp_run.by_name(f"{service}-identity", ACCOUNT)
+def test_each_services_principal_reads_exactly_its_own_secrets(gcp_run, service):
     granted = sorted(
         m.inputs["secretId"]
         for m in gcp_run.of_type(SECRET_MEMBER)
-        if m.inputs["member"] == account.outputs["member"]
+        if m.inputs["member"] == reader_of(gcp_run.stack, service)
     )
     entries = secrets_by_id(gcp_run)
     assert granted == sorted(
@@ -331,42 +337,12 @@ def test_no_grant_is_broader_than_one_secret(gcp_run):
 def test_no_member_has_a_wildcard_or_stands_for_a_set(gcp_run):
     members = [r.inputs["member"] for r in gcp_run.resources if "member" in r.inputs]
     members += [m for r in gcp_run.resources for m in r.inputs.get("members", [])]
-    assert len(members) >= 12
+    assert len(members) >= len(OWN_KEYS)
     for member in members:
         assert naming.member_problem(member) is None, member
 
 
-@pytest.mark.parametrize("service", WORKLOADS)
-def test_workload_identity_admits_exactly_the_services_kubernetes_service_account(gcp_run, service):
-    account = gcp_run.by_name(f"{service}-identity", ACCOUNT)
-    bindings = [
-        r
-        for r in gcp_run.of_type(ACCOUNT_MEMBER)
-        if r.inputs["serviceAccountId"] == account.outputs["name"]
-    ]
-    assert [b.inputs for b in bindings] == [
-        {
-            "serviceAccountId": account.outputs["name"],
-            "role": "roles/iam.workloadIdentityUser",
-            "member": f"serviceAccount:{PROJECT[gcp_run.stack]}.svc.id.goog[{service}/{service}]",
-        }
-    ]
-
-
-def test_the_linear_key_is_read_through_impersonation_by_its_ci_principal_only(gcp_run):
-    account = gcp_run.by_name("linear-integration-identity", ACCOUNT)
-    bindings = [
-        r.inputs
-        for r in gcp_run.of_type(ACCOUNT_MEMBER)
-        if r.inputs["serviceAccountId"] == account.outputs["name"]
-    ]
-    assert bindings == [
-        {
-            "serviceAccountId": account.outputs["name"],
-            "role": "roles/iam.serviceAccountTokenCreator",
-            "member": CI_MEMBER,
-        }
-    ]
+def test_the_linear_key_is_read_by_its_ci_principal_only(gcp_run):
     linear = secrets_by_id(gcp_run)[
         secret_id(gcp_run.stack, "linear-integration", "LINEAR_API_KEY")
     ]
@@ -375,19 +351,17 @@ def test_the_linear_key_is_read_through_impersonation_by_its_ci_principal_only(g
         for m in gcp_run.of_type(SECRET_MEMBER)
         if m.inputs["secretId"] == linear.id
     }
-    assert readers == {account.outputs["member"]}
+    assert readers == {CI_MEMBER}
 
 
 # --- Kubernetes ---
 
 
 @pytest.mark.parametrize("service", WORKLOADS)
-def test_service_account_is_annotated_with_its_google_service_account(gcp_run, service):
+def test_service_account_names_no_google_service_account(gcp_run, service):
+    """Without ``iam.gke.io/gcp-service-account``, ESO uses the ServiceAccount's federated token itself."""
     sa = gcp_run.by_name(f"{service}-service-account", "kubernetes:core/v1:ServiceAccount")
-    account = gcp_run.by_name(f"{service}-identity", ACCOUNT)
-    assert sa.inputs["metadata"]["annotations"] == {
-        "iam.gke.io/gcp-service-account": account.outputs["email"]
-    }
+    assert not sa.inputs["metadata"].get("annotations")
 
 
 @pytest.mark.parametrize("service", WORKLOADS)
@@ -402,7 +376,7 @@ def test_eso_store_uses_gcpsm_with_workload_identity(gcp_run, service):
                     "workloadIdentity": {
                         "clusterLocation": "europe-west1",
                         "clusterName": f"apps-{stack}",
-                        "clusterProjectID": PROJECT[stack],
+                        "clusterProjectID": POOL[stack][0],
                         "serviceAccountRef": {"name": service},
                     }
                 },
@@ -419,14 +393,14 @@ def test_eso_store_uses_gcpsm_with_workload_identity(gcp_run, service):
 
 def test_access_is_derived_so_a_project_level_grant_shows_up(gcp_dev_run):
     widened = copy.deepcopy(gcp_dev_run)
-    media = widened.by_name("media-identity", ACCOUNT)
     assert access.derive(widened.resources)["media"]["keys"] == OWN_KEYS["media"]
     grant = copy.deepcopy(widened.of_type(SECRET_MEMBER)[0])
     grant.type = "gcp:projects/iAMMember:IAMMember"
+    grant.parent = ""  # registered by hand, not by a service's component
     grant.inputs = {
         "project": PROJECT["dev"],
         "role": "roles/secretmanager.secretAccessor",
-        "member": media.outputs["member"],
+        "member": principal("dev", "media"),
     }
     widened.resources.append(grant)
     keys = access.derive(widened.resources)["media"]["keys"]
@@ -436,7 +410,7 @@ def test_access_is_derived_so_a_project_level_grant_shows_up(gcp_dev_run):
 # --- adoption after a lost state ---
 
 
-def test_adoption_imports_secrets_keys_and_accounts_by_their_deterministic_ids(gcp_prod_run):
+def test_adoption_imports_secrets_and_keys_by_their_deterministic_ids(gcp_prod_run):
     adopted = offline.run(
         "prod", secrets=PROD_SECRETS, overrides={"cloud": "gcp", "adoptExisting": True}
     )
@@ -445,7 +419,6 @@ def test_adoption_imports_secrets_keys_and_accounts_by_their_deterministic_ids(g
     ids = {r.urn: r.id for r in gcp_prod_run.resources}
     kinds = (
         SECRET,
-        ACCOUNT,
         "gcp:kms/cryptoKey:CryptoKey",
         "gcp:kms/keyRing:KeyRing",
         "gcp:pubsub/topic:Topic",

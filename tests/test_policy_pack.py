@@ -288,20 +288,41 @@ def test_trust_wider_than_one_service_account_is_refused(
     assert violations_of("trust-bound-to-one-service-account", role, run)
 
 
-def test_gcp_workload_identity_for_a_principal_set_is_refused(gcp_dev_run: RunResult) -> None:
-    def widen(inputs: dict[str, Any]) -> None:
-        inputs["member"] = (
-            "principalSet://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p/*"
-        )
-
-    grant = next(
-        r
-        for r in gcp_dev_run.resources
-        if r.type == "gcp:serviceaccount/iAMMember:IAMMember"
-        and r.inputs.get("role") == rules.GCP_WORKLOAD_IDENTITY_USER
+@pytest.mark.parametrize(
+    ("type_", "target"),
+    [
+        ("gcp:serviceaccount/iAMMember:IAMMember", "serviceAccountId"),
+        ("gcp:projects/iAMMember:IAMMember", "project"),
+    ],
+)
+@pytest.mark.parametrize(
+    "role",
+    [
+        rules.GCP_WORKLOAD_IDENTITY_USER,
+        "roles/iam.serviceAccountTokenCreator",
+        "roles/iam.serviceAccountUser",
+    ],
+)
+def test_gcp_act_as_grants_are_refused_at_an_account_or_the_project(
+    gcp_dev_run: RunResult, type_: str, target: str, role: str
+) -> None:
+    grant = copy.deepcopy(
+        next(r for r in gcp_dev_run.resources if r.type == rules.GCP_SECRET_GRANTS[0])
     )
-    member, run = broken(gcp_dev_run, grant.type, grant.name, widen)
-    assert violations_of("trust-bound-to-one-service-account", member, run)
+    grant.type = type_
+    grant.inputs = {target: "acme-secrets-dev", "role": role, "member": "user:insider@example.com"}
+    run = copy.copy(gcp_dev_run)
+    run.resources = [*gcp_dev_run.resources, grant]
+    assert violations_of("trust-bound-to-one-service-account", grant, run)
+
+
+def test_gcp_plan_has_no_act_as_grant(gcp_dev_run: RunResult) -> None:
+    """The control: the program's own grants pass."""
+    assert not [
+        m
+        for r in gcp_dev_run.resources
+        for m in violations_of("trust-bound-to-one-service-account", r, gcp_dev_run)
+    ]
 
 
 def test_azure_federated_subject_pattern_is_refused(azure_dev_run: RunResult) -> None:

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import fnmatch
 import json
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 from tools import access_aws_trust as trust
-from tools import access_vault
+from tools import access_azure, access_gcp, access_vault
+from tools.access_chains import env_keys
 from tools.offline import Registered
 
 
@@ -30,19 +30,8 @@ def derive(resources: list[Registered]) -> dict[str, dict[str, Any]]:
     if "azure-native:keyvault:Secret" in types:
         matrix.update(_azure(resources))
     if types & {access_vault.KV_V2_TYPE, access_vault.ENDPOINT_TYPE}:
-        matrix.update(access_vault.from_registered(resources, _env_keys(resources)))
+        matrix.update(access_vault.from_registered(resources, env_keys(resources)))
     return dict(sorted(matrix.items()))
-
-
-def _env_keys(resources: list[Registered]) -> dict[tuple[str | None, str], str]:
-    """(namespace, store entry name) -> env var, from ExternalSecrets' data."""
-    keys: dict[tuple[str | None, str], str] = {}
-    for r in resources:
-        if r.type == "kubernetes:external-secrets.io/v1:ExternalSecret":
-            ns = r.inputs["metadata"]["namespace"]
-            for item in r.inputs["spec"].get("data", []):
-                keys[(ns, item["remoteRef"]["key"])] = item["secretKey"]
-    return keys
 
 
 def _statements(document: str | dict) -> list[dict[str, Any]]:
@@ -137,7 +126,7 @@ def aws_documents(
         for r in resources
         if r.type == "aws:iam/role:Role"
     ]
-    return entries, roles, _env_keys(resources)
+    return entries, roles, env_keys(resources)
 
 
 def in_region(arn: str, region: str) -> str:
@@ -463,233 +452,12 @@ def _named_principals(doc: dict[str, Any]) -> set[str]:
     return found
 
 
-# --- GCP: IAM members on secrets (or wider), service accounts, and who may act as them ---
-
-GCP_READER_ROLES = {
-    "roles/secretmanager.secretAccessor",
-    "roles/secretmanager.admin",
-    "roles/owner",
-}
-"""Roles that can read a secret's value (``secretmanager.versions.access``)."""
-GCP_ACT_AS_ROLES = {"roles/iam.workloadIdentityUser", "roles/iam.serviceAccountTokenCreator"}
-
-
-def _gcp_grants(r: Registered) -> list[tuple[str, str]]:
-    """(role, member) of an IAM member, binding or policy resource."""
-    if "policyData" in r.inputs:
-        policy = json.loads(r.inputs["policyData"])
-        return [(b["role"], m) for b in policy.get("bindings", []) for m in b.get("members", [])]
-    if "members" in r.inputs:
-        return [(r.inputs["role"], m) for m in r.inputs["members"]]
-    return [(r.inputs["role"], r.inputs["member"])] if "member" in r.inputs else []
+# --- GCP and Azure: one module each (tools/access_gcp.py, tools/access_azure.py) ---
 
 
 def _gcp(resources: list[Registered]) -> dict[str, dict[str, Any]]:
-    secrets = {r.id: r for r in resources if r.type == "gcp:secretmanager/secret:Secret"}
-    aliases = {}  # every form a grant may name a secret by -> its id
-    for secret_id, secret in secrets.items():
-        aliases[secret_id] = secret_id
-        aliases[secret.outputs.get("name", secret_id)] = secret_id
-        aliases[f"{secret.inputs['project']}/{secret.inputs['secretId']}"] = secret_id
-
-    readers: dict[str, set[str]] = defaultdict(set)  # member -> secret ids
-    for r in resources:
-        if r.type.startswith("gcp:secretmanager/secretIam"):
-            target = aliases.get(r.inputs["secretId"]) or aliases.get(
-                f"{r.inputs.get('project')}/{r.inputs['secretId']}"
-            )
-            scope = [target] if target else []
-        elif r.type.startswith("gcp:projects/iAM"):
-            # A project-level grant reads every secret of the project.
-            scope = [i for i, s in secrets.items() if s.inputs["project"] == r.inputs["project"]]
-        else:
-            continue
-        for role, member in _gcp_grants(r):
-            if role in GCP_READER_ROLES:
-                readers[member].update(scope)
-
-    accounts = {
-        r.outputs["member"]: r for r in resources if r.type == "gcp:serviceaccount/account:Account"
-    }
-    acting: dict[str, list[str]] = defaultdict(list)  # account member -> members that act as it
-    by_name = {r.outputs["name"]: m for m, r in accounts.items()}
-    for r in resources:
-        if not r.type.startswith("gcp:serviceaccount/iAM"):
-            continue
-        account = by_name.get(r.inputs["serviceAccountId"])
-        for role, member in _gcp_grants(r):
-            if account and role in GCP_ACT_AS_ROLES:
-                acting[account].append(member)
-
-    env_keys = _env_keys(resources)
-
-    def keys(secret_ids: list[str], namespace: str | None) -> list[str]:
-        return sorted(
-            env_keys.get((namespace, secrets[i].inputs["secretId"]))
-            or secrets[i].inputs["annotations"]["platform-secrets-key"]
-            for i in secret_ids
-        )
-
-    matrix: dict[str, dict[str, Any]] = {}
-    for member, account in accounts.items():
-        ids = sorted(readers.get(member, set()))
-        row: dict[str, Any] = {
-            "identity": account.outputs["email"],
-            "entries": [secrets[i].inputs["secretId"] for i in ids],
-            "kind": "tooling",
-        }
-        namespace = None
-        others = []
-        for principal in acting.get(member, []):
-            pool = re.fullmatch(
-                r"serviceAccount:[^\[]+\.svc\.id\.goog\[([^/]+)/([^\]]+)\]", principal
-            )
-            if pool:
-                namespace = pool.group(1)
-                row["kind"] = "workload"
-                row["service_account"] = f"{pool.group(1)}/{pool.group(2)}"
-            else:
-                others.append(principal)
-        if others:
-            row["assumed_by"] = sorted(others)
-        row["keys"] = keys(ids, namespace)
-        matrix[account.inputs.get("displayName") or account.inputs["accountId"]] = row
-    # Trust chains: a stack account, or a workload's Kubernetes ServiceAccount, that may act as another
-    # account reads what that account reads.
-    row_of = {m: a.inputs.get("displayName") or a.inputs["accountId"] for m, a in accounts.items()}
-    edges = []
-    for member in accounts:
-        for principal in acting.get(member, []):
-            ksa = re.fullmatch(r"principal://.+/subject/ns/([^/]+)/sa/([^/]+)", principal)
-            pooled = re.fullmatch(r"serviceAccount:[^\[]+\[([^/]+)/([^\]]+)\]", principal)
-            for actor, row in matrix.items():
-                if actor == row_of[member]:
-                    continue
-                if principal in accounts and row_of[principal] == actor:
-                    edges.append((actor, row_of[member]))
-                for found in (ksa, pooled):
-                    if found and row.get("service_account") == f"{found[1]}/{found[2]}":
-                        edges.append((actor, row_of[member]))
-    _follow_chains(matrix, edges)
-    for member, granted in readers.items():
-        if member in accounts or not granted:
-            continue
-        matrix[member] = {
-            "identity": member,
-            "entries": sorted(secrets[i].inputs["secretId"] for i in granted),
-            "keys": keys(sorted(granted), None),
-            "kind": "other",
-            "note": "not a service account of this stack, yet granted a reader role",
-        }
-    return matrix
-
-
-# --- Azure: role assignments at any scope over the secrets, identities, federated credentials ---
-
-AZURE_READER_ROLES = {
-    "4633458b-17de-408a-b874-0445c86b69e6",  # Key Vault Secrets User
-    "b86a8fe4-44ce-4948-aee5-eccb2c155cd7",  # Key Vault Secrets Officer
-    "00482a5a-887f-4fb3-b363-3b7fe8e74483",  # Key Vault Administrator
-}
-"""Built-in roles with the data action that reads secret values."""
+    return access_gcp.derive(resources)
 
 
 def _azure(resources: list[Registered]) -> dict[str, dict[str, Any]]:
-    secrets = {r.id: r for r in resources if r.type == "azure-native:keyvault:Secret"}
-
-    by_lower = {i.lower(): i for i in secrets}
-
-    def covered(scope: str) -> list[str]:
-        """The secrets under a scope: itself, or everything below a vault, group or subscription."""
-        scope = scope.rstrip("/").lower()
-        if scope in by_lower:  # the usual, per-secret grant: a lookup, not a scan
-            return [by_lower[scope]]
-        return [i for low, i in by_lower.items() if low.startswith(scope + "/")]
-
-    readers: dict[str, set[str]] = defaultdict(set)  # principal id -> secret ids
-    for r in resources:
-        if r.type != "azure-native:authorization:RoleAssignment":
-            continue
-        if r.inputs["roleDefinitionId"].rsplit("/", 1)[-1].lower() in AZURE_READER_ROLES:
-            readers[r.inputs["principalId"]].update(covered(r.inputs["scope"]))
-
-    identities = {
-        r.outputs["principalId"]: r
-        for r in resources
-        if r.type == "azure-native:managedidentity:UserAssignedIdentity"
-    }
-    federations: dict[str, list[Registered]] = defaultdict(list)  # identity name -> credentials
-    for r in resources:
-        if r.type == "azure-native:managedidentity:FederatedIdentityCredential":
-            federations[r.inputs["resourceName"]].append(r)
-
-    env_keys = _env_keys(resources)
-
-    def keys(secret_ids: list[str], namespace: str | None) -> list[str]:
-        return sorted(
-            env_keys.get((namespace, secrets[i].inputs["secretName"]))
-            or secrets[i].inputs["tags"]["platform-secrets-key"]
-            for i in secret_ids
-        )
-
-    matrix: dict[str, dict[str, Any]] = {}
-    for principal, identity in identities.items():
-        ids = sorted(readers.get(principal, set()))
-        row: dict[str, Any] = {
-            "identity": identity.outputs["clientId"],
-            "entries": [secrets[i].inputs["secretName"] for i in ids],
-            "kind": "tooling",
-        }
-        namespace = None
-        others = []
-        for credential in federations.get(identity.outputs["name"], []):
-            subject = credential.inputs["subject"]
-            if subject.startswith("system:serviceaccount:"):
-                namespace, service_account = subject.split(":")[2:4]
-                row["kind"] = "workload"
-                row["service_account"] = f"{namespace}/{service_account}"
-            else:
-                others.append(f"{credential.inputs['issuer']} {subject}")
-        if others:
-            row["assumed_by"] = sorted(others)
-        row["keys"] = keys(ids, namespace)
-        service = identity.inputs.get("tags", {}).get("platform-secrets-service")
-        matrix[service or identity.outputs["name"]] = row
-    # Trust chains: identities federated with the same token (issuer and subject) act as each other.
-    holders: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for identity in identities.values():
-        name = identity.inputs.get("tags", {}).get("platform-secrets-service")
-        for credential in federations.get(identity.outputs["name"], []):
-            token = (credential.inputs["issuer"].rstrip("/"), credential.inputs["subject"])
-            holders[token].append(name or identity.outputs["name"])
-    _follow_chains(
-        matrix,
-        [(a, b) for names in holders.values() for a in names for b in names if a != b],
-    )
-    for principal, granted in readers.items():
-        if principal in identities or not granted:
-            continue
-        matrix[principal] = {
-            "identity": principal,
-            "entries": sorted(secrets[i].inputs["secretName"] for i in granted),
-            "keys": keys(sorted(granted), None),
-            "kind": "other",
-            "note": "not an identity of this stack, yet assigned a role that reads secrets",
-        }
-    return matrix
-
-
-def _follow_chains(matrix: dict[str, dict[str, Any]], edges: list[tuple[str, str]]) -> None:
-    """``(actor, identity)``: the actor's row also reads what the identity's row reads (to a fixed point)."""
-    changed = True
-    while changed:
-        changed = False
-        for actor, target in edges:
-            row, other = matrix[actor], matrix[target]
-            entries = sorted(set(row["entries"]) | set(other["entries"]))
-            assumes = sorted({*row.get("assumes", []), other["identity"]})
-            if entries != row["entries"] or assumes != row.get("assumes"):
-                row["entries"] = entries
-                row["keys"] = sorted(set(row["keys"]) | set(other["keys"]))
-                row["assumes"] = assumes
-                changed = True
+    return access_azure.derive(resources)

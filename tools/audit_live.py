@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tools import access, audit_aws, doors_aws
+from tools import access, audit_aws, doors_aws, doors_azure, doors_gcp
 from tools.audit_checks import LiveEntry, LiveView
 from tools.audit_plan import AuditInputError, Declared, readers_of
 from tools.audit_stores.aws import AwsReader, LiveRole, LiveSecret
@@ -246,9 +246,13 @@ def gcp_view(declared: Declared, reader: GcpReader | None = None) -> LiveView:
         scope=scope,
         entries=entries,
         matrix=access.derive(resources),
+        doors=doors_gcp.doors(resources),
+        planned_doors=doors_gcp.doors(declared.resources),
         notes=(
-            "GCP: project bindings are read for Secret Manager roles only; the project's owners can "
-            "read every secret by design and are not listed.",
+            "GCP: project bindings are read for Secret Manager and act-as roles only; the project's "
+            "owners can read every secret by design and are not listed.",
+            "GCP: act-as grants on a single service account are not read (the stack makes none; a "
+            "service account that reads is an extra reader already).",
             "GCP: deletionProtection is a Pulumi/Terraform-side flag, not visible in the API.",
         ),
     )
@@ -298,6 +302,7 @@ def azure_view(declared: Declared, reader: AzureReader | None = None) -> LiveVie
         settings.azure.subscription_id,
         settings.azure.resource_group_name,
         str(vault_inputs["vaultName"]),
+        identity_group=settings.azure.identity_group,
     )
     secrets = reader.secrets()
     resources = [
@@ -310,14 +315,29 @@ def azure_view(declared: Declared, reader: AzureReader | None = None) -> LiveVie
         for s in secrets
         if s.deleted is None
     ]
+    identities = reader.identities()
     resources += [
         _registered(
             "azure-native:managedidentity:UserAssignedIdentity",
             i.name,
-            {"tags": i.tags},
+            {"tags": i.tags, "resourceGroupName": reader.identity_group},
             {"principalId": i.principal_id, "clientId": i.client_id, "name": i.name},
         )
-        for i in reader.identities()
+        for i in identities
+    ]
+    resources += [
+        _registered("azure-native:authorization:RoleAssignment", f"identity-group-{n}", a, {})
+        for n, a in enumerate(reader.identity_group_assignments())
+    ]
+    resources += [
+        _registered(
+            "azure-native:managedidentity:FederatedIdentityCredential",
+            f"{i.name}/credential-{n}",
+            {"resourceName": i.name, **c},
+            {},
+        )
+        for i in identities
+        for n, c in enumerate(reader.federated_credentials(i.name))
     ]
     resources += [
         _registered("azure-native:authorization:RoleAssignment", f"assignment-{n}", a, {})
@@ -350,6 +370,8 @@ def azure_view(declared: Declared, reader: AzureReader | None = None) -> LiveVie
         entries=entries,
         matrix=access.derive(resources),
         store_problems=tuple(problems),
+        doors=doors_azure.doors(resources),
+        planned_doors=doors_azure.doors(declared.resources),
         notes=(
             "Azure: a secret's value cannot be seen to be blank from its properties; an enabled "
             "current version counts as a value.",

@@ -6,7 +6,9 @@
 - one secret per entry, with an expiry ``rotationDays`` after the rotation epoch when it rotates;
 - one user-assigned identity per service, "Key Vault Secrets User" on each of its own secrets and nowhere else
   (no vault-, group- or subscription-level assignment), federated with exactly its Kubernetes ServiceAccount
-  through the AKS OIDC issuer, or with the tooling tokens the stack names.
+  through the AKS OIDC issuer, or with the tooling tokens the stack names; the identities live in a resource
+  group of their own (``azure.identityResourceGroupName``), created here, never the vault's: a Contributor of
+  the vault's group cannot add a federated credential to them.
 
 Azure offers no customer-managed key for Key Vault secrets (the vault is the key store); none is created.
 """
@@ -19,7 +21,7 @@ from typing import Any
 
 import pulumi
 import pulumi_azure_native as azure_native
-from pulumi_azure_native import authorization, keyvault, managedidentity
+from pulumi_azure_native import authorization, keyvault, managedidentity, resources
 
 from components.catalog import Source
 from components.clouds import azure_naming as naming
@@ -36,6 +38,7 @@ class AzureAdapter(CloudAdapter):
         assert model.settings.azure is not None  # Settings checks it
         self.azure: AzureSettings = model.settings.azure
         self.vault: keyvault.Vault | None = None
+        self.identity_group: resources.ResourceGroup | None = None
         self._provider: azure_native.Provider | None = None
 
     # --- names (pure, deterministic: a fresh stack re-creates the same ones) ---
@@ -183,6 +186,19 @@ class AzureAdapter(CloudAdapter):
         return self._tags()
 
     def create_foundation(self, parent: pulumi.Resource) -> None:
+        group = self.azure.identity_group
+        # The identities' own group, apart from the vault's: whoever may write in the vault's group (a
+        # Contributor there) cannot add a federated credential to a reader. Created here so that it holds
+        # nothing but this stack's identities; protected in prod like the vault.
+        self.identity_group = resources.ResourceGroup(
+            "identity-group",
+            resource_group_name=group,
+            location=self.azure.location,
+            tags=self._tags(**{"platform-secrets-role": "identities"}),
+            opts=self.durable(
+                parent, adopt_id=naming.resource_group_id(self.azure.subscription_id, group)
+            ),
+        )
         public = self.azure.public_network_access
         self.vault = keyvault.Vault(
             "vault",
@@ -282,7 +298,8 @@ class AzureAdapter(CloudAdapter):
                 "entries"
             )
             return None
-        sub, group = self.azure.subscription_id, self.azure.resource_group_name
+        assert self.identity_group is not None, "create_foundation first"
+        sub, group = self.azure.subscription_id, self.azure.identity_group
         identity_name = self.identity_name(service.name)
         identity_id = naming.identity_id(sub, group, identity_name)
         identity = managedidentity.UserAssignedIdentity(
@@ -291,7 +308,7 @@ class AzureAdapter(CloudAdapter):
             resource_group_name=group,
             location=self.azure.location,
             tags=self._tags(**{"platform-secrets-service": service.name}),
-            opts=self._adopting(parent, identity_id),
+            opts=self._adopting(parent, identity_id, depends_on=[self.identity_group]),
         )
         previous: list[pulumi.Resource] = []
         for logical, credential, issuer, subject in credentials:
@@ -350,6 +367,7 @@ class AzureAdapter(CloudAdapter):
             "vault_uri": self.vault.properties.apply(lambda p: p.vault_uri),
             "tenant_id": self.azure.tenant_id,
             "location": self.azure.location,
+            "identity_resource_group": self.azure.identity_group,
         }
 
 

@@ -5,9 +5,13 @@
   topic where Secret Manager posts the rotation notices;
 - one secret per entry, replicated to the stack's locations (user-managed replication), its value in a
   SecretVersion;
-- one service account per service, with ``secretmanager.secretAccessor`` on each of its own secrets and nowhere
-  else (no project-level grant), usable only by its Kubernetes ServiceAccount through GKE Workload Identity
-  (``workloadIdentityUser`` for exactly ``<pool>[<ns>/<sa>]``), or by the tooling principals the stack names.
+- no Google service account: ``secretmanager.secretAccessor`` on each of a service's own secrets and nowhere
+  else (no project-level grant), granted directly to its Kubernetes ServiceAccount's Workload Identity principal
+  (``principal://…/projects/<pool number>/…/<pool>/subject/ns/<ns>/sa/<sa>``), or to the tooling principals
+  the stack names. There is nothing to impersonate: a Token Creator or Service Account User grant, at any
+  level, makes nobody a reader. The pool is the cluster project's (``<clusterProject>.svc.id.goog``), shared
+  by every Workload Identity cluster of that project: that project must hold only clusters trusted as much as
+  this one (an operator precondition, see the threat model).
 """
 
 from __future__ import annotations
@@ -47,9 +51,6 @@ class GcpAdapter(CloudAdapter):
     def entry_name(self, entry: Entry) -> str:
         return naming.secret_id(*self._prefix, entry.owner, entry.key)
 
-    def account_id(self, service: str) -> str:
-        return naming.account_id(*self._prefix, service)
-
     @staticmethod
     def problems(model: StackModel) -> list[str]:
         settings, gcp_settings = model.settings, model.settings.gcp
@@ -57,20 +58,6 @@ class GcpAdapter(CloudAdapter):
             return []  # Settings names it
         prefix, env = settings.name_prefix, settings.environment.value
         problems: list[str] = []
-        accounts: dict[str, str] = {}
-        for service in model.services:
-            account = naming.account_id(prefix, env, service.name)
-            if not naming.ACCOUNT_ID.fullmatch(account):
-                problems.append(
-                    f"services.{service.name}: service account id {account!r} breaks GCP's rule "
-                    "(6-30 characters: lowercase letters, digits, hyphens; a letter first)"
-                )
-            if account in accounts:
-                problems.append(
-                    f"services.{service.name}: service account id {account!r} is also "
-                    f"{accounts[account]}'s"
-                )
-            accounts[account] = service.name
         for entry in model.entries:
             secret = naming.secret_id(prefix, env, entry.owner, entry.key)
             if not naming.SECRET_ID.fullmatch(secret):
@@ -80,6 +67,15 @@ class GcpAdapter(CloudAdapter):
                     f"{entry.config_key}: rotates every {entry.rotation_days} days, so rotationEpoch "
                     "must be a date (YYYY-MM-DD): the first rotation notice is counted from it"
                 )
+        if settings.strict and gcp_settings.cluster_project in (None, gcp_settings.project):
+            # GKE's Workload Identity pool is the project's, shared by every Workload Identity cluster in
+            # it: whoever may create one there can present any workload's ServiceAccount. In prod the pool
+            # must not be the secrets' project, whose administrators hold broad store permissions.
+            problems.append(
+                "gcp.clusterProject: prod needs the cluster in a project of its own (with "
+                "clusterProjectNumber), not the secrets' project: its Workload Identity pool is shared "
+                "by every cluster of that project"
+            )
         for name in (naming.key_ring_name(prefix, env), naming.crypto_key_name(prefix, env)):
             if not naming.KMS_NAME.fullmatch(name):
                 problems.append(f"namePrefix: KMS name {name!r} breaks GCP's rule")
@@ -267,60 +263,42 @@ class GcpAdapter(CloudAdapter):
     ) -> Identity | None:
         if service.workload:
             members = [
-                (
-                    f"{name}-workload-identity",
-                    naming.WORKLOAD_IDENTITY_USER,
-                    naming.workload_member(
-                        self.gcp.workload_pool, service.namespace, service.service_account
-                    ),
+                naming.workload_principal(
+                    self.gcp.workload_pool_number,
+                    self.gcp.workload_pool,
+                    service.namespace,
+                    service.service_account,
                 )
             ]
         elif self.gcp.tooling_members.get(service.name):
-            members = [
-                (f"{name}-acts-as-{index}", naming.tooling_role(member), member)
-                for index, member in enumerate(sorted(self.gcp.tooling_members[service.name]))
-            ]
+            members = sorted(self.gcp.tooling_members[service.name])
         else:
             pulumi.log.warn(
                 f"{service.name}: no gcp.toolingMembers in this stack, so no identity reads its entries"
             )
             return None
-        project = self.gcp.project
-        account_id = self.account_id(service.name)
-        prefix, env = self._prefix
-        account = gcp.serviceaccount.Account(
-            f"{name}-identity",
-            account_id=account_id,
-            project=project,
-            # The service's name, exactly: the access matrix reads it back.
-            display_name=service.name,
-            description=f"Reads the secrets of {service.name} and nothing else ({prefix}, {env})",
-            opts=self._adopting(parent, naming.account_resource_id(project, account_id)),
-        )
-        for stored in entries:
-            gcp.secretmanager.SecretIamMember(
-                f"{name}-reads-{_slug(stored.entry)}",
-                secret_id=stored.ref,
-                role=naming.ACCESSOR_ROLE,
-                member=account.member,
-                opts=pulumi.ResourceOptions(parent=parent),
-            )
-        for logical, role, member in members:
-            gcp.serviceaccount.IAMMember(
-                logical,
-                service_account_id=account.name,
-                role=role,
-                member=member,
-                opts=pulumi.ResourceOptions(parent=parent),
-            )
+        # Each reader is granted on each of its secrets directly: no Google service account stands between,
+        # so no Token Creator / Service Account User grant (at an account or the project) can become it.
+        for index, member in enumerate(members):
+            suffix = "" if index == 0 else f"-{index}"
+            for stored in entries:
+                gcp.secretmanager.SecretIamMember(
+                    f"{name}-reads-{_slug(stored.entry)}{suffix}",
+                    secret_id=stored.ref,
+                    role=naming.ACCESSOR_ROLE,
+                    member=member,
+                    opts=pulumi.ResourceOptions(parent=parent),
+                )
+        # ESO's workloadIdentity auth with no iam.gke.io/gcp-service-account annotation on the ServiceAccount
+        # uses the federated token itself (direct access) for Secret Manager.
         provider = {
             "gcpsm": {
-                "projectID": project,
+                "projectID": self.gcp.project,
                 "auth": {
                     "workloadIdentity": {
                         "clusterLocation": self.gcp.cluster_location,
                         "clusterName": self.gcp.cluster_name,
-                        "clusterProjectID": self.gcp.cluster_project or project,
+                        "clusterProjectID": self.gcp.cluster_project or self.gcp.project,
                         "serviceAccountRef": {"name": service.service_account},
                     }
                 },
@@ -328,8 +306,8 @@ class GcpAdapter(CloudAdapter):
         }
         return Identity(
             service=service.name,
-            id=account.email,
-            service_account_annotations={"iam.gke.io/gcp-service-account": account.email},
+            id=pulumi.Output.from_input(members[0]),
+            service_account_annotations={},
             eso_provider=provider,
         )
 

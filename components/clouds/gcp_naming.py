@@ -82,8 +82,16 @@ def topic_id(project: str, topic: str) -> str:
 
 
 def workload_member(pool: str, namespace: str, service_account: str) -> str:
-    """The one Kubernetes ServiceAccount of a GKE workload pool, as an IAM member."""
+    """The one Kubernetes ServiceAccount of a GKE workload pool, as a legacy IAM member."""
     return f"serviceAccount:{pool}[{namespace}/{service_account}]"
+
+
+def workload_principal(pool_number: str, pool: str, namespace: str, service_account: str) -> str:
+    """The Workload Identity principal of one Kubernetes ServiceAccount, granted on a resource directly."""
+    return (
+        f"principal://iam.googleapis.com/projects/{pool_number}/locations/global/"
+        f"workloadIdentityPools/{pool}/subject/ns/{namespace}/sa/{service_account}"
+    )
 
 
 def tooling_role(member: str) -> str:

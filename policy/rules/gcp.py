@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -60,11 +59,15 @@ GCP_SECRET_READER_ROLES = frozenset(
     }
 )
 GCP_WORKLOAD_IDENTITY_USER = "roles/iam.workloadIdentityUser"
+GCP_ACT_AS_ROLES = frozenset(
+    {
+        GCP_WORKLOAD_IDENTITY_USER,
+        "roles/iam.serviceAccountTokenCreator",
+        "roles/iam.serviceAccountUser",
+    }
+)
 GCP_SET_MEMBERS = ("allUsers", "allAuthenticatedUsers", "domain:", "principalSet:", "project")
 GCP_KMS_KEY = "gcp:kms/cryptoKey:CryptoKey"
-GCP_WORKLOAD_MEMBER = re.compile(
-    r"^serviceAccount:[a-z][-a-z0-9]*\.svc\.id\.goog\[[a-z0-9][-a-z0-9]*/[a-z0-9][-a-z0-9.]*\]$"
-)
 GCP_SECRET_VALUE_INPUTS = ("secretData",)
 
 
@@ -111,16 +114,20 @@ def validate_no_wildcard_secret_access(
 def validate_trust_bound_to_one_service_account(
     args: ResourceValidationArgs, report: ReportViolation
 ) -> None:
+    """No way to act as a service account: the program grants each reader on its secrets directly.
+
+    An act-as role (Workload Identity User, Token Creator, Service Account User) on a service account, or on
+    the project, folder or organisation above it, lets its member become that account (every account, at
+    the project level) and read whatever it reads.
+    """
     t = args.resource_type
-    if t not in GCP_SA_GRANTS:
+    if t not in GCP_SA_GRANTS and t not in GCP_BROAD_GRANTS:
         return
     for role, members in _gcp_grants(t, args.props):
-        if role != GCP_WORKLOAD_IDENTITY_USER:
-            continue
-        if len(members) != 1 or not GCP_WORKLOAD_MEMBER.match(members[0]):
+        if role in GCP_ACT_AS_ROLES:
             report(
-                f"{args.name}: Workload Identity must name one ServiceAccount "
-                f"(serviceAccount:<pool>[<ns>/<sa>]), got {members}",
+                f"{args.name}: {role} lets {', '.join(members)} act as a service account; grant each "
+                "reader on its secrets directly (Workload Identity principal or tooling member)",
                 None,
             )
 

@@ -215,22 +215,28 @@ def test_matrix_shows_a_foreign_account_that_may_assume_the_tooling_role(
     assert matrix["arn:aws:iam::999999999999:root"]["keys"] == ["LINEAR_API_KEY"]
 
 
-def test_matrix_shows_a_gcp_workload_that_may_act_as_the_tooling_account(
+def test_matrix_shows_a_gcp_workload_granted_the_tooling_secret(
     gcp_prod_run: RunResult,
 ) -> None:
-    """Validator bypassed: backend's Kubernetes ServiceAccount may act as the Linear service account."""
+    """Validator bypassed: backend's Workload Identity principal is granted the Linear key."""
     crafted = copy.deepcopy(gcp_prod_run)
-    (grant,) = [
-        r
-        for r in crafted.resources
-        if r.type.startswith("gcp:serviceaccount/iAM") and TOOLING in json.dumps(r.inputs)
-    ]
+    grant = copy.deepcopy(
+        next(
+            r
+            for r in crafted.resources
+            if r.type == "gcp:secretmanager/secretIamMember:SecretIamMember"
+            and TOOLING in json.dumps(r.inputs)
+        )
+    )
+    grant.name = "crafted"
     grant.inputs["member"] = (
-        "principal://iam.googleapis.com/projects/123456789012/locations/global/"
+        "principal://iam.googleapis.com/projects/210987654321/locations/global/"
         "workloadIdentityPools/acme-secrets-prod.svc.id.goog/subject/ns/backend/sa/backend"
     )
+    crafted.resources.append(grant)
     matrix = access.derive(crafted.resources)
-    assert "LINEAR_API_KEY" in matrix["backend"]["keys"]
+    rows = [row for row in matrix.values() if row["identity"] == grant.inputs["member"]]
+    assert rows and "LINEAR_API_KEY" in rows[0]["keys"], matrix
     assert "LINEAR_API_KEY" not in access.derive(gcp_prod_run.resources)["backend"]["keys"]
 
 

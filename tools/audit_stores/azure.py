@@ -6,7 +6,8 @@ whose every request goes through ``GuardedAdapter``: only the listings and gets 
 plane's value read (``GET /secrets/<name>[/<version>]``, what ``SecretClient.get_secret`` sends) is refused before
 it leaves. A read-only audit principal needs: ``Microsoft.KeyVault/vaults/read``, ``.../secrets/readMetadata``
 (Key Vault Reader), ``Microsoft.Authorization/roleAssignments/read``,
-``Microsoft.ManagedIdentity/userAssignedIdentities/read``; never Key Vault Secrets User.
+``Microsoft.ManagedIdentity/userAssignedIdentities/read``, role assignments read and
+``.../federatedIdentityCredentials/read`` on the identities' group; never Key Vault Secrets User.
 """
 
 from __future__ import annotations
@@ -31,8 +32,18 @@ ALLOWED: tuple[tuple[str, str], ...] = (
     ),
     (
         "GET",
+        r"/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Authorization/roleAssignments",
+    ),
+    (
+        "GET",
         r"/subscriptions/[^/]+/resourceGroups/[^/]+"
         r"/providers/Microsoft\.ManagedIdentity/userAssignedIdentities",
+    ),
+    (
+        "GET",
+        r"/subscriptions/[^/]+/resourceGroups/[^/]+"
+        r"/providers/Microsoft\.ManagedIdentity/userAssignedIdentities/[^/]+"
+        r"/federatedIdentityCredentials",
     ),
 )
 """(method, path) of every request the audit sends to Azure."""
@@ -69,6 +80,7 @@ class AzureReader:
         vault_name: str,
         credential: Any = None,
         adapter: Any = None,
+        identity_group: str = "",
     ) -> None:
         import requests
         from azure.core.pipeline.transport import RequestsTransport
@@ -91,6 +103,8 @@ class AzureReader:
 
         self.subscription_id = subscription_id
         self.resource_group = resource_group
+        self.identity_group = identity_group or resource_group
+        """The identities' own group (``azure.identityResourceGroupName``)."""
         self.vault_name = vault_name
         self.vault_id = (
             f"/subscriptions/{subscription_id}/resourceGroups/{resource_group}"
@@ -147,6 +161,21 @@ class AzureReader:
             for a in self._authorization.role_assignments.list_for_scope(self.vault_id)
         ]
 
+    def identity_group_assignments(self) -> list[dict[str, str]]:
+        """Assignments at the identities' group or below it (whoever may write there can federate a reader);
+        those inherited from the subscription are the operator's to hold (``docs/threat-model.md``)."""
+        group = f"/subscriptions/{self.subscription_id}/resourceGroups/{self.identity_group}"
+        return [
+            {
+                "scope": str(a.scope),
+                "roleDefinitionId": str(a.role_definition_id),
+                "principalId": str(a.principal_id),
+            }
+            for a in self._authorization.role_assignments.list_for_scope(group)
+            if str(a.scope).lower() == group.lower()
+            or str(a.scope).lower().startswith(group.lower() + "/")
+        ]
+
     def identities(self) -> list[LiveAzureIdentity]:
         return [
             LiveAzureIdentity(
@@ -156,6 +185,19 @@ class AzureReader:
                 tags=dict(i.tags or {}),
             )
             for i in self._identities.user_assigned_identities.list_by_resource_group(
-                self.resource_group
+                self.identity_group
+            )
+        ]
+
+    def federated_credentials(self, identity: str) -> list[dict[str, Any]]:
+        """The federated identity credentials of one identity: issuer, subject, audiences."""
+        return [
+            {
+                "issuer": str(c.issuer),
+                "subject": str(c.subject),
+                "audiences": list(c.audiences or []),
+            }
+            for c in self._identities.federated_identity_credentials.list(
+                self.identity_group, identity
             )
         ]

@@ -25,7 +25,13 @@ ALLOWED: tuple[tuple[str, str], ...] = (
 VALUE_READS = (r"/v1/projects/[^/]+/secrets/[^/]+/versions/[^/]+:access",)
 """AccessSecretVersion: the one call that returns a value."""
 READER_ROLE_PREFIX = "roles/secretmanager."
-"""The project bindings the audit reads: Secret Manager's roles (owners and editors are the project's own)."""
+"""The project bindings the audit reads: Secret Manager's roles (owners and editors are the project's own)..."""
+ACT_AS_ROLES = (
+    "roles/iam.serviceAccountTokenCreator",
+    "roles/iam.serviceAccountUser",
+    "roles/iam.workloadIdentityUser",
+)
+"""...and the roles that act as every service account of the project (trust drift, ``tools.doors_gcp``)."""
 
 
 @dataclass(frozen=True)
@@ -103,14 +109,15 @@ class GcpReader:
         return sorted(found, key=lambda s: s.secret_id)
 
     def project_bindings(self) -> list[tuple[str, tuple[str, ...]]]:
-        """The project's bindings of Secret Manager roles (they reach every secret of the project)."""
+        """The project's bindings of Secret Manager roles (they reach every secret of the project) and of
+        the act-as roles (they reach every service account of the project)."""
         policy = self.projects_client.get_iam_policy(
             request={"resource": f"projects/{self.project}"}
         )
         return [
             (b.role, tuple(b.members))
             for b in policy.bindings
-            if b.role.startswith(READER_ROLE_PREFIX)
+            if b.role.startswith(READER_ROLE_PREFIX) or b.role in ACT_AS_ROLES
         ]
 
 
