@@ -29,6 +29,11 @@ STACK_CONFIG = "the stack's config"
 ``pulumi up --config``, or an ESC environment; the offline runner names the file or ``--config``)."""
 
 
+OFFLINE_PLACEHOLDER = "offline-placeholder-not-a-secret"
+"""What the offline runner (``tools.offline.SECURE_PLACEHOLDER``) gives a secret it cannot decrypt or that the
+stack does not hold: no value, so no format to check."""
+
+
 class StackError(ValueError):
     """The stack cannot be deployed as configured; the message names every problem."""
 
@@ -46,6 +51,8 @@ class ConfigSecret:
     """Stored encrypted (``secure:``)."""
     blank: bool = False
     """Empty or whitespace only (``values.is_blank``): counts as not set."""
+    malformed: str | None = None
+    """Why the value breaks the catalog's ``format`` for it (``values.format_problem``: never quotes it)."""
 
 
 @dataclass(frozen=True)
@@ -195,6 +202,8 @@ def build_model(
                 else:
                     missing.append(ckey)
                     pending = True
+            elif state.malformed:
+                problems.append(f"{ckey}: {state.malformed} (in {origin(ckey)})")
             if state is not None and not state.secure:
                 problems.append(
                     f"{ckey}: stored in plaintext (in {origin(ckey)}); set it with "
@@ -316,6 +325,18 @@ def _rule_violation(rule: Rule, value: str) -> str | None:
     if rule is Rule.HTTPS_URL:
         return values.https_url_problem(value)
     return values.https_protocol_problem(value)
+
+
+def secret_specs(catalog: Catalog) -> dict[str, SecretSpec]:
+    """Every secret the catalog declares, by its config key ``<owner>.<KEY>``."""
+    specs = {config_key(SHARED_OWNER, key): spec for key, spec in catalog.shared.items()}
+    for name, service in catalog.services.items():
+        specs |= {
+            config_key(name, key): spec
+            for key, spec in service.secrets.items()
+            if isinstance(spec, SecretSpec)
+        }
+    return specs
 
 
 def secret_config_keys(catalog: Catalog) -> list[str]:

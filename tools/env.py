@@ -91,7 +91,7 @@ def collect(stack: stackfile.Stack, name: str, store: StoreClient) -> list[Item]
             entry = secrets[key]
             value = store.read(entry)
             problem = format_problem(entry.spec, value) if value else None
-            items.append(Item(key, "secret", env in entry.spec.required_in, value, problem))
+            items.append(Item(key, "secret", entry.spec.must_hold_value(env), value, problem))
         else:
             required = env in spec.settings[key].required_in
             items.append(Item(key, "setting", required, settings.get(key)))
