@@ -32,6 +32,7 @@ from components.model import (
     StackError,
     StackModel,
     build_model,
+    foreign_config_keys,
     rotation_overdue,
     secret_config_keys,
     secret_specs,
@@ -74,13 +75,18 @@ def config_origins(origins: Mapping[str, str]) -> Iterator[None]:
         _ORIGINS.reset(token)
 
 
+def _all_config_names() -> set[str]:
+    """Every config key this run has, of every namespace (``aws:region``, ``<project>:cloud``...)."""
+    return set(runtime_config.CONFIG.get()) | set(get_config_env())
+
+
 def _config_names(project: str) -> set[str]:
     """Every config key of the project's namespace that this run has, namespace removed.
 
     Under the CLI the language host passes the whole config as ``PULUMI_CONFIG`` and the exec shim copies it
     into ``pulumi.runtime.config.CONFIG`` before the program runs; under mocks ``set_all_config`` fills it.
     """
-    names = set(runtime_config.CONFIG.get()) | set(get_config_env())
+    names = _all_config_names()
     prefix = f"{project}:"
     return {name[len(prefix) :] for name in names if name.startswith(prefix)}
 
@@ -115,6 +121,14 @@ def load_stack_model() -> StackModel:
         sections.append(str(error))
     problems += unknown_config_keys(
         origins.keys() - {CATALOG_KEY}, SETTINGS_KEYS, catalog, origins, f"{project}:"
+    )
+    problems += foreign_config_keys(
+        _all_config_names(),
+        project,
+        SETTINGS_KEYS,
+        catalog,
+        {name: known_origins.get(name, stack_file) for name in _all_config_names()},
+        plaintext=lambda name: not is_config_secret(name),
     )
 
     raw = _raw_settings(project)
