@@ -249,3 +249,15 @@ def test_an_offline_plan_of_encrypted_values_is_not_refused_for_their_format(
     secrets = {**PROD_SECRETS, "media.S3_ACCESS_KEY_ID": offline.SECURE_PLACEHOLDER}
     result = offline.run("prod", overrides={"catalog": str(catalog)}, secrets=secrets)
     assert result.error is None, result.error
+
+
+def test_an_external_prod_entry_must_hold_a_value_for_the_audit(prod_run: offline.RunResult) -> None:
+    """`required_in` is refused on external secrets; prod holds every external entry to a value instead, so
+    an empty Linear key is the audit's high finding, not a low one."""
+    from tools.audit_plan import declare
+
+    declared = declare("prod", run=prod_run)
+    external = [e for e in declared.entries.values() if e.source == "external"]
+    assert external and all(e.required for e in external), external
+    dev = declare("dev", run=offline.run("dev"))
+    assert not any(e.required for e in dev.entries.values() if e.source == "external")
