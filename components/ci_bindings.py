@@ -30,6 +30,8 @@ REPOSITORY_BY_ID = (
     "names the repository by name only: in prod bind `repository_id` too (the immutable id GitHub's token "
     "carries: a repository deleted and re-created, or renamed, under the name would match)"
 )
+GITHUB_ISSUER = re.compile(r"https://token\.actions\.githubusercontent\.com(/[\w.-]+)?/?")
+"""GitHub Actions' OIDC issuer (an enterprise's own ends with its slug)."""
 _DIGITS = re.compile(r"\d+")
 _PAIR_KEY = re.compile(r"[a-z_]+")
 
@@ -48,9 +50,21 @@ def subject_pairs(subject: str) -> dict[str, str] | None:
     return pairs
 
 
-def subject_problem(subject: str) -> str | None:
-    """Why a prod CI token subject (Azure federated credential, GCP ``principal://`` subject) is refused."""
+def subject_problem(subject: str, issuer: str | None = None) -> str | None:
+    """Why a prod CI token subject (Azure federated credential, GCP ``principal://`` subject) is refused.
+
+    Judged: every subject of GitHub's issuer or GitHub's shape (``repo:…``, a ``principal://`` subject names no
+    issuer), and every ``key:value`` subject of another issuer (GitLab's
+    ``project_path:…:ref_type:branch:ref:main`` is as branch-bound as GitHub's). Not judged here: a Kubernetes
+    ServiceAccount (``system:serviceaccount:…``, the adapters' own rules) and an opaque id (an Entra object id),
+    which no workflow file chooses.
+    """
+    if subject.startswith("system:serviceaccount:"):
+        return None
     pairs = subject_pairs(subject)
+    github = subject.startswith("repo:") or bool(issuer and GITHUB_ISSUER.fullmatch(issuer))
+    if pairs is None and not github:
+        return None
     if pairs is None or not pairs.get("environment"):
         return BRANCH_BINDING
     if "repo" not in pairs and "repository_id" not in pairs:

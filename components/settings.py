@@ -481,31 +481,31 @@ class Settings(_Camel):
                 "first rotation notice (gcp) or the expiry (azure) is counted from it"
             )
         if self.strict:
-            problems += self._ci_binding_problems()
+            problems += self._ci_binding_problems()  # the active cloud's, as every prod rule here
         if problems:
             raise ValueError("; ".join(problems))
         return self
 
     def _ci_binding_problems(self) -> list[str]:
-        """Prod CI bindings a workflow of any branch or pull request satisfies, on every store's block
+        """Prod CI bindings a workflow of any branch or pull request satisfies, on each store
         (``components.ci_bindings``; the policy pack says the same of what is registered)."""
         problems = []
-        if self.vault is not None:
+        if self.cloud is Cloud.VAULT and self.vault is not None:
             for name, claims in sorted(self.vault.tooling_claims.items()):
                 problems += [
                     f"vault.toolingClaims.{name}: {why}"
                     for why in ci_bindings.claims_problems(claims)
                 ]
-        if self.azure is not None:
+        if self.cloud is Cloud.AZURE and self.azure is not None:
             for name, subjects in sorted(self.azure.tooling_federations.items()):
                 problems += [
                     f"azure.toolingFederations.{name}: {item.subject!r} {why}"
                     for item in subjects
                     if item.issuer
                     != self.azure.oidc_issuer  # the cluster's: refused by the adapter
-                    and (why := ci_bindings.subject_problem(item.subject))
+                    and (why := ci_bindings.subject_problem(item.subject, item.issuer))
                 ]
-        if self.gcp is not None:
+        if self.cloud is Cloud.GCP and self.gcp is not None:
             for name, members in sorted(self.gcp.tooling_members.items()):
                 for member in members:
                     found = POOL_PRINCIPAL.fullmatch(member)

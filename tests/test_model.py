@@ -184,6 +184,9 @@ def test_native_binding_cannot_deliver_external_secrets_to_workloads():
 
     data = copy.deepcopy(yaml.safe_load((ROOT / "catalog.yaml").read_text()))
     data["services"]["media"]["secrets"]["S3_ACCESS_KEY_ID"]["source"] = "external"
+    del data["services"]["media"]["secrets"]["S3_ACCESS_KEY_ID"][
+        "required_in"
+    ]  # refused on external
     from components.catalog import parse_catalog
 
     catalog = parse_catalog(data)

@@ -160,9 +160,7 @@ def validate_ci_bound_to_environment(args: ResourceValidationArgs, report: Repor
     if args.resource_type != AZURE_FEDERATION or resource_environment(args) != PROD:
         return
     subject = str(plain(args.props.get("subject")) or "")
-    if subject.startswith("system:serviceaccount:"):
-        return
-    problem = ci_bindings.subject_problem(subject)
+    problem = ci_bindings.subject_problem(subject, str(plain(args.props.get("issuer")) or ""))
     if problem:
         report(f"{args.name}: federated subject {subject!r} {problem}", None)
 

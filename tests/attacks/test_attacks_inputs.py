@@ -251,7 +251,9 @@ def test_an_offline_plan_of_encrypted_values_is_not_refused_for_their_format(
     assert result.error is None, result.error
 
 
-def test_an_external_prod_entry_must_hold_a_value_for_the_audit(prod_run: offline.RunResult) -> None:
+def test_an_external_prod_entry_must_hold_a_value_for_the_audit(
+    prod_run: offline.RunResult,
+) -> None:
     """`required_in` is refused on external secrets; prod holds every external entry to a value instead, so
     an empty Linear key is the audit's high finding, not a low one."""
     from tools.audit_plan import declare

@@ -455,3 +455,24 @@ def test_an_admin_that_is_not_a_role_is_refused(principal: str) -> None:
 
 def test_an_admin_role_of_the_stacks_account_is_accepted() -> None:
     assert _admin_refusal(f"arn:aws:iam::{ACCOUNT}:role/platform-admin") == ""
+
+
+@pytest.mark.parametrize(
+    ("issuer", "subject", "refused"),
+    [
+        ("https://gitlab.example.com", "project_path:acme/platform:ref_type:branch:ref:main", True),
+        ("https://token.actions.githubusercontent.com/acme", f"repo:{REPO}:ref:refs/heads/x", True),
+        (GITHUB, "opaque-subject", True),
+        ("https://login.microsoftonline.com/t/v2.0", "6f1d2c3b-4a5e-4f60-8b7c-9d0e1f2a3b4c", False),
+        ("https://other-cluster.example.com", "system:serviceaccount:ci:runner", False),
+    ],
+    ids=["gitlab-ref", "github-enterprise-ref", "github-opaque", "entra-object-id", "k8s-sa"],
+)
+def test_which_prod_federated_subjects_are_held_to_an_environment(
+    issuer: str, subject: str, refused: bool
+) -> None:
+    """Any issuer's `key:value` subject and every GitHub subject are judged; an opaque id no workflow file
+    chooses (an Entra object id) and a ServiceAccount (the adapters' own rules) are not."""
+    from components import ci_bindings
+
+    assert (ci_bindings.subject_problem(subject, issuer) is not None) is refused
