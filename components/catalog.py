@@ -83,10 +83,13 @@ class SecretSpec(_Strict):
     )
     special: bool = Field(
         default=False,
-        description="Whether a generated value may contain punctuation (off: safe in URLs and shells).",
+        description="Whether a generated value may contain punctuation (off: safe in URLs and shells; "
+        "generated only).",
     )
     required_in: tuple[Environment, ...] = Field(
-        default=(), description="Environments in which the secret must have a value."
+        default=(),
+        description="Environments in which the secret must have a value (generated or config; an "
+        "external value is filled after the deploy, and the audit reports it empty).",
     )
     rotation_days: Annotated[int, Field(ge=1, le=365)] | None = Field(
         default=None, description="Rotation period in days; the stack's default when unset."
@@ -94,9 +97,17 @@ class SecretSpec(_Strict):
     format: str | None = Field(
         default=None,
         description="A Python regular expression the whole value must match (re.fullmatch), e.g. "
-        "`^lin_api_[A-Za-z0-9]{20,}$`; checked where a value passes through our tools (tools.env push), "
-        "with a message that never shows the value.",
+        "`^lin_api_[A-Za-z0-9]{20,}$` (config and external secrets only); checked before anything "
+        "registers for a config value, by tools.env push and pull for an external one, with a message "
+        "that never shows the value.",
     )
+
+    def must_hold_value(self, environment: Environment) -> bool:
+        """Whether the entry must hold a value in ``environment``: ``required_in``, and every external entry
+        in prod (the deploy cannot fill or check it; the audit and ``tools.env`` hold it to a value)."""
+        return environment in self.required_in or (
+            self.source is Source.EXTERNAL and environment is Environment.PROD
+        )
 
     @field_validator("format")
     @classmethod
@@ -236,11 +247,31 @@ def catalog_problems(data: Any) -> list[str]:
     for key in sorted(shared.keys() - used, key=str):
         problems.append(f"shared.{key}: declared but read by no service")
     for owner, key, spec in specs:
-        if (
-            spec.get("source", Source.GENERATED.value) != Source.GENERATED.value
-            and "length" in spec
-        ):
-            problems.append(f"{owner}.{key}: `length` applies only to generated secrets")
+        problems += _constraint_problems(f"{owner}.{key}", spec)
+    return problems
+
+
+def _constraint_problems(where: str, spec: dict[Any, Any]) -> list[str]:
+    """Constraints of a secret that no step would enforce for its source: refused, never ignored."""
+    source = spec.get("source", Source.GENERATED.value)
+    problems = []
+    if source != Source.GENERATED.value:
+        problems += [
+            f"{where}: `{field}` applies only to generated secrets"
+            for field in ("length", "special")
+            if field in spec
+        ]
+    elif spec.get("format") is not None:
+        problems.append(
+            f"{where}: `format` applies to config and external values; a generated value's shape is "
+            "its `length` and `special`"
+        )
+    if source == Source.EXTERNAL.value and spec.get("required_in"):
+        problems.append(
+            f"{where}: `required_in` cannot hold for an external secret (its entry is created empty and "
+            "filled after the deploy, out of band): drop it. In prod every external entry must hold a "
+            "value: the audit reports an empty one as high"
+        )
     return problems
 
 

@@ -7,7 +7,8 @@ before the input is known to be good.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import difflib
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
@@ -29,6 +30,13 @@ STACK_CONFIG = "the stack's config"
 ``pulumi up --config``, or an ESC environment; the offline runner names the file or ``--config``)."""
 
 
+NEAR_NAMESPACE = 0.8
+"""How alike a config namespace must be to the project's to be taken for a misspelling of it."""
+OFFLINE_PLACEHOLDER = "offline-placeholder-not-a-secret"
+"""What the offline runner (``tools.offline.SECURE_PLACEHOLDER``) gives a secret it cannot decrypt or that the
+stack does not hold: no value, so no format to check."""
+
+
 class StackError(ValueError):
     """The stack cannot be deployed as configured; the message names every problem."""
 
@@ -46,6 +54,8 @@ class ConfigSecret:
     """Stored encrypted (``secure:``)."""
     blank: bool = False
     """Empty or whitespace only (``values.is_blank``): counts as not set."""
+    malformed: str | None = None
+    """Why the value breaks the catalog's ``format`` for it (``values.format_problem``: never quotes it)."""
 
 
 @dataclass(frozen=True)
@@ -195,6 +205,8 @@ def build_model(
                 else:
                     missing.append(ckey)
                     pending = True
+            elif state.malformed:
+                problems.append(f"{ckey}: {state.malformed} (in {origin(ckey)})")
             if state is not None and not state.secure:
                 problems.append(
                     f"{ckey}: stored in plaintext (in {origin(ckey)}); set it with "
@@ -318,6 +330,18 @@ def _rule_violation(rule: Rule, value: str) -> str | None:
     return values.https_protocol_problem(value)
 
 
+def secret_specs(catalog: Catalog) -> dict[str, SecretSpec]:
+    """Every secret the catalog declares, by its config key ``<owner>.<KEY>``."""
+    specs = {config_key(SHARED_OWNER, key): spec for key, spec in catalog.shared.items()}
+    for name, service in catalog.services.items():
+        specs |= {
+            config_key(name, key): spec
+            for key, spec in service.secrets.items()
+            if isinstance(spec, SecretSpec)
+        }
+    return specs
+
+
 def secret_config_keys(catalog: Catalog) -> list[str]:
     """Every config key the catalog gives meaning to as a secret, ``<owner>.<KEY>``, whatever its source."""
     keys = [config_key(SHARED_OWNER, key) for key in catalog.shared]
@@ -357,6 +381,47 @@ def unknown_config_keys(
             what = "not a setting of this program"
         where = (origins or {}).get(key, STACK_CONFIG)
         problems.append(f"{namespace}{key}: {what}, so it would be ignored{hint} (in {where})")
+    return problems
+
+
+def foreign_config_keys(
+    names: Iterable[str],
+    project: str,
+    settings_keys: Iterable[str],
+    catalog: Catalog | None,
+    origins: Mapping[str, str] | None = None,
+    plaintext: Callable[[str], bool] = lambda name: False,
+) -> list[str]:
+    """A sentence for each config key of another namespace that looks like one of ours, which the program
+    would ignore: a namespace that is a near miss of ``project`` (``platform-secret:``), a ``<owner>.<KEY>``
+    key, or a catalog secret's key (``backend:REDIS_URL``). A provider's own keys (``aws:region``) are not.
+    """
+    secret_keys = secret_config_keys(catalog) if catalog is not None else []
+    known = {f"{project}:{key}" for key in [*settings_keys, *secret_keys]}
+    problems = []
+    for name in sorted(names):
+        namespace, sep, key = name.partition(":")
+        if not sep or namespace == project:
+            continue
+        near = difflib.SequenceMatcher(None, namespace, project).ratio() >= NEAR_NAMESPACE
+        if near or is_config_secret_key(key):
+            meant = key
+        elif any(known_key.endswith(f".{key}") for known_key in secret_keys):
+            owners = [k for k in secret_keys if k == f"{namespace}.{key}"]
+            meant = (owners or [k for k in secret_keys if k.endswith(f".{key}")])[0]
+        else:
+            continue
+        hint = did_you_mean(f"{project}:{meant}", known)
+        note = (
+            f"; it is in plaintext: remove it and set it with `pulumi config set --secret {meant}`"
+            if plaintext(name) and meant in secret_keys
+            else ""
+        )
+        where = (origins or {}).get(name, STACK_CONFIG)
+        problems.append(
+            f"{name}: outside the {project} namespace, so the program ignores it{hint}{note} "
+            f"(in {where})"
+        )
     return problems
 
 

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
+from components import ci_bindings
 from components.catalog import Environment, format_validation_error
 
 ROLE_ARN = r"^arn:aws:iam::\d{12}:role/[\w+=,.@/-]+$"
@@ -25,6 +26,10 @@ GCP_MEMBER = (
     r"|principal://iam\.googleapis\.com/projects/\d+/locations/global/workloadIdentityPools/[^\s*]+)$"
 )
 """One principal, never a set: no ``allUsers``, ``domain:``, ``principalSet://`` or ``*``."""
+POOL_PRINCIPAL = re.compile(
+    r"principal://iam\.googleapis\.com/projects/\d+/locations/global/"
+    r"workloadIdentityPools/(?P<pool>[^/]+)/subject/(?P<subject>.+)"
+)
 UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 AZURE_SUBNET_ID = (
     r"^/subscriptions/[0-9a-f-]{36}/resourceGroups/[-\w.()]+/providers/Microsoft\.Network/"
@@ -348,7 +353,8 @@ class VaultSettings(_Camel):
     tooling_claims: dict[str, dict[str, Annotated[str, Field(pattern=r"^[^\s*]+$")]]] = Field(
         default_factory=dict,
         description="Non-workload service -> claims a CI token must carry exactly (bound_claims), e.g. "
-        "{repository: acme/platform, environment: prod}; `repository` is required.",
+        "{repository: acme/platform, environment: prod}; `repository` is required, and in prod "
+        "`environment` (a protected deployment environment) and `repository_id` (the immutable id).",
     )
 
     @model_validator(mode="after")
@@ -518,9 +524,43 @@ class Settings(_Camel):
                 f"rotationEpoch: a date (YYYY-MM-DD) on {self.cloud.value}, where secrets rotate: the "
                 "first rotation notice (gcp) or the expiry (azure) is counted from it"
             )
+        if self.strict:
+            problems += self._ci_binding_problems()  # the active cloud's, as every prod rule here
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    def _ci_binding_problems(self) -> list[str]:
+        """Prod CI bindings a workflow of any branch or pull request satisfies, on each store
+        (``components.ci_bindings``; the policy pack says the same of what is registered)."""
+        problems = []
+        if self.cloud is Cloud.VAULT and self.vault is not None:
+            for name, claims in sorted(self.vault.tooling_claims.items()):
+                problems += [
+                    f"vault.toolingClaims.{name}: {why}"
+                    for why in ci_bindings.claims_problems(claims)
+                ]
+        if self.cloud is Cloud.AZURE and self.azure is not None:
+            for name, subjects in sorted(self.azure.tooling_federations.items()):
+                problems += [
+                    f"azure.toolingFederations.{name}: {item.subject!r} {why}"
+                    for item in subjects
+                    if item.issuer
+                    != self.azure.oidc_issuer  # the cluster's: refused by the adapter
+                    and (why := ci_bindings.subject_problem(item.subject, item.issuer))
+                ]
+        if self.cloud is Cloud.GCP and self.gcp is not None:
+            for name, members in sorted(self.gcp.tooling_members.items()):
+                for member in members:
+                    found = POOL_PRINCIPAL.fullmatch(member)
+                    if found is None or found["pool"] == self.gcp.workload_pool:
+                        continue  # not federated, or a workload (the adapter names it)
+                    why = ci_bindings.subject_problem(found["subject"])
+                    if why:
+                        problems.append(
+                            f"gcp.toolingMembers.{name}: subject {found['subject']!r} {why}"
+                        )
+        return problems
 
 
 class SettingsError(ValueError):

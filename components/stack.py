@@ -23,16 +23,19 @@ from pulumi.runtime import get_config, get_config_env, is_config_secret
 from pydantic import ValidationError
 
 from components import values
-from components.catalog import Catalog, CatalogError, load_catalog, validation_lines
+from components.catalog import Catalog, CatalogError, SecretSpec, load_catalog, validation_lines
 from components.clouds import adapter_class
 from components.documents import DocumentError, read_yaml
 from components.model import (
+    OFFLINE_PLACEHOLDER,
     ConfigSecret,
     StackError,
     StackModel,
     build_model,
+    foreign_config_keys,
     rotation_overdue,
     secret_config_keys,
+    secret_specs,
     unknown_config_keys,
 )
 from components.settings import SETTINGS_KEYS, Settings
@@ -72,13 +75,18 @@ def config_origins(origins: Mapping[str, str]) -> Iterator[None]:
         _ORIGINS.reset(token)
 
 
+def _all_config_names() -> set[str]:
+    """Every config key this run has, of every namespace (``aws:region``, ``<project>:cloud``...)."""
+    return set(runtime_config.CONFIG.get()) | set(get_config_env())
+
+
 def _config_names(project: str) -> set[str]:
     """Every config key of the project's namespace that this run has, namespace removed.
 
     Under the CLI the language host passes the whole config as ``PULUMI_CONFIG`` and the exec shim copies it
     into ``pulumi.runtime.config.CONFIG`` before the program runs; under mocks ``set_all_config`` fills it.
     """
-    names = set(runtime_config.CONFIG.get()) | set(get_config_env())
+    names = _all_config_names()
     prefix = f"{project}:"
     return {name[len(prefix) :] for name in names if name.startswith(prefix)}
 
@@ -114,6 +122,14 @@ def load_stack_model() -> StackModel:
     problems += unknown_config_keys(
         origins.keys() - {CATALOG_KEY}, SETTINGS_KEYS, catalog, origins, f"{project}:"
     )
+    problems += foreign_config_keys(
+        _all_config_names(),
+        project,
+        SETTINGS_KEYS,
+        catalog,
+        {name: known_origins.get(name, stack_file) for name in _all_config_names()},
+        plaintext=lambda name: not is_config_secret(name),
+    )
 
     raw = _raw_settings(project)
     settings: Settings | None = None
@@ -133,10 +149,11 @@ def load_stack_model() -> StackModel:
     if catalog is not None and settings is not None:
         # Every secret's config key is looked at, so that a value set for a generated or external
         # secret is reported rather than silently ignored.
+        specs = secret_specs(catalog)
         present = {
             key: state
             for key in secret_config_keys(catalog)
-            if (state := _secret_state(f"{project}:{key}")) is not None
+            if (state := _secret_state(f"{project}:{key}", specs[key])) is not None
         }
         try:
             model = build_model(catalog, settings, present, origins)
@@ -162,9 +179,14 @@ def load_stack_model() -> StackModel:
     return model
 
 
-def _secret_state(name: str) -> ConfigSecret | None:
-    """Whether a config secret is set, encrypted and non-blank; its value goes no further than this line."""
+def _secret_state(name: str, spec: SecretSpec) -> ConfigSecret | None:
+    """Whether a config secret is set, encrypted, non-blank and of its catalog ``format``; its value goes no
+    further than this function (the program itself reads it with ``require_secret``, an Output)."""
     raw = get_config(name)
     if raw is None:
         return None
-    return ConfigSecret(secure=is_config_secret(name), blank=values.is_blank(str(raw)))
+    value = str(raw)
+    blank = values.is_blank(value)
+    judged = spec.format and not blank and value != OFFLINE_PLACEHOLDER
+    malformed = values.format_problem(spec, value) if judged else None
+    return ConfigSecret(secure=is_config_secret(name), blank=blank, malformed=malformed)

@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.catalog import CatalogError, Source, json_schema, load_catalog, parse_catalog
+from components.catalog import (
+    CatalogError,
+    Environment,
+    Source,
+    json_schema,
+    load_catalog,
+    parse_catalog,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -138,3 +145,51 @@ def test_a_misspelt_catalog_field_is_named_with_the_closest_field():
         error.value
     )
     assert "(did you mean 'length'?)" in str(error.value)
+
+
+# --- constraints that no environment would enforce are refused ---
+
+
+def _one_secret(**spec):
+    return {"services": {"svc": {"secrets": {"KEY": spec}}}}
+
+
+def test_required_in_on_an_external_secret_is_refused():
+    """Prod would deploy with the entry empty: its value is filled after the deploy, out of band."""
+    with pytest.raises(CatalogError) as error:
+        parse_catalog(_one_secret(source="external", required_in=["prod"]))
+    message = str(error.value)
+    assert "services.svc.secrets.KEY" in message and "required_in" in message, message
+    assert "audit" in message, message  # says what does hold it: the audit's high finding
+
+
+@pytest.mark.parametrize("source", ["config", "external"])
+def test_special_on_a_non_generated_secret_is_refused(source):
+    with pytest.raises(CatalogError) as error:
+        parse_catalog(_one_secret(source=source, special=True))
+    assert "services.svc.secrets.KEY: `special` applies only to generated secrets" in str(
+        error.value
+    )
+
+
+def test_format_on_a_generated_secret_is_refused():
+    """A generated value's shape is `length` and `special`; a format on it would never be checked."""
+    with pytest.raises(CatalogError) as error:
+        parse_catalog(_one_secret(source="generated", format="^[a-z]+$"))
+    assert "services.svc.secrets.KEY: `format`" in str(error.value)
+
+
+def test_format_on_config_and_external_secrets_is_accepted():
+    for source in ("config", "external"):
+        parse_catalog(_one_secret(source=source, format="^[a-z]+$"))
+
+
+def test_every_external_secret_must_hold_a_value_in_prod_and_only_there():
+    """What `required_in` cannot say for an external secret, prod says for all of them (the audit's high
+    finding for an empty entry, tools.env's required key)."""
+    catalog = parse_catalog(_one_secret(source="external"))
+    spec = catalog.services["svc"].secrets["KEY"]
+    assert spec.must_hold_value(Environment.PROD)
+    assert not spec.must_hold_value(Environment.DEV)
+    config = parse_catalog(_one_secret(source="config")).services["svc"].secrets["KEY"]
+    assert not config.must_hold_value(Environment.PROD)  # only what required_in says

@@ -4,8 +4,8 @@ One ministack server; the dev plan's entries, roles and resource policies replay
 ``test-value-for-<name>``, resource policies in the ``emulator-compat`` mode of ``tests/live/aws_replay.py``).
 The engineer is the plan's admin role (the only principals besides the readers that the entries' resource
 policies let in), stood in for by a role that reads every entry, and reaches the command through boto3's
-default chain only: ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``/``AWS_SESSION_TOKEN`` and
-``AWS_ENDPOINT_URL`` in the environment, no argument of ours.
+default chain only: ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``/``AWS_SESSION_TOKEN`` in the environment; the
+emulator's address goes in as ``--endpoint`` (``AWS_ENDPOINT_URL`` is refused: tests/test_env_endpoints.py).
 
 A second replay in another account serves the tests that change the store (a deleted entry, a pushed value).
 """
@@ -22,6 +22,7 @@ import yaml
 from dotenv import dotenv_values
 
 from components.catalog import load_catalog
+from tests.live import env_support
 from tests.live.aws_replay import LiveEnv, create_stand_in_principal, replay_plan
 from tests.live.env_support import ROOT, run_env, service_tree
 from tests.live.ministack_server import running_ministack
@@ -54,14 +55,13 @@ def endpoint() -> Iterator[str]:
 
 
 def _engineer(env: LiveEnv) -> dict[str, str]:
-    """The environment of an engineer who assumed the plan's admin role: credentials and endpoint only."""
+    """The environment of an engineer who assumed the plan's admin role: credentials only."""
     admin = env.plan.services("admin")[0]
     credentials = create_stand_in_principal(env, env.role_arn(admin), ENGINEER_POLICY)
     return {
         "AWS_ACCESS_KEY_ID": credentials["AccessKeyId"],
         "AWS_SECRET_ACCESS_KEY": credentials["SecretAccessKey"],
         "AWS_SESSION_TOKEN": credentials["SessionToken"],
-        "AWS_ENDPOINT_URL": env.endpoint,
     }
 
 
@@ -87,6 +87,7 @@ def engineer(store: LiveEnv, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         patch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(home / "credentials"))
         for name, value in _engineer(store).items():
             patch.setenv(name, value)
+        patch.setattr(env_support, "ENDPOINT", [store.endpoint])
         yield
 
 
@@ -195,23 +196,24 @@ def test_prod_is_refused_without_the_flag(engineer: None, tree: Path) -> None:
     assert ran.stdout == ""
 
 
-def test_prod_with_the_flag_reports_its_missing_required_keys(
+def test_prod_over_an_http_endpoint_is_refused_before_any_read(
     store: LiveEnv, tree: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The prod entries were never replayed: every secret is missing, and the required ones fail the pull.
-
-    As the account's root (the admin stand-in may read only what exists), so the store answers "not found".
-    """
+    """The emulator speaks http: prod refuses it (the token and values would cross in cleartext), even with
+    --allow-prod, and reads nothing; AWS_ENDPOINT_URL pointing there is refused too."""
+    monkeypatch.setattr(
+        env_support, "ENDPOINT", []
+    )  # this test passes (or omits) --endpoint itself
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", store.account_id)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
     monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", store.endpoint)
     args = ["pull", "--stack", "prod", "--allow-prod", "--service", "backend", "--root", str(tree)]
+    ran = run_env([*args, "--endpoint", store.endpoint])
+    assert ran.code == 2 and "https" in ran.stderr, ran.output
+    assert ran.stdout == ""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", store.endpoint)
     ran = run_env(args)
-    assert ran.code == 1, ran.output
-    lines = [line.split() for line in ran.stdout.splitlines()]
-    assert ["JWT_SECRET", "missing", "(required)"] in lines
-    assert ["REDIS_URL", "missing"] in lines  # not required in prod by the catalog
+    assert ran.code == 2 and "AWS_ENDPOINT_URL" in ran.stderr, ran.output
     assert not (tree / "backend" / ".env").exists()
 
 
@@ -232,6 +234,7 @@ def test_a_missing_value_is_reported_missing(
     mutable.client("secretsmanager").delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)
     for key, value in _engineer(mutable).items():
         monkeypatch.setenv(key, value)
+    monkeypatch.setattr(env_support, "ENDPOINT", [mutable.endpoint])
     ran = run_env(["pull", "--stack", "dev", "--service", "backend", "--root", str(tree)])
     assert ran.code == 0, ran.output  # not required in dev
     assert ["REDIS_URL", "missing"] in [line.split() for line in ran.stdout.splitlines()]

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.live import env_support
 from tests.live.aws_replay import LiveEnv, replay_plan
 from tests.live.env_support import ROOT, run_env, service_tree
 from tests.live.ministack_server import running_ministack
@@ -56,6 +57,7 @@ def _engineer_of(env: LiveEnv, monkeypatch: pytest.MonkeyPatch) -> None:
         _ENGINEERS[env.account_id] = _engineer(env)
     for key, value in _ENGINEERS[env.account_id].items():
         monkeypatch.setenv(key, value)
+    monkeypatch.setattr(env_support, "ENDPOINT", [env.endpoint])
 
 
 def _stored(env: LiveEnv, key: str) -> str:
@@ -143,7 +145,7 @@ def test_no_value_reaches_any_output_or_log(
         )
     second = _linear_key()
     process = subprocess.run(
-        [sys.executable, "-m", "tools.env", *args],
+        [sys.executable, "-m", "tools.env", *args, "--endpoint", mutable.endpoint],
         input=second,
         capture_output=True,
         text=True,

@@ -34,6 +34,7 @@ from dotenv import dotenv_values
 
 from components.catalog import SharedRef, Source, load_catalog
 from components.clouds import vault_naming as naming
+from tests.live import env_support
 from tests.live.env_support import ROOT, run_env, service_tree
 from tests.live.openbao_server import OpenBao, bao_binary, running_openbao
 from tests.live.vault_replay import Replayed, replay
@@ -132,7 +133,10 @@ def as_engineer(
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))  # no developer's ~/.vault-token
-    monkeypatch.setenv("VAULT_ADDR", vault.server.address)
+    monkeypatch.delenv("VAULT_ADDR", raising=False)
+    monkeypatch.setattr(
+        env_support, "ENDPOINT", [vault.server.address]
+    )  # --endpoint (http: dev only)
     monkeypatch.setenv("VAULT_TOKEN", engineer_token)
     return engineer_token
 

@@ -184,6 +184,9 @@ def test_native_binding_cannot_deliver_external_secrets_to_workloads():
 
     data = copy.deepcopy(yaml.safe_load((ROOT / "catalog.yaml").read_text()))
     data["services"]["media"]["secrets"]["S3_ACCESS_KEY_ID"]["source"] = "external"
+    del data["services"]["media"]["secrets"]["S3_ACCESS_KEY_ID"][
+        "required_in"
+    ]  # refused on external
     from components.catalog import parse_catalog
 
     catalog = parse_catalog(data)
@@ -192,3 +195,27 @@ def test_native_binding_cannot_deliver_external_secrets_to_workloads():
         StackError, match=re.escape("media.S3_ACCESS_KEY_ID: external entries have no value")
     ):
         build_model(catalog, settings, {})
+
+
+def test_a_config_secret_that_breaks_its_format_is_a_problem_named_by_its_key():
+    """The model gets only the verdict (``ConfigSecret.malformed``), never the value."""
+    from components.model import ConfigSecret
+
+    settings = parse_settings(stack_settings("dev"))
+    problem = "the value does not match the catalog's format '^x$'; the value is not shown"
+    states = {"backend.REDIS_URL": ConfigSecret(secure=True, malformed=problem)}
+    with pytest.raises(StackError) as error:
+        build_model(CATALOG, settings, states)
+    assert f"backend.REDIS_URL: {problem}" in str(error.value)
+    # a blank value is "not set", not malformed: dev creates it empty and reports it
+    blank = {"backend.REDIS_URL": ConfigSecret(secure=True, blank=True, malformed=problem)}
+    assert "backend.REDIS_URL" in build_model(CATALOG, settings, blank).missing
+
+
+def test_keys_of_other_namespaces_that_look_like_ours_are_named_and_providers_keys_are_not():
+    from components.model import foreign_config_keys
+    from components.settings import SETTINGS_KEYS
+
+    names = ["backend:REDIS_URL", "aws:region", "vault:token", "pulumi:tags", "gcp:project"]
+    found = foreign_config_keys(names, "platform-secrets", SETTINGS_KEYS, CATALOG)
+    assert [line.split(":", 2)[:2] for line in found] == [["backend", "REDIS_URL"]], found

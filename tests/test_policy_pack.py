@@ -187,6 +187,7 @@ def test_every_policy_is_mandatory_and_tested_here() -> None:
         "prod-store-protected",  # tests/test_policy_vault.py
         "namespaces-protected-in-prod",
         "key-vault-network-restricted-in-prod",
+        "ci-bound-to-a-protected-environment-in-prod",  # tests/attacks/test_attacks_tooling.py
     }
     assert set(rules.POLICY_NAMES) == tested
 

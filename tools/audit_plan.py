@@ -182,7 +182,7 @@ def _declared(
         owner=owner,
         key=key,
         source=spec.source.value,
-        required=settings.environment in spec.required_in,
+        required=spec.must_hold_value(settings.environment),
         rotation_days=spec.rotation_days or settings.effective_rotation_days,
         resource=resource,
     )

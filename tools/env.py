@@ -11,6 +11,9 @@ file (the Linear key's ``.env.linear``) gets its one value alone on one line, af
 (or the value on standard input) writes a new version of an ``external`` secret after checking the catalog's
 format for it.
 
+The store is the stack's (``tools.endpoints``): ``--endpoint URL`` picks another address (https only in prod);
+``VAULT_ADDR`` or ``AWS_ENDPOINT_URL`` pointing elsewhere is refused, never followed.
+
 What it guarantees: no value is ever printed (each key is reported ``set``, ``missing``, ``empty`` or
 ``invalid``); files are created mode 0600 (never widened, never chmod-ed after); a path git does not ignore is
 refused; a prod stack is refused without ``--allow-prod``; nothing is written unless every check passed, and a
@@ -31,7 +34,7 @@ from pathlib import Path
 from components.catalog import Environment, ServiceSpec, Source
 from components.model import Entry, Service
 from components.values import format_problem
-from tools import stackfile
+from tools import endpoints, stackfile
 from tools.envexample import keys_of, local_path
 from tools.stores import StoreClient, StoreError, client_for, quiet_libraries
 
@@ -91,7 +94,7 @@ def collect(stack: stackfile.Stack, name: str, store: StoreClient) -> list[Item]
             entry = secrets[key]
             value = store.read(entry)
             problem = format_problem(entry.spec, value) if value else None
-            items.append(Item(key, "secret", env in entry.spec.required_in, value, problem))
+            items.append(Item(key, "secret", entry.spec.must_hold_value(env), value, problem))
         else:
             required = env in spec.settings[key].required_in
             items.append(Item(key, "setting", required, settings.get(key)))
@@ -191,6 +194,15 @@ def _stack(name: str, allow_prod: bool) -> stackfile.Stack:
     return stack
 
 
+def _store(stack: stackfile.Stack, args: argparse.Namespace) -> StoreClient:
+    """The stack's store client, at the stack's address or ``--endpoint``; never where a variable points."""
+    try:
+        endpoint = endpoints.endpoint_for(stack.model, args.endpoint)
+    except endpoints.EndpointRefused as error:
+        raise Refused(str(error)) from None
+    return client_for(stack.model, endpoint)
+
+
 def _report(items: list[Item]) -> None:
     width = max((len(item.key) for item in items), default=0)
     for item in items:
@@ -216,7 +228,7 @@ def pull(args: argparse.Namespace) -> int:
     if not args.check:
         _require_ignored(targets)
 
-    store = client_for(stack.model)
+    store = _store(stack, args)
     items = collect(stack, service.name, store)
     print(f"{service.name}: {stack.name} stack, {store.store} -> {where}")
     _report(items)
@@ -278,7 +290,7 @@ def push(args: argparse.Namespace) -> int:
     problem = format_problem(entry.spec, value)
     if problem:
         raise Refused(f"{args.key}: refused, {problem}")
-    store = client_for(stack.model)
+    store = _store(stack, args)
     store.write(entry, value)
     print(
         f"{args.key}: pushed a new version of {store.name(entry)} ({store.store}, {stack.name} stack)"
@@ -297,6 +309,12 @@ def parser() -> argparse.ArgumentParser:
         sub.add_argument("--stack", required=True, help="stack name (Pulumi.<stack>.yaml)")
         sub.add_argument("--service", required=True, help="service name in the catalog")
         sub.add_argument("--allow-prod", action="store_true", help="allow a prod environment")
+        sub.add_argument(
+            "--endpoint",
+            metavar="URL",
+            help="the store's address instead of the stack's (Vault, AWS; https only in prod); "
+            "VAULT_ADDR / AWS_ENDPOINT_URL are refused",
+        )
         if name == "pull":
             sub.add_argument("--root", default=str(ROOT), help="root of the services' tree")
             sub.add_argument(

@@ -17,6 +17,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.clouds import aws_policies as policies
+from components.clouds.aws_roles import own_role_problems
 from components.clouds.base import CloudAdapter, Identity, StoredEntry
 from components.model import Entry, Service, StackModel
 from components.settings import AwsSettings
@@ -76,6 +77,14 @@ class AwsAdapter(CloudAdapter):
             )
         problems += AwsAdapter.tooling_problems(model)
         problems += AwsAdapter.audit_problems(model)
+        if model.settings.aws is not None:
+            problems += [
+                problem
+                for principal in model.settings.aws.admin_role_arns
+                for problem in own_role_problems(
+                    f"aws.adminRoleArns: {principal!r}", principal, model.settings
+                )
+            ]
         return problems
 
     @staticmethod
@@ -85,22 +94,10 @@ class AwsAdapter(CloudAdapter):
         settings, aws_settings = model.settings, model.settings.aws
         if aws_settings is None:
             return []
-        own_prefix = f"{settings.name_prefix}-{settings.environment.value}-"
         problems = []
         for principal in aws_settings.audit_role_arns:
             where = f"aws.auditRoleArns: {principal!r}"
-            name = principal.split(":role/", 1)[1].rsplit("/", 1)[-1]
-            account = principal.split(":")[4]
-            if name.startswith(own_prefix):
-                problems.append(
-                    f"{where} is a workload role of this stack (named like {own_prefix}<service>): "
-                    "its pods would get the audit's exemption"
-                )
-            if account != aws_settings.account_id:
-                problems.append(
-                    f"{where} is a role of account {account}, not this stack's accountId "
-                    f"{aws_settings.account_id}"
-                )
+            problems += own_role_problems(where, principal, settings)
             if principal in aws_settings.admin_role_arns:
                 problems.append(
                     f"{where} is also in aws.adminRoleArns: an admin role is exempt from every deny, "

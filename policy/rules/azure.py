@@ -9,6 +9,8 @@
 - ``key-vault-network-restricted-in-prod``: in prod a vault that accepts public traffic has a firewall
   (``networkAcls``) whose default action is ``Deny``, unless the vault is tagged
   ``platform-secrets-public-network-reason`` (the stack's explicit opt-in, with its reason).
+- ``ci-bound-to-a-protected-environment-in-prod``: in prod a federated subject that is not a ServiceAccount's
+  names a deployment environment, never a ref or a pull request (``components.ci_bindings``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from __future__ import annotations
 import re
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs
+
+from components import ci_bindings
 
 from .common import (
     MAX_ROTATION_DAYS,
@@ -148,10 +152,24 @@ def validate_key_vault_network(args: ResourceValidationArgs, report: ReportViola
         )
 
 
+# --- ci-bound-to-a-protected-environment-in-prod ---
+
+
+def validate_ci_bound_to_environment(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """A federation that is not a ServiceAccount's (a CI token's) in prod: the settings' own grammar."""
+    if args.resource_type != AZURE_FEDERATION or resource_environment(args) != PROD:
+        return
+    subject = str(plain(args.props.get("subject")) or "")
+    problem = ci_bindings.subject_problem(subject, str(plain(args.props.get("issuer")) or ""))
+    if problem:
+        report(f"{args.name}: federated subject {subject!r} {problem}", None)
+
+
 RULES: dict[str, Validate] = {
     "no-wildcard-secret-access": validate_no_wildcard_secret_access,
     "trust-bound-to-one-service-account": validate_trust_bound_to_one_service_account,
     "rotation-in-prod": validate_rotation_in_prod,
     "no-plaintext-secret-values": validate_no_plaintext_secret_values,
     "key-vault-network-restricted-in-prod": validate_key_vault_network,
+    "ci-bound-to-a-protected-environment-in-prod": validate_ci_bound_to_environment,
 }

@@ -129,6 +129,13 @@ POLICY_SPECS: tuple[PolicySpec, ...] = (
         stack=True,
     ),
     PolicySpec(
+        "ci-bound-to-a-protected-environment-in-prod",
+        "In prod a CI token binding (a Vault JWT role's bound_claims, an Azure federated subject, a GCP "
+        "federated principal) names a protected deployment environment, never a branch, a ref or a pull "
+        "request (components/ci_bindings.py).",
+        configurable=True,
+    ),
+    PolicySpec(
         "key-vault-network-restricted-in-prod",
         "In prod a Key Vault's firewall denies every network but the allowed ones, unless the vault carries "
         "the reason it is open.",

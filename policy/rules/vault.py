@@ -8,6 +8,8 @@
   config keeps at least 10 versions and never expires them (``delete_version_after``); no secret deletes all
   its versions on destroy.
 - ``no-plaintext-secret-values``: a KV v2 secret's ``data_json`` is a Pulumi secret.
+- ``ci-bound-to-a-protected-environment-in-prod``: in prod a CI role's ``bound_claims`` name a deployment
+  environment and the repository by ``repository_id`` (``components.ci_bindings``).
 
 Policies are read from their HCL (or JSON) text with the standard library: the pack stays importable with
 pulumi-policy alone.
@@ -20,6 +22,8 @@ import re
 from typing import Any
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs
+
+from components import ci_bindings
 
 from .common import (
     PROD,
@@ -161,9 +165,24 @@ def validate_no_plaintext_secret_values(
         report_plaintext(args, report, ["dataJson"])
 
 
+# --- ci-bound-to-a-protected-environment-in-prod ---
+
+
+def validate_ci_bound_to_environment(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """A CI role (one that binds claims, not a ServiceAccount subject) in prod: the settings' own grammar."""
+    if args.resource_type != VAULT_ROLE or resource_environment(args) != PROD:
+        return
+    claims = plain(args.props.get("boundClaims")) or {}
+    if not claims or str(plain(args.props.get("boundSubject")) or ""):
+        return
+    for problem in ci_bindings.claims_problems(claims):
+        report(f"{args.name}: bound_claims {problem}", None)
+
+
 RULES: dict[str, Validate] = {
     "no-wildcard-secret-access": validate_no_wildcard_secret_access,
     "trust-bound-to-one-service-account": validate_trust_bound,
     "prod-store-protected": validate_prod_store_protected,
     "no-plaintext-secret-values": validate_no_plaintext_secret_values,
+    "ci-bound-to-a-protected-environment-in-prod": validate_ci_bound_to_environment,
 }

@@ -21,6 +21,8 @@ from tests.conftest import PROD_SECRETS
 from tools import offline, plan
 
 ROOT = Path(__file__).resolve().parents[2]
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+"""The wire signature of a Pulumi secret (pulumi.runtime.rpc)."""
 
 
 def project_copy(tmp_path: Path) -> Path:
@@ -157,3 +159,107 @@ def test_config_override_blamed_on_the_stack_file(capsys: pytest.CaptureFixture[
     for line in (refresh, plaintext):
         assert "--config" in line and "Pulumi.prod.yaml" not in line, line
     assert "offline-test-plain" not in err
+
+
+# --- a config secret's format, checked at `pulumi up` without showing the value ---
+
+
+def _catalog_with_a_format(tmp_path: Path, pattern: str) -> Path:
+    text = (ROOT / "catalog.yaml").read_text()
+    anchor = "      S3_ACCESS_KEY_ID:\n        description: Access key id of the S3-compatible object store.\n"
+    assert anchor in text
+    catalog = tmp_path / "catalog.yaml"
+    catalog.write_text(text.replace(anchor, anchor + f"        format: '{pattern}'\n", 1))
+    return catalog
+
+
+def test_a_config_secret_that_breaks_its_format_is_refused_before_anything_registers(
+    tmp_path: Path,
+) -> None:
+    """`format` was only checked by `tools.env push`; a config value known at `pulumi up` went in as is."""
+    catalog = _catalog_with_a_format(tmp_path, "^AKIA[A-Z0-9]{16}$")
+    value = PROD_SECRETS["media.S3_ACCESS_KEY_ID"]  # generated per session; not of that shape
+    message = refused(
+        offline.run("prod", overrides={"catalog": str(catalog)}, secrets=PROD_SECRETS)
+    )
+    assert "media.S3_ACCESS_KEY_ID" in message and "format" in message, message
+    assert value not in message  # never shown
+
+
+def test_a_config_secret_that_matches_its_format_deploys_and_stays_secret(tmp_path: Path) -> None:
+    catalog = _catalog_with_a_format(tmp_path, "^offline-test-[0-9a-f]{12}$")
+    result = offline.run("prod", overrides={"catalog": str(catalog)}, secrets=PROD_SECRETS)
+    assert result.error is None, result.error
+    value = PROD_SECRETS["media.S3_ACCESS_KEY_ID"]
+    entries = [r for r in result.resources if value in str(r.inputs)]
+    assert entries and all(SECRET_SIG in str(r.inputs) for r in entries)  # wrapped secret
+
+
+# --- secrets under a namespace the program does not read ---
+
+
+@pytest.mark.parametrize(
+    ("line", "meant"),
+    [
+        (
+            "platform-secret:media.S3_SECRET_ACCESS_KEY",
+            "platform-secrets:media.S3_SECRET_ACCESS_KEY",
+        ),
+        ("backend:REDIS_URL", "platform-secrets:backend.REDIS_URL"),
+        ("media:S3_SECRET_ACCESS_KEY", "platform-secrets:media.S3_SECRET_ACCESS_KEY"),
+        ("aws:media.S3_SECRET_ACCESS_KEY", "platform-secrets:media.S3_SECRET_ACCESS_KEY"),
+        ("platfrom-secrets:environment", "platform-secrets:environment"),
+    ],
+    ids=[
+        "near-miss-namespace",
+        "owner-as-namespace",
+        "service-namespace",
+        "owner-key-shape",
+        "typo",
+    ],
+)
+def test_a_secret_under_a_wrong_namespace_is_refused(tmp_path: Path, line: str, meant: str) -> None:
+    """A plaintext value under a namespace nothing reads: it plans clean and sits in the file unencrypted."""
+    root = project_copy(tmp_path)
+    stack_file = root / "Pulumi.prod.yaml"
+    with stack_file.open("a") as handle:
+        handle.write(f"  {line}: not-a-real-value\n")
+    message = refused(offline.run("prod", root=root, secrets=PROD_SECRETS))
+    assert f"{line}:" in message and f"did you mean {meant!r}" in message, message
+    assert "not-a-real-value" not in message
+
+
+def test_other_namespaces_of_the_stack_file_are_left_alone(tmp_path: Path) -> None:
+    """A provider's own keys (`aws:region`, `vault:token`...) are the providers', not a misplaced secret."""
+    root = project_copy(tmp_path)
+    with (root / "Pulumi.prod.yaml").open("a") as handle:
+        handle.write("  aws:region: eu-west-1\n  kubernetes:context: apps-prod\n")
+    result = offline.run("prod", root=root, secrets=PROD_SECRETS)
+    assert result.error is None, result.error
+
+
+def test_an_offline_plan_of_encrypted_values_is_not_refused_for_their_format(
+    tmp_path: Path,
+) -> None:
+    """The offline runner cannot decrypt `secure:` values: its placeholder is no value, so no format applies."""
+    from components.model import OFFLINE_PLACEHOLDER
+
+    assert OFFLINE_PLACEHOLDER == offline.SECURE_PLACEHOLDER
+    catalog = _catalog_with_a_format(tmp_path, "^AKIA[A-Z0-9]{16}$")
+    secrets = {**PROD_SECRETS, "media.S3_ACCESS_KEY_ID": offline.SECURE_PLACEHOLDER}
+    result = offline.run("prod", overrides={"catalog": str(catalog)}, secrets=secrets)
+    assert result.error is None, result.error
+
+
+def test_an_external_prod_entry_must_hold_a_value_for_the_audit(
+    prod_run: offline.RunResult,
+) -> None:
+    """`required_in` is refused on external secrets; prod holds every external entry to a value instead, so
+    an empty Linear key is the audit's high finding, not a low one."""
+    from tools.audit_plan import declare
+
+    declared = declare("prod", run=prod_run)
+    external = [e for e in declared.entries.values() if e.source == "external"]
+    assert external and all(e.required for e in external), external
+    dev = declare("dev", run=offline.run("dev"))
+    assert not any(e.required for e in dev.entries.values() if e.source == "external")

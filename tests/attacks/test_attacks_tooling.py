@@ -16,6 +16,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from components.catalog import load_catalog
 from components.clouds import gcp_naming
 from components.clouds.aws import AwsAdapter
@@ -257,3 +259,226 @@ def test_matrix_shows_an_azure_workload_federated_with_the_tooling_identity(
     matrix = access.derive(crafted.resources)
     assert "LINEAR_API_KEY" in matrix["backend"]["keys"]
     assert "LINEAR_API_KEY" not in access.derive(azure_prod_run.resources)["backend"]["keys"]
+
+
+# --- CI bindings that any branch or pull request satisfies (prod) ---
+
+REPO = "acme/platform"
+GITHUB = "https://token.actions.githubusercontent.com"
+REPO_ID = "123456789"
+"""The repository's immutable id (``repository_id`` in GitHub's OIDC token)."""
+POOL = (
+    "principal://iam.googleapis.com/projects/123456789012/locations/global/"
+    "workloadIdentityPools/github/subject/"
+)
+BRANCH_SUBJECTS = [
+    f"repo:{REPO}:pull_request",
+    f"repo:{REPO}:ref:refs/heads/main",
+    f"repo:{REPO}:ref:refs/heads/feature/x",
+    f"repo:{REPO}:ref:refs/tags/v1",
+]
+BRANCH_IDS = ["pull-request", "ref-main", "ref-branch", "ref-tag"]
+
+
+def _refusal(adapter: Any, **changes: Any) -> str:
+    """Everything the program says about the prod stack with ``changes``: the settings' refusal or the
+    adapter's problems (the settings layer refuses first)."""
+    try:
+        settings = parse_settings(_prod_settings(**changes))
+    except ValueError as error:
+        return str(error)
+    catalog = load_catalog(ROOT / "catalog.yaml")
+    model = build_model(catalog, settings, {key: True for key in PROD_SECRETS})
+    return "\n".join(adapter.problems(model))
+
+
+def _vault_refusal(claims: dict[str, str], environment: str = "prod") -> str:
+    from components.clouds.vault import VaultAdapter
+
+    base = _prod_settings()["vault"]
+    vault = {**base, "toolingClaims": {TOOLING: claims}}
+    changes: dict[str, Any] = {"cloud": "vault", "vault": vault}
+    if environment != "prod":
+        changes["environment"] = environment
+    return _refusal(VaultAdapter, **changes)
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"repository": REPO},
+        {"repository": REPO, "repository_id": REPO_ID},
+        {"repository": REPO, "repository_id": REPO_ID, "ref": "refs/heads/main"},
+        {"repository": REPO, "repository_id": REPO_ID, "event_name": "pull_request"},
+        {"repository": REPO, "repository_id": REPO_ID, "sub": f"repo:{REPO}:pull_request"},
+    ],
+    ids=["repository-only", "repository-id-only", "ref", "pull-request-event", "pr-subject"],
+)
+def test_a_prod_vault_ci_role_that_any_branch_satisfies_is_refused(claims: dict[str, str]) -> None:
+    """Vault `toolingClaims` without an `environment`: a workflow on any branch reads the prod Linear key."""
+    message = _vault_refusal(claims)
+    assert f"vault.toolingClaims.{TOOLING}" in message, message
+    assert "protected deployment environment" in message, message
+
+
+def test_a_prod_vault_ci_role_without_the_repository_id_is_refused() -> None:
+    """`repository` is a name: a repository deleted and re-created (or renamed) under it would match."""
+    message = _vault_refusal({"repository": REPO, "environment": "prod"})
+    assert f"vault.toolingClaims.{TOOLING}" in message and "repository_id" in message, message
+    message = _vault_refusal({"repository": REPO, "repository_id": "acme", "environment": "prod"})
+    assert "repository_id" in message, message
+
+
+def test_a_prod_vault_ci_role_bound_to_a_protected_environment_is_accepted() -> None:
+    claims = {"repository": REPO, "repository_id": REPO_ID, "environment": "prod"}
+    assert "toolingClaims" not in _vault_refusal(claims)
+    # dev is not held to it: a dev binding may follow a branch
+    assert "toolingClaims" not in _vault_refusal({"repository": REPO}, environment="dev")
+
+
+@pytest.mark.parametrize("subject", BRANCH_SUBJECTS, ids=BRANCH_IDS)
+def test_a_prod_azure_federation_that_any_branch_satisfies_is_refused(subject: str) -> None:
+    message = _refusal(
+        AzureAdapter,
+        cloud="azure",
+        azure={
+            **_prod_settings()["azure"],
+            "toolingFederations": {TOOLING: [{"issuer": GITHUB, "subject": subject}]},
+        },
+    )
+    assert f"azure.toolingFederations.{TOOLING}" in message and subject in message, message
+    assert "protected deployment environment" in message, message
+
+
+@pytest.mark.parametrize("subject", BRANCH_SUBJECTS, ids=BRANCH_IDS)
+def test_a_prod_gcp_federated_member_that_any_branch_satisfies_is_refused(subject: str) -> None:
+    member = POOL + subject
+    message = _refusal(
+        GcpAdapter,
+        cloud="gcp",
+        gcp={
+            **_prod_settings()["gcp"],
+            "toolingProjects": ["123456789012"],
+            "toolingMembers": {TOOLING: [member]},
+        },
+    )
+    assert f"gcp.toolingMembers.{TOOLING}" in message and subject in message, message
+    assert "protected deployment environment" in message, message
+
+
+def test_prod_federations_bound_to_a_protected_environment_are_accepted() -> None:
+    subject = f"repo:{REPO}:environment:prod"
+    azure = {
+        **_prod_settings()["azure"],
+        "toolingFederations": {TOOLING: [{"issuer": GITHUB, "subject": subject}]},
+    }
+    assert _refusal(AzureAdapter, cloud="azure", azure=azure) == ""
+    gcp = {
+        **_prod_settings()["gcp"],
+        "toolingProjects": ["123456789012"],
+        "toolingMembers": {TOOLING: [POOL + subject]},
+    }
+    assert _refusal(GcpAdapter, cloud="gcp", gcp=gcp) == ""
+
+
+def _pack(run: RunResult, type_: str, name: str, change: Any) -> list[str]:
+    from tests.test_policy_pack import BY_NAME, broken, resource_args
+
+    resource, changed = broken(run, type_, name, change)
+    found: list[str] = []
+    BY_NAME[CI_POLICY].validate(
+        resource_args(resource, changed, {"environment": "prod"}),
+        lambda message, urn=None: found.append(message),
+    )
+    return found
+
+
+CI_POLICY = "ci-bound-to-a-protected-environment-in-prod"
+
+
+def test_the_pack_refuses_a_prod_vault_ci_role_that_any_branch_satisfies(
+    vault_prod_run: RunResult,
+) -> None:
+    from policy.rules import vault as vault_rules
+
+    def repository_only(inputs: dict[str, Any]) -> None:
+        inputs["boundClaims"] = {"repository": REPO}
+
+    found = _pack(vault_prod_run, vault_rules.VAULT_ROLE, f"{TOOLING}-role", repository_only)
+    assert any("protected deployment environment" in m for m in found), found
+    assert _pack(vault_prod_run, vault_rules.VAULT_ROLE, f"{TOOLING}-role", lambda i: None) == []
+
+
+def test_the_pack_refuses_a_prod_azure_federation_that_any_branch_satisfies(
+    azure_prod_run: RunResult,
+) -> None:
+    from policy.rules import azure as azure_rules
+
+    name = next(
+        r.name
+        for r in azure_prod_run.resources
+        if r.type == azure_rules.AZURE_FEDERATION and TOOLING in r.name
+    )
+
+    def pull_request(inputs: dict[str, Any]) -> None:
+        inputs["subject"] = f"repo:{REPO}:pull_request"
+
+    found = _pack(azure_prod_run, azure_rules.AZURE_FEDERATION, name, pull_request)
+    assert any("protected deployment environment" in m for m in found), found
+    assert _pack(azure_prod_run, azure_rules.AZURE_FEDERATION, name, lambda i: None) == []
+
+
+# --- admin roles (aws.adminRoleArns) ---
+
+
+def _admin_refusal(*roles: str) -> str:
+    return _refusal(AwsAdapter, aws={**_prod_settings()["aws"], "adminRoleArns": list(roles)})
+
+
+def test_an_admin_role_of_another_account_is_refused() -> None:
+    """It would administer the KMS key and be exempt from every entry's deny."""
+    role = "arn:aws:iam::999999999999:role/platform-admin"
+    message = _admin_refusal(f"arn:aws:iam::{ACCOUNT}:role/platform-admin", role)
+    assert "aws.adminRoleArns" in message and role in message and ACCOUNT in message, message
+
+
+def test_a_workload_role_of_the_stack_as_admin_role_is_refused() -> None:
+    """backend's own role as admin: backend's pods would read every entry."""
+    role = f"arn:aws:iam::{ACCOUNT}:role/platform-secrets-prod-backend"
+    message = _admin_refusal(f"arn:aws:iam::{ACCOUNT}:role/platform-admin", role)
+    assert "aws.adminRoleArns" in message and role in message and "workload" in message, message
+
+
+@pytest.mark.parametrize(
+    "principal",
+    [f"arn:aws:iam::{ACCOUNT}:root", f"arn:aws:iam::{ACCOUNT}:user/alice", "*"],
+    ids=["root", "user", "star"],
+)
+def test_an_admin_that_is_not_a_role_is_refused(principal: str) -> None:
+    message = _admin_refusal(principal)
+    assert "adminRoleArns" in message, message
+
+
+def test_an_admin_role_of_the_stacks_account_is_accepted() -> None:
+    assert _admin_refusal(f"arn:aws:iam::{ACCOUNT}:role/platform-admin") == ""
+
+
+@pytest.mark.parametrize(
+    ("issuer", "subject", "refused"),
+    [
+        ("https://gitlab.example.com", "project_path:acme/platform:ref_type:branch:ref:main", True),
+        ("https://token.actions.githubusercontent.com/acme", f"repo:{REPO}:ref:refs/heads/x", True),
+        (GITHUB, "opaque-subject", True),
+        ("https://login.microsoftonline.com/t/v2.0", "6f1d2c3b-4a5e-4f60-8b7c-9d0e1f2a3b4c", False),
+        ("https://other-cluster.example.com", "system:serviceaccount:ci:runner", False),
+    ],
+    ids=["gitlab-ref", "github-enterprise-ref", "github-opaque", "entra-object-id", "k8s-sa"],
+)
+def test_which_prod_federated_subjects_are_held_to_an_environment(
+    issuer: str, subject: str, refused: bool
+) -> None:
+    """Any issuer's `key:value` subject and every GitHub subject are judged; an opaque id no workflow file
+    chooses (an Entra object id) and a ServiceAccount (the adapters' own rules) are not."""
+    from components import ci_bindings
+
+    assert (ci_bindings.subject_problem(subject, issuer) is not None) is refused

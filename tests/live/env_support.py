@@ -2,7 +2,9 @@
 
 ``service_tree(path)`` makes ``path`` a git work tree with the repository's ``.gitignore`` and a root folder for
 each workload service (the catalog's ``path``), as a monorepo that holds the services would have.
-``run_env(args)`` runs ``python -m tools.env`` in-process and returns its exit code and everything it printed.
+``run_env(args)`` runs ``python -m tools.env`` in-process and returns its exit code and everything it printed;
+with ``ENDPOINT`` set (a test's local server), a pull or push gets ``--endpoint`` (the only way to point the
+command elsewhere than the stack's address: ``VAULT_ADDR`` / ``AWS_ENDPOINT_URL`` are refused).
 """
 
 from __future__ import annotations
@@ -41,8 +43,14 @@ class Ran:
         return self.stdout + self.stderr
 
 
+ENDPOINT: list[str] = []
+"""The local server the store commands go to (monkeypatched by a test: ``[url]``); empty: the stack's."""
+
+
 def run_env(args: list[str], stdin: str | None = None) -> Ran:
     """``tools.env.main(args)`` with its standard streams captured (and ``stdin`` fed, if given)."""
+    if ENDPOINT and args[:1] in (["pull"], ["push"]) and "--endpoint" not in args:
+        args = [*args, "--endpoint", ENDPOINT[-1]]
     out, err = io.StringIO(), io.StringIO()
     saved = sys.stdin
     if stdin is not None:

@@ -65,11 +65,21 @@ _MODULES = {
 }
 
 
-def client_for(model: StackModel) -> StoreClient:
-    """The store client of the stack's cloud, imported on demand (only its library is loaded)."""
+def client_for(model: StackModel, endpoint: str | None = None) -> StoreClient:
+    """The store client of the stack's cloud, imported on demand (only its library is loaded).
+
+    ``endpoint`` is where its requests go (``tools.endpoints.endpoint_for``: the stack's address or an
+    explicit ``--endpoint``); the clients never take it from the environment.
+    """
     cloud = model.settings.cloud
     if cloud not in _MODULES:
         raise StoreError(f"cloud {cloud.value!r} has no store client yet")
     module, name = _MODULES[cloud]
-    client: StoreClient = getattr(import_module(module), name)(model)
+    options = (
+        {_ENDPOINT_ARGUMENT[cloud]: endpoint} if endpoint and cloud in _ENDPOINT_ARGUMENT else {}
+    )
+    client: StoreClient = getattr(import_module(module), name)(model, **options)
     return client
+
+
+_ENDPOINT_ARGUMENT = {Cloud.AWS: "endpoint_url", Cloud.VAULT: "address"}

@@ -1,7 +1,8 @@
 """AWS Secrets Manager with boto3 and the default credential chain (profile, SSO, env, instance role).
 
-Entry names come from ``AwsAdapter.entry_name``; the region is the stack's ``aws.region``. ``AWS_ENDPOINT_URL``
-(boto3's own setting) points the client at another endpoint, e.g. a local emulator.
+Entry names come from ``AwsAdapter.entry_name``; the region is the stack's ``aws.region``. The endpoint is always
+explicit: Secrets Manager's regional one, or ``endpoint_url`` (``tools.env --endpoint``, e.g. a local emulator);
+boto3's ``AWS_ENDPOINT_URL`` variables and config-file ``endpoint_url`` never apply (``tools.endpoints``).
 """
 
 from __future__ import annotations
@@ -22,12 +23,17 @@ NOT_FOUND = "ResourceNotFoundException"
 class AwsStore(StoreClient):
     store = "AWS Secrets Manager"
 
-    def __init__(self, model: StackModel, session: Any = None) -> None:
+    def __init__(
+        self, model: StackModel, session: Any = None, endpoint_url: str | None = None
+    ) -> None:
         super().__init__(model)
         assert model.settings.aws is not None  # Settings checks it
         self.adapter = AwsAdapter(model)
+        region = model.settings.aws.region
         self.client = (session or boto3.Session()).client(
-            "secretsmanager", region_name=model.settings.aws.region
+            "secretsmanager",
+            region_name=region,
+            endpoint_url=endpoint_url or f"https://secretsmanager.{region}.amazonaws.com",
         )
 
     def name(self, entry: Entry) -> str:

@@ -1,6 +1,7 @@
 """HashiCorp Vault / OpenBao KV v2 with hvac, as the caller's token.
 
-The address is ``VAULT_ADDR`` when set (the CLI's convention), else the stack's ``vault.address``; the token is
+The address is the stack's ``vault.address`` (or ``address``: ``tools.env --endpoint``), never ``VAULT_ADDR``
+(``tools.endpoints`` refuses one that points elsewhere); the token is
 hvac's default: ``VAULT_TOKEN``, else ``~/.vault-token`` (what ``vault login`` / ``bao login`` write). Mount and
 paths come from ``components.clouds.vault_naming``: the entry ``<owner>/<KEY>`` in the stack's KV v2 mount, one
 field ``value``. An external entry that only has its metadata, or whose latest version is deleted, is missing.
@@ -8,7 +9,6 @@ field ``value``. An external entry that only has its metadata, or whose latest v
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import hvac
@@ -24,12 +24,12 @@ TIMEOUT = 30
 class VaultStore(StoreClient):
     store = "Vault KV v2"
 
-    def __init__(self, model: StackModel, client: Any = None) -> None:
+    def __init__(self, model: StackModel, client: Any = None, address: str | None = None) -> None:
         super().__init__(model)
         assert model.settings.vault is not None  # Settings checks it
         self.mount = naming.paths(model.settings).mount
-        address = os.environ.get("VAULT_ADDR") or model.settings.vault.address
-        self.client = client or hvac.Client(url=address, timeout=TIMEOUT)
+        url = address or model.settings.vault.address
+        self.client = client or hvac.Client(url=url, timeout=TIMEOUT)
 
     def _path(self, entry: Entry) -> str:
         return naming.secret_path(entry.owner, entry.key)
