@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pulumi
 import pytest
+from pulumi.runtime import rpc
 from pulumi.runtime import settings as runtime_settings
 
 from components import stack
@@ -21,8 +22,8 @@ from tests.conftest import PROD_SECRETS
 from tools import offline, plan
 
 ROOT = Path(__file__).resolve().parents[2]
-SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
-"""The wire signature of a Pulumi secret (pulumi.runtime.rpc)."""
+SECRET_SIG = rpc._special_secret_sig
+"""The wire signature of a Pulumi secret."""
 
 
 def project_copy(tmp_path: Path) -> Path:
