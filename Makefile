@@ -33,6 +33,8 @@ lock: $(VENV)/.installed
 	$(UV) pip compile $(LOCK_FLAGS) requirements.txt requirements-dev.txt requirements-tools.txt \
 		-o requirements-dev.lock
 	$(UV) pip compile $(LOCK_FLAGS) requirements.txt -c requirements-dev.lock -o requirements.lock
+	$(UV) pip compile $(LOCK_FLAGS) requirements.txt requirements-tools.txt -c requirements-dev.lock \
+		-o requirements-tools.lock
 	cd policy && ../$(UV) pip compile $(LOCK_FLAGS) requirements.txt -c ../requirements-dev.lock \
 		-o requirements.lock
 

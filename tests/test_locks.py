@@ -20,6 +20,7 @@ LOCKS = {
     # lock -> the range files it is compiled from
     "requirements.lock": ["requirements.txt"],
     "requirements-dev.lock": ["requirements.txt", "requirements-dev.txt", "requirements-tools.txt"],
+    "requirements-tools.lock": ["requirements.txt", "requirements-tools.txt"],
     "policy/requirements.lock": ["policy/requirements.txt"],
 }
 HASH_PINNED = ["requirements-scan.txt", "requirements-uv.txt"]
@@ -88,10 +89,13 @@ def test_the_hash_pinned_requirement_files_are_locks_themselves(path: str) -> No
     assert len(pins) == 1 and problems == []
 
 
-@pytest.mark.parametrize("lock", ["requirements.lock", "policy/requirements.lock"])
+@pytest.mark.parametrize(
+    "lock", ["requirements.lock", "requirements-tools.lock", "policy/requirements.lock"]
+)
 def test_the_runtime_locks_pin_what_the_tests_ran(lock: str) -> None:
-    """The preview and deploy jobs install requirements.lock (and the policy pack's): the versions the tests
-    saw (both are compiled with requirements-dev.lock as a constraint)."""
+    """The preview and deploy jobs install requirements.lock (and the policy pack's), the audit
+    requirements-tools.lock: the versions the tests saw (compiled with requirements-dev.lock as a
+    constraint)."""
     runtime, _ = locked((ROOT / lock).read_text())
     dev, _ = locked((ROOT / "requirements-dev.lock").read_text())
     assert {name: dev.get(name) for name in runtime} == runtime
