@@ -42,12 +42,10 @@ def all_uses() -> list[str]:
 
 
 def test_workflows_exist_and_parse() -> None:
-    assert [p.name for p in WORKFLOWS] == [
-        "audit.yml",
-        "deploy.yml",
-        "pull-request.yml",
-        "pulumi-stack.yml",
-    ]
+    # Other workflows may join (each follows docs/ci.md's pattern, which the tests here check for every one).
+    assert {"audit.yml", "deploy.yml", "pull-request.yml", "pulumi-stack.yml"} <= {
+        p.name for p in WORKFLOWS
+    }
     for path in WORKFLOWS:
         assert load(path.name)["jobs"]
 

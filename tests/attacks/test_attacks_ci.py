@@ -268,11 +268,16 @@ def credentialed(directory: Path = ci.WORKFLOW_DIR) -> list[str]:
     for name, workflow in ci.workflows(directory).items():
         if not set(ci.triggers(workflow)) & ci.UNREVIEWED_TRIGGERS:
             continue
-        top = workflow.get("permissions") or {}
+        top = workflow.get("permissions")
         for job_name, job in workflow["jobs"].items():
-            perms = {**(top if isinstance(top, dict) else {}), **(job.get("permissions") or {})}
+            own = job.get("permissions", top)
             text = json.dumps(job)
-            why = [f"{k}: {v}" for k, v in perms.items() if v == "write"]
+            if own is None:
+                why = ["no permissions: the repository's default token, possibly write"]
+            elif isinstance(own, str):
+                why = [] if own == "read-all" else [f"permissions: {own}"]
+            else:
+                why = [f"{k}: {v}" for k, v in own.items() if v == "write"]
             if "environment" in job:
                 why.append(f"environment {job['environment']}")
             if re.search(r"\$\{\{\s*secrets\.", text) or job.get("secrets"):
