@@ -133,9 +133,8 @@ def test_cloud_access_is_oidc_role_assumption_only() -> None:
     aws = next(s for s in steps(job) if "configure-aws-credentials" in s.get("uses", ""))
     assert set(aws["with"]) == {"role-to-assume", "role-session-name", "aws-region"}
     assert job["environment"] == "${{ inputs.environment }}"
-    assert "permissions" not in load("pulumi-stack.yml"), (
-        "a called workflow can only narrow its caller's"
-    )
+    assert load("pulumi-stack.yml")["permissions"] == {}, "nothing inherited but what the job names"
+    assert job["permissions"] == {"contents": "read", "id-token": "write"}
 
 
 def test_main_deploys_dev_then_previews_and_deploys_prod_behind_its_environment() -> None:

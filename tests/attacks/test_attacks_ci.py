@@ -66,9 +66,17 @@ def test_one_stack_token_opens_every_stack() -> None:
 
 
 def zizmor(github: Path) -> list[tuple[str, str]]:
-    """zizmor's offline findings over a ``.github`` folder: (audit, file) pairs."""
+    """zizmor's offline findings over a ``.github`` folder, pedantic persona: (audit, file) pairs."""
     result = subprocess.run(
-        [str(ZIZMOR), "--offline", "--format", "json", "--no-progress", str(github)],
+        [
+            str(ZIZMOR),
+            "--offline",
+            "--persona=pedantic",
+            "--format",
+            "json",
+            "--no-progress",
+            str(github),
+        ],
         capture_output=True,
         text=True,
         cwd=github.parent,
