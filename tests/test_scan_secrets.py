@@ -144,7 +144,23 @@ class Scanned:
 @pytest.fixture(scope="module")
 def tree(tmp_path_factory: pytest.TempPathFactory) -> Scanned:
     root = make_repo(tmp_path_factory.mktemp("tree"))
-    values: list[str] = []
+    # The baseline: two false positives recorded and committed (its hashes are in the history too), then one
+    # of them audited as a real secret and a real key written beside the hashes.
+    baselined, audited = secrets.token_hex(20), secrets.token_hex(20)
+    write(root, "baselined.py", f'value = "{baselined}"\n')
+    write(root, "audited-real.py", f'value = "{audited}"\n')
+    scan_secrets.update_baseline(root)
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "baselined")
+    baseline = root / scan_secrets.BASELINE
+    data = json.loads(baseline.read_text())
+    for item in data["results"]["audited-real.py"]:
+        item["is_secret"] = True
+    # No vowels: gitleaks drops a generic match that contains an English stopword ("dead", "cafe", ...).
+    api_key = "".join(secrets.choice(string.digits + "BCDFGHJKLMNPQRSTVWXZ") for _ in range(40))
+    data["api_key"] = api_key
+    baseline.write_text(json.dumps(data, indent=2))
+    values: list[str] = [baselined, audited, api_key]
     for name, (make, _rule) in PLANTED.items():
         text = make()
         values += [line for line in text.splitlines() if len(line) >= 20]
@@ -426,36 +442,27 @@ def test_a_detect_secrets_finding_not_in_the_baseline_fails(tree: Scanned) -> No
     }
 
 
-def test_a_baselined_false_positive_passes_until_audited_as_real(repo: Path) -> None:
-    (repo / "settings.py").write_text(f'value = "{secrets.token_hex(20)}"\n')
-    scan_secrets.update_baseline(repo)
-    assert scan(repo) == []
-    baseline = repo / ".secrets.baseline"
-    baseline.write_text(
-        baseline.read_text().replace(
-            '"is_verified": false', '"is_secret": true, "is_verified": false'
-        )
+def test_a_baselined_false_positive_passes_until_audited_as_real(tree: Scanned) -> None:
+    assert tree.at("not-in-baseline.py"), (
+        "the same kind of value, not in the baseline, is a finding"
     )
-    findings = scan(repo)
+    assert tree.at("baselined.py") == []
+    findings = tree.at("audited-real.py")
     assert findings
     assert {f.detail for f in findings} == {"audited as a real secret in the baseline"}
 
 
-def test_a_baseline_with_hashes_passes_gitleaks_but_a_secret_beside_it_does_not(repo: Path) -> None:
-    """The baseline allowance is one line shape in one file: a real key added to the baseline still fails."""
-    (repo / "settings.py").write_text(f'value = "{secrets.token_hex(20)}"\n')
-    scan_secrets.update_baseline(repo)
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "baselined")
-    assert scan(repo) == []
-    baseline = repo / ".secrets.baseline"
-    data = json.loads(baseline.read_text())
-    # No vowels: gitleaks drops a generic match that contains an English stopword ("dead", "cafe", ...).
-    data["api_key"] = "".join(
-        secrets.choice(string.digits + "BCDFGHJKLMNPQRSTVWXZ") for _ in range(40)
-    )
-    baseline.write_text(json.dumps(data, indent=2))
-    assert ("generic-api-key", ".secrets.baseline") in {(f.kind, f.path) for f in scan(repo)}
+def test_a_baseline_with_hashes_passes_gitleaks_but_a_secret_beside_it_does_not(
+    tree: Scanned,
+) -> None:
+    """The baseline allowance is one line shape in one file: a real key added to the baseline still fails.
+
+    The baseline's hashes are committed and in the working tree: the one finding in it is the key's line."""
+    lines = (tree.root / scan_secrets.BASELINE).read_text().splitlines()
+    assert sum('"hashed_secret"' in line for line in lines) >= 3
+    key_line = next(n for n, line in enumerate(lines, 1) if line.strip().startswith('"api_key"'))
+    found = tree.at(scan_secrets.BASELINE)
+    assert [(f.line, f.kind) for f in found] == [(key_line, "generic-api-key")], found
 
 
 @pytest.mark.parametrize(
