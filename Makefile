@@ -41,8 +41,9 @@ lock: $(VENV)/.installed
 plan: $(VENV)/.installed
 	$(PY) -m tools.plan --stack $(STACK) --out $(OUT) $(PLAN_ARGS) $(ARGS)
 
+# One pytest-xdist worker per core, each given whole files (a file's server and replays are set up once).
 test: $(VENV)/.installed
-	$(PY) -m pytest -q $(ARGS)
+	$(PY) -m pytest -q -n auto --dist loadfile --no-loadscope-reorder $(ARGS)
 
 lint: $(VENV)/.installed
 	$(PY) -m ruff check .

@@ -15,6 +15,26 @@ PROD_SECRETS = catalog_facts.fake_config_secrets()
 secret of the shipped catalog, with an obviously fake value generated for this session."""
 
 
+LONG_FIRST = (
+    "tests/test_adding_a_service.py",
+    "tests/test_scan_secrets.py",
+    "tests/test_least_privilege_aws.py",
+    "tests/test_benchmark_smoke.py",
+    "tests/test_env_aws.py",
+)
+"""Files with a long unit of work (a whole tier run again, a scan of the repository, a live server's replays)."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The LONG_FIRST files first, every other file after them in its usual order (a stable sort).
+
+    ``make test`` shares whole files out to its workers (pytest-xdist ``--dist loadfile``, in this order): a
+    worker given one of these last would run alone for its whole length at the end.
+    """
+    rank = {name: place for place, name in enumerate(LONG_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
+
+
 def _ok(result: RunResult) -> RunResult:
     if result.error is not None:
         raise AssertionError(f"the {result.stack} program failed: {result.error}")
