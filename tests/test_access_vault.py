@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import json
 
-from tools.access_vault import VaultEntry, VaultRole, derive, parse_policy, readable
+import pytest
+
+from tools.access_vault import (
+    VaultEntry,
+    VaultRole,
+    capabilities,
+    derive,
+    parse_policy,
+    readable,
+)
 
 ENTRIES = [
     VaultEntry("kv", "backend/OTP_PEPPER", "OTP_PEPPER"),
@@ -87,3 +96,31 @@ def test_a_tooling_role_is_named_by_its_claims():
     assert matrix["linear-integration"]["kind"] == "tooling"
     assert matrix["linear-integration"]["assumed_by"] == ["repository=acme/platform"]
     assert matrix["linear-integration"]["identity"] == "auth/ci/role/linear-integration"
+
+
+# Two globs of one policy match the same path: Vault (OpenBao 2, checked with `sys/capabilities`) lets the
+# higher-priority one decide: the later first wildcard, then not ending in `*`, then fewer `+` segments, then
+# the longer path, then the lexicographically greater one.
+PRIORITY = [
+    ({"kv/data/*": "deny", "kv/data/+/X": "read"}, "kv/data/ab/X", "read"),
+    ({"kv/data/*": "read", "kv/data/+/X": "deny"}, "kv/data/ab/X", "deny"),
+    ({"kv/data/a*": "read", "kv/data/+/X": "deny"}, "kv/data/ab/X", "read"),
+    ({"kv/data/ab/+": "read", "kv/data/+/X": "deny"}, "kv/data/ab/X", "read"),
+    ({"kv/data/+/X*": "read", "kv/data/+/X": "deny"}, "kv/data/ab/X", "deny"),
+    ({"kv/data/+/+": "read", "kv/data/+/X": "deny"}, "kv/data/ab/X", "deny"),
+    ({"kv/data/+/ab*": "read", "kv/data/+/a*": "deny"}, "kv/data/x/abc", "read"),
+    ({"kv/data/+/a*": "read", "kv/data/+/ab*": "deny"}, "kv/data/x/abc", "deny"),
+    ({"kv/data/+/b/+": "read", "kv/data/+/+/c": "deny"}, "kv/data/a/b/c", "read"),
+    ({"kv/data/+/+/c": "read", "kv/data/+/b/+": "deny"}, "kv/data/a/b/c", "deny"),
+]
+
+
+@pytest.mark.parametrize(("grants", "path", "decides"), PRIORITY)
+def test_of_two_matching_globs_the_one_vault_ranks_higher_decides(
+    grants: dict[str, str], path: str, decides: str
+) -> None:
+    assert capabilities({p: [c] for p, c in grants.items()}, path) == {decides}
+
+
+def test_a_leading_plus_is_the_earliest_wildcard() -> None:
+    assert capabilities({"+/data/X": ["read"], "kv/+/X": ["deny"]}, "kv/data/X") == {"deny"}

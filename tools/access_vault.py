@@ -94,8 +94,17 @@ def capabilities(grants: dict[str, list[str]], api_path: str) -> set[str]:
     matching = [p for p in grants if _is_glob(p) and _pattern(p).fullmatch(api_path)]
     if not matching:
         return set()
-    best = max(matching, key=lambda p: (len(p.split("+")[0].rstrip("*")), -p.count("+")))
-    return set(grants[best])
+    return set(grants[max(matching, key=_priority)])
+
+
+def _priority(path: str) -> tuple[int, bool, int, int, str]:
+    """Vault's order of two globs matching one path (``vault/acl.go``): the later first wildcard wins, then
+    the one not ending in ``*``, then fewer ``+`` segments, then the longer, then the lexicographically greater."""
+    segments = path.split("/")
+    plus = [i for i, segment in enumerate(segments) if segment == "+"]
+    first_plus = sum(len(segment) + 1 for segment in segments[: plus[0]]) if plus else len(path)
+    first_star = len(path) - 1 if path.endswith("*") else len(path)
+    return (min(first_plus, first_star), not path.endswith("*"), -len(plus), len(path), path)
 
 
 def readable(
