@@ -124,3 +124,18 @@ def test_of_two_matching_globs_the_one_vault_ranks_higher_decides(
 
 def test_a_leading_plus_is_the_earliest_wildcard() -> None:
     assert capabilities({"+/data/X": ["read"], "kv/+/X": ["deny"]}, "kv/data/X") == {"deny"}
+
+
+def test_a_path_written_twice_in_one_policy_holds_both_blocks_capabilities() -> None:
+    """Vault (OpenBao 2, checked with ``sys/capabilities``) unions the blocks; an HCL reader keeps the last."""
+    text = (
+        'path "kv/data/shared/JWT_SECRET" { capabilities = ["read"] }\n'
+        'path "kv/data/media/S3_BUCKET_KEY" { capabilities = ["read"] }\n'
+        'path "kv/data/shared/JWT_SECRET" { capabilities = ["list"] }\n'
+    )
+    assert parse_policy(text) == {
+        "kv/data/shared/JWT_SECRET": ["read", "list"],
+        "kv/data/media/S3_BUCKET_KEY": ["read"],
+    }
+    matrix = derive(ENTRIES, {"p-tool": text}, [VaultRole("ci", "tool", ("p-tool",), "repo:x")])
+    assert matrix["tool"]["entries"] == ["kv/media/S3_BUCKET_KEY", "kv/shared/JWT_SECRET"]

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import hcl
+from hcl.lexer import Lexer
 from pulumi.runtime.rpc import unwrap_rpc_secret
 
 WORKLOAD_PREFIX = "system:serviceaccount:"
@@ -59,16 +60,33 @@ class VaultRole:
 
 
 def parse_policy(text: str) -> dict[str, list[str]]:
-    """A policy's ``path -> capabilities`` (HCL or JSON, which HCL reads too)."""
-    doc = hcl.loads(text) if text.strip() else {}
-    paths = doc.get("path", {}) or {}
-    if isinstance(paths, list):  # the same path written twice: HCL gives a list of blocks
-        merged: dict[str, list[str]] = {}
-        for block in paths:
-            for path, body in block.items():
-                merged.setdefault(path, []).extend(body.get("capabilities", []))
-        return merged
-    return {path: list((body or {}).get("capabilities", [])) for path, body in paths.items()}
+    """A policy's ``path -> capabilities`` (HCL or JSON, which HCL reads too).
+
+    A path written twice in one policy holds the union of its blocks' capabilities, as in Vault; an HCL reader
+    keeps the last block only, so each top-level block is read on its own.
+    """
+    merged: dict[str, list[str]] = {}
+    for block in _top_level_blocks(text):
+        paths = hcl.loads(block).get("path") or {}
+        for path, body in paths.items():
+            merged.setdefault(path, []).extend((body or {}).get("capabilities", []))
+    return merged
+
+
+def _top_level_blocks(text: str) -> list[str]:
+    """The text of each top-level item (``path "..." { ... }``), cut at its closing brace by HCL's lexer."""
+    lexer = Lexer()
+    lexer.input(text)
+    blocks, depth, start = [], 0, 0
+    while (token := lexer.token()) is not None:
+        if token.type == "LEFTBRACE":
+            depth += 1
+        elif token.type == "RIGHTBRACE":
+            depth -= 1
+            if depth == 0:
+                blocks.append(text[start : token.lexpos + 1])
+                start = token.lexpos + 1
+    return blocks
 
 
 def _pattern(path: str) -> re.Pattern[str]:
