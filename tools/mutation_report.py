@@ -46,7 +46,7 @@ class Score:
 def read_equivalents(path: Path) -> tuple[dict[str, str], list[str]]:
     """``{mutant id: why}`` and the problems of the file (a line without a reason, a duplicate)."""
     found: dict[str, str] = {}
-    problems = []
+    problems: list[str] = []
     if not path.exists():
         return found, problems
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
