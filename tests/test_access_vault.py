@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import pytest
 
@@ -11,6 +12,8 @@ from tools.access_vault import (
     VaultRole,
     capabilities,
     derive,
+    documents,
+    from_registered,
     parse_policy,
     readable,
 )
@@ -139,3 +142,147 @@ def test_a_path_written_twice_in_one_policy_holds_both_blocks_capabilities() -> 
     }
     matrix = derive(ENTRIES, {"p-tool": text}, [VaultRole("ci", "tool", ("p-tool",), "repo:x")])
     assert matrix["tool"]["entries"] == ["kv/media/S3_BUCKET_KEY", "kv/shared/JWT_SECRET"]
+
+
+def test_a_plus_glob_matches_its_last_segment_exactly_not_as_a_prefix() -> None:
+    grants = {"p": {"kv/data/+/JWT": ["read"]}}
+    assert readable(grants, ["p"], "kv/data/shared/JWT")
+    assert not readable(grants, ["p"], "kv/data/shared/JWT_OLD")
+    assert not readable(grants, ["p"], "kv/data/shared/JW")
+
+
+def test_a_trailing_star_matches_the_whole_literal_prefix_before_it() -> None:
+    grants = {"p": {"kv/data/backend/OTP*": ["read"]}}
+    assert readable(grants, ["p"], "kv/data/backend/OTP_PEPPER")
+    assert not readable(grants, ["p"], "kv/data/backend/OT_X")
+
+
+def test_a_star_inside_a_path_is_a_literal_character() -> None:
+    grants = {"p": {"kv/data/ba*/X": ["read"]}}
+    assert not readable(grants, ["p"], "kv/data/backend/X")
+
+
+def test_a_role_carrying_a_policy_the_server_lacks_reads_nothing_through_it() -> None:
+    grants = {"p": {"kv/data/*": ["read"]}}
+    assert readable(grants, ["missing", "p"], "kv/data/a")
+    assert not readable(grants, ["missing"], "kv/data/a")
+
+
+def test_a_path_block_without_capabilities_grants_nothing() -> None:
+    assert parse_policy('path "kv/data/a" {}') == {"kv/data/a": []}
+    assert parse_policy('{"path": {"kv/data/a": null}}') == {"kv/data/a": []}
+    assert parse_policy("") == {}
+
+
+def test_a_roles_entries_and_keys_are_in_name_order_whatever_the_input_order() -> None:
+    text = 'path "kv/data/*" { capabilities = ["read"] }'
+    matrix = derive(list(reversed(ENTRIES)), {"p": text}, [role("backend", "p")])
+    assert matrix["backend"]["entries"] == [e.name for e in ENTRIES]
+    assert matrix["backend"]["keys"] == ["JWT_SECRET", "OTP_PEPPER", "S3_BUCKET_KEY"]
+
+
+def test_a_workload_row_is_a_workload_with_its_namespaces_env_var_names() -> None:
+    text = 'path "kv/data/shared/JWT_SECRET" { capabilities = ["read"] }'
+    env_keys = {
+        ("backend", "shared/JWT_SECRET"): "AUTH_JWT",
+        ("media", "shared/JWT_SECRET"): "OTHER",
+    }
+    row = derive(ENTRIES, {"p": text}, [role("backend", "p")], env_keys)["backend"]
+    assert row == {
+        "identity": "auth/k8s/role/backend",
+        "entries": ["kv/shared/JWT_SECRET"],
+        "kind": "workload",
+        "service_account": "backend/backend",
+        "keys": ["AUTH_JWT"],
+    }
+
+
+def test_a_tooling_row_names_who_may_log_in_by_every_bound_claim_and_subject() -> None:
+    text = 'path "kv/data/shared/JWT_SECRET" { capabilities = ["read"] }'
+    tool = VaultRole(
+        "ci", "deploy", ("p",), "repo:org/app:ref:refs/heads/main", (), {"b": "2", "a": "1"}
+    )
+    env_keys = {("backend", "shared/JWT_SECRET"): "AUTH_JWT"}
+    row = derive(ENTRIES, {"p": text}, [tool], env_keys)["deploy"]
+    assert row == {
+        "identity": "auth/ci/role/deploy",
+        "entries": ["kv/shared/JWT_SECRET"],
+        "kind": "tooling",
+        "assumed_by": ["a=1", "b=2", "sub=repo:org/app:ref:refs/heads/main"],
+        "keys": ["JWT_SECRET"],
+    }
+
+
+def test_every_policy_no_role_carries_is_a_reader_of_its_own() -> None:
+    policies = {
+        "a-carried": 'path "kv/data/*" { capabilities = ["read"] }',
+        "b-stray": 'path "kv/data/media/*" { capabilities = ["read"] }',
+        "c-reads-nothing": 'path "kv/data/none/*" { capabilities = ["read"] }',
+    }
+    matrix = derive(ENTRIES, policies, [role("backend", "a-carried")])
+    assert sorted(matrix) == ["backend", "policy:b-stray"]
+    assert matrix["policy:b-stray"] == {
+        "identity": "policy:b-stray",
+        "entries": ["kv/media/S3_BUCKET_KEY"],
+        "keys": ["S3_BUCKET_KEY"],
+        "kind": "other",
+        "note": "a policy that reads entries but no role of this stack carries",
+    }
+
+
+def _registered(type_: str, **inputs: object) -> SimpleNamespace:
+    return SimpleNamespace(type=type_, inputs=inputs)
+
+
+def test_the_plans_registrations_read_as_the_documents_vault_would_hold() -> None:
+    """The plan's side of the one derivation: entries (KV v2 or metadata-only), policies, JWT roles."""
+    policy = 'path "kv/data/backend/OTP_PEPPER" { capabilities = ["read"] }'
+    resources = [
+        _registered(
+            "vault:kv/secretV2:SecretV2",
+            mount="kv",
+            name="shared/JWT_SECRET",
+            customMetadata={"data": {"platform-secrets-key": "JWT_SECRET"}},
+        ),
+        _registered("vault:kv/secretV2:SecretV2", mount="kv", name="media/S3_KEY"),
+        _registered(
+            "vault:generic/endpoint:Endpoint",
+            path="kv/metadata/backend/OTP_PEPPER",
+            dataJson=json.dumps({"custom_metadata": {"platform-secrets-key": "OTP_PEPPER"}}),
+        ),
+        _registered("vault:generic/endpoint:Endpoint", path="sys/auth/k8s", dataJson="{}"),
+        _registered("vault:index/policy:Policy", name="p-backend", policy=policy),
+        _registered(
+            "vault:jwt/authBackendRole:AuthBackendRole",
+            backend="k8s",
+            roleName="backend",
+            tokenPolicies=["p-backend"],
+            boundSubject="system:serviceaccount:backend:backend",
+            boundAudiences=["vault"],
+            boundClaims={"team": "core"},
+        ),
+        _registered("vault:jwt/authBackendRole:AuthBackendRole", roleName="bare"),
+        _registered("kubernetes:core/v1:Secret", name="x"),
+    ]
+    entries, policies, roles = documents(resources)
+    assert entries == [
+        VaultEntry("kv", "shared/JWT_SECRET", "JWT_SECRET"),
+        VaultEntry("kv", "media/S3_KEY", None),
+        VaultEntry("kv", "backend/OTP_PEPPER", "OTP_PEPPER"),
+    ]
+    assert policies == {"p-backend": policy}
+    assert roles == [
+        VaultRole(
+            "k8s",
+            "backend",
+            ("p-backend",),
+            "system:serviceaccount:backend:backend",
+            ("vault",),
+            {"team": "core"},
+        ),
+        VaultRole("jwt", "bare", ()),
+    ]
+    matrix = from_registered(resources, {("backend", "backend/OTP_PEPPER"): "PEPPER"})
+    assert matrix["backend"]["entries"] == ["kv/backend/OTP_PEPPER"]
+    assert matrix["backend"]["keys"] == ["PEPPER"]
+    assert matrix["bare"]["entries"] == []
