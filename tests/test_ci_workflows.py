@@ -42,6 +42,7 @@ def test_workflows_exist_and_parse() -> None:
     assert [p.name for p in WORKFLOWS] == [
         "audit.yml",
         "deploy.yml",
+        "mutation.yml",
         "pull-request.yml",
         "pulumi-stack.yml",
     ]
@@ -52,8 +53,17 @@ def test_workflows_exist_and_parse() -> None:
 def test_every_action_is_pinned_to_a_major_version() -> None:
     remote = [u for u in all_uses() if not u.startswith("./")]
     assert remote
-    loose = [u for u in remote if not re.fullmatch(r"[\w.-]+/[\w.-]+@v\d+", u)]
+    loose = [u for u in remote if not re.fullmatch(r"[\w.-]+/[\w.-]+@(v\d+|[0-9a-f]{40})", u)]
     assert loose == []
+
+
+def test_an_action_pinned_by_commit_names_its_version() -> None:
+    """A full commit SHA cannot move; the comment says which release it is (Dependabot updates both)."""
+    text = "\n".join(
+        p.read_text() for p in [*WORKFLOWS, GITHUB / "actions" / "setup" / "action.yml"]
+    )
+    pins = re.findall(r"uses:\s*[\w.-]+/[\w.-]+@[0-9a-f]{40}(.*)", text)
+    assert all(re.fullmatch(r"\s+# v\d+\.\d+\.\d+", comment) for comment in pins), pins
 
 
 def test_no_long_lived_credentials_anywhere() -> None:
@@ -233,3 +243,12 @@ def test_audit_runs_weekly_per_environment_with_a_read_only_role() -> None:
     assert not any("pulumi/" in s.get("uses", "") for s in steps(job)), "no Pulumi token: no config"
     doc = (ROOT / "docs" / "ci.md").read_text()
     assert "AWS_AUDIT_ROLE_ARN" in doc and "GetSecretValue" in doc
+
+
+def test_mutation_testing_runs_weekly_and_by_hand_with_read_only_access() -> None:
+    mutation = load("mutation.yml")
+    assert set(mutation["on"]) == {"schedule", "workflow_dispatch"}
+    assert mutation["permissions"] == {"contents": "read"}
+    (job,) = mutation["jobs"].values()
+    assert job["permissions"] == {"contents": "read"}
+    assert any("make mutation" in str(step.get("run", "")) for step in steps(job))
