@@ -286,3 +286,18 @@ def test_the_plans_registrations_read_as_the_documents_vault_would_hold() -> Non
     assert matrix["backend"]["entries"] == ["kv/backend/OTP_PEPPER"]
     assert matrix["backend"]["keys"] == ["PEPPER"]
     assert matrix["bare"]["entries"] == []
+
+
+def test_two_blocks_written_without_a_space_between_them_are_both_read() -> None:
+    text = 'path "kv/data/a" {capabilities=["read"]}path "kv/data/b" {capabilities=["list"]}'
+    assert parse_policy(text) == {"kv/data/a": ["read"], "kv/data/b": ["list"]}
+
+
+def test_an_entry_path_holding_the_word_metadata_keeps_it() -> None:
+    """The mount is what precedes the first ``/metadata/``; the rest is the entry's path in the mount."""
+    endpoint = _registered(
+        "vault:generic/endpoint:Endpoint",
+        path="kv/metadata/team/metadata/KEY",
+        dataJson=json.dumps({"custom_metadata": {}}),
+    )
+    assert documents([endpoint])[0] == [VaultEntry("kv", "team/metadata/KEY", None)]

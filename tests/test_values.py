@@ -302,3 +302,31 @@ def test_a_plain_mismatch_gets_no_whitespace_hint() -> None:
         f"the value does not match the catalog's format {LINEAR.format!r}; the value is not shown"
     )
     assert values.format_problem(LINEAR, " ") == "the value is empty"
+
+
+def test_each_refusal_is_exactly_its_sentence_with_nothing_around_it() -> None:
+    """A refusal reads as one plain sentence after the quoted value: nothing added before or after it."""
+    assert values.origin_list_problem("https://") == "'https://' has no host"
+    assert (
+        values.origin_list_problem("") == "is empty; list the exact https origins, comma separated"
+    )
+    assert values.origin_list_problem("https://[::1") == (
+        "'https://[::1' has an IPv6 address without its closing ']'"
+    )
+    assert values.https_url_problem("https://a@b.example.com") == (
+        "'https://***@b.example.com' carries userinfo (user:password@); "
+        "credentials never go in a URL setting"
+    )
+    assert values.format_problem(LINEAR, "lin_api_short\n") == (
+        f"the value does not match the catalog's format {LINEAR.format!r} (it has leading or trailing "
+        "whitespace, e.g. a newline at the end of the file); the value is not shown"
+    )
+    assert values.format_problem(LINEAR, "lin_api_ short") == (
+        f"the value does not match the catalog's format {LINEAR.format!r} (it contains whitespace or a "
+        "control character); the value is not shown"
+    )
+
+
+def test_an_ipv6_host_without_a_port_passes() -> None:
+    assert values.origin_list_problem("https://[::1]") is None
+    assert values.https_url_problem("https://[2001:db8::1]/x") is None
