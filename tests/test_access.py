@@ -269,3 +269,155 @@ def test_a_role_anyone_may_assume_is_read_by_everyone() -> None:
     matrix = derive_aws([_entry(policy={"Statement": []})], [tool])
     assert matrix["arn:aws:iam::*:root"]["entries"] == ["p/prod/backend/DB"]
     assert matrix["arn:aws:iam::*:root"]["note"] == "may assume a role"
+
+
+def _deny_all_but(operator: str, values: Any) -> dict[str, Any]:
+    return {
+        "Statement": [
+            {
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "*",
+                "Resource": "*",
+                "Condition": {operator: {"aws:PrincipalArn": values}},
+            }
+        ]
+    }
+
+
+def test_a_star_in_an_equals_condition_is_a_plain_character() -> None:
+    """StringNotEquals compares literally: a pattern there exempts nobody (the deny reaches everyone)."""
+    doc = _deny_all_but("StringNotEquals", ["arn:aws:iam::*:role/p-prod-backend"])
+    assert aws_verdict(doc, READ, ARN, BACKEND) == "Deny"
+
+
+def test_a_like_condition_on_an_arn_is_case_sensitive() -> None:
+    doc = _deny_all_but("StringNotLike", ["arn:aws:iam::*:role/P-PROD-BACKEND"])
+    assert aws_verdict(doc, READ, ARN, BACKEND) == "Deny"
+
+
+def test_a_for_all_values_condition_reads_as_its_operator() -> None:
+    doc = _deny_all_but("ForAllValues:StringNotEquals", [BACKEND])
+    assert aws_verdict(doc, READ, ARN, BACKEND) is None
+    assert aws_verdict(doc, READ, ARN, WORKER) == "Deny"
+
+
+def test_not_action_is_case_insensitive_and_not_resource_case_sensitive() -> None:
+    not_action = {
+        "Statement": [{"Effect": "Allow", "NotAction": "SECRETSMANAGER:GET*", "Resource": "*"}]
+    }
+    assert aws_verdict(not_action, READ, ARN, None) is None
+    not_resource = {"Statement": [{"Effect": "Allow", "Action": READ, "NotResource": ARN.upper()}]}
+    assert aws_verdict(not_resource, READ, ARN, None) == "Allow"
+
+
+def test_a_statement_that_does_not_apply_does_not_stop_the_next_from_applying() -> None:
+    for skipped in (
+        {"Effect": "Deny", "Action": "kms:*", "Resource": "*"},
+        {"Effect": "Deny", "NotAction": READ, "Resource": "*"},
+        {"Effect": "Deny", "Action": "*", "NotResource": "*"},
+        {"Effect": "Deny", "Action": "*", "Resource": "*", "Principal": {"AWS": WORKER}},
+        {"Effect": "Deny", "Action": "*", "Resource": OTHER_ARN},
+    ):
+        doc = {"Statement": [skipped, {"Effect": "Allow", "Action": READ, "Resource": ARN}]}
+        assert aws_verdict(doc, READ, ARN, BACKEND) == "Allow", skipped
+
+
+def test_an_iam_user_or_account_id_principal_is_matched_by_its_account() -> None:
+    doc = _allow(ARN, Principal={"AWS": [ACCOUNT]})
+    assert aws_verdict(doc, READ, ARN, f"arn:aws:iam::{ACCOUNT}:user/alice") == "Allow"
+    assert aws_verdict(_allow(ARN, Principal={"Federated": "x"}), READ, ARN, "x") is None
+
+
+def test_every_trusting_statement_counts_not_only_the_first() -> None:
+    trust = {
+        "Statement": [
+            {"Effect": "Deny", "Principal": {"AWS": WORKER}, "Action": "sts:AssumeRole"},
+            {"Effect": "Allow", "Principal": {"AWS": ADMIN}, "Action": "sts:TagSession"},
+            {"Effect": "Allow", "Principal": {"AWS": WORKER}, "Action": "STS:AssumeRole"},
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "ec2.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            },
+        ]
+    }
+    worker = AwsRole("worker", WORKER, p.principal_trust_policy([ADMIN]), ())
+    tool = AwsRole("tool", p.role_arn(ACCOUNT, "tool"), trust, (_allow(ARN),))
+    matrix = derive_aws([_entry(policy={"Statement": []})], [tool, worker])
+    assert matrix["worker"]["entries"] == ["p/prod/backend/DB"] and matrix["worker"]["assumes"] == [
+        tool.arn
+    ]
+
+
+def test_a_role_keeps_its_own_entries_when_it_gains_another_roles() -> None:
+    tool = AwsRole(
+        "tool", p.role_arn(ACCOUNT, "tool"), p.principal_trust_policy([WORKER]), (_allow(ARN),)
+    )
+    worker = AwsRole("worker", WORKER, p.principal_trust_policy([ADMIN]), (_allow(OTHER_ARN),))
+    empty = {"Statement": []}
+    matrix = derive_aws([_entry(policy=empty), _entry(OTHER_ARN, policy=empty)], [worker, tool])
+    assert matrix["worker"]["entries"] == ["p/prod/backend/DB", "p/prod/worker/DB"]
+
+
+def test_a_role_trusted_by_a_subject_that_is_not_a_service_account_is_tooling() -> None:
+    trust = {
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {
+                    "Federated": "arn:aws:iam::1:oidc-provider/token.actions.githubusercontent.com"
+                },
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {
+                    "StringEquals": {"token.actions.githubusercontent.com:sub": "repo:o/r:ref:main"}
+                },
+            },
+            {"Effect": "Allow", "Principal": ADMIN, "Action": "sts:AssumeRole"},
+        ]
+    }
+    audience_only = {"StringEquals": {f"{ISSUER}:aud": "system:serviceaccount:x:y"}}
+    trust["Statement"].append({"Effect": "Allow", "Action": "sts:X", "Condition": audience_only})
+    matrix = derive_aws([], [AwsRole("ci", p.role_arn(ACCOUNT, "ci"), trust, ())])
+    assert matrix["ci"]["kind"] == "tooling" and "service_account" not in matrix["ci"]
+    assert matrix["ci"]["assumed_by"] == [ADMIN]
+
+
+def test_an_account_that_may_assume_a_role_is_a_row_of_kind_account() -> None:
+    other_account = "arn:aws:iam::444455556666:root"
+    tool = AwsRole(
+        "tool",
+        p.role_arn(ACCOUNT, "tool"),
+        p.principal_trust_policy(["444455556666"]),
+        (_allow(ARN),),
+    )
+    matrix = derive_aws([_entry(policy={"Statement": []})], [tool])
+    assert matrix[other_account] == {
+        "identity": other_account,
+        "entries": ["p/prod/backend/DB"],
+        "keys": ["DB"],
+        "kind": "account",
+        "note": "may assume a role",
+        "assumes": [tool.arn],
+    }
+
+
+def test_an_outsiders_row_lists_the_regions_it_reads_in() -> None:
+    only_primary = {
+        "Statement": [
+            {
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "*",
+                "Resource": in_region(ARN, "eu-central-1"),
+                "Condition": {"StringNotEquals": {"aws:PrincipalArn": []}},
+            }
+        ]
+    }
+    matrix = derive_aws([_entry(ARN, "eu-central-1", policy=only_primary)], [])
+    root = matrix[f"arn:aws:iam::{ACCOUNT}:root"]
+    assert root["regions"] == {"p/prod/backend/DB": ["eu-west-1"]}
+    assert root["note"] == (
+        "any principal of the account whose own IAM policy allows (e.g. secretsmanager:* and kms:*): "
+        "no resource policy denies it these entries"
+    )

@@ -11,6 +11,7 @@ import pytest
 
 from tools.audit_checks import KINDS, Finding, LiveEntry, LiveView, age_days, findings, rows
 from tools.audit_plan import Declared, DeclaredEntry
+from tools.doors import Door
 
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF = date(2026, 6, 1)
@@ -271,3 +272,66 @@ def test_the_table_has_one_row_per_declared_entry_and_per_orphan() -> None:
     assert table[stray]["declared"] is False and table[stray]["rotation_days"] is None
     assert table[absent]["value_set"] is None and table[absent]["age_days"] is None
     assert table[stray]["value_set"] is None and table[stray]["age_days"] is None
+
+
+def test_every_entry_finding_names_the_entry_and_no_principal() -> None:
+    other, third = "p/prod/backend/A_KEY", "p/prod/backend/B_KEY"
+    declared = _declared(_entry(rotation_days=30), _entry(other, rotation_days=30), _entry(third))
+    live = _live(
+        {
+            NAME: _present(31, problems=("no resource policy",)),
+            other: LiveEntry(other, False, datetime(2026, 5, 10, tzinfo=UTC)),
+        },
+        store_problems=(("key", "rotation off"),),
+    )
+    found = findings(declared, live, AS_OF)
+    assert sorted((f.kind, f.entry, f.principal) for f in found) == [
+        ("due-soon", other, ""),
+        ("empty", other, ""),
+        ("missing", third, ""),
+        ("overdue", NAME, ""),
+        ("protection", "key", ""),
+        ("protection", NAME, ""),
+    ]
+
+
+def test_every_missing_entry_is_named_not_only_the_first() -> None:
+    names = ["p/prod/a/X", "p/prod/b/Y"]
+    found = findings(_declared(*(_entry(n) for n in names)), _live({}), AS_OF)
+    assert [f.entry for f in found] == names
+
+
+def test_an_orphan_after_a_declared_entry_is_still_found() -> None:
+    stray = "p/prod/z/OLD"
+    live = _live({NAME: _present(), stray: LiveEntry(stray, True, None)})
+    assert _kinds(findings(_declared(_entry()), live, AS_OF)) == [("orphan", "medium", stray, "")]
+
+
+def test_a_store_with_planned_doors_but_no_live_reading_is_not_judged_on_trust() -> None:
+    door = Door("r", "aws-trust", "{}")
+    assert findings(_declared(), _live({}, planned_doors=frozenset({door})), AS_OF) == []
+    assert findings(_declared(), _live({}, doors=frozenset({door})), AS_OF) == []
+
+
+def test_a_trust_finding_is_filed_under_the_identity_it_opens() -> None:
+    planned, live = Door("r", "vault-role", "a"), Door("r", "vault-role", "b")
+    view = _live({}, doors=frozenset({live}), planned_doors=frozenset({planned}))
+    found = findings(_declared(), view, AS_OF)
+    assert [(f.kind, f.entry, f.principal, f.detail) for f in found] == [
+        ("trust-widened", "r", "r", "vault-role: b"),
+        ("trust-narrowed", "r", "r", "vault-role: a"),
+    ]
+
+
+def test_a_declared_reader_shows_by_its_declared_name_and_another_by_its_live_one() -> None:
+    declared = _declared(_entry(), readers={BACKEND: [NAME]})
+    live = LiveView(
+        "p/prod/",
+        {NAME: _present()},
+        {
+            "live-label": {"identity": BACKEND, "entries": [NAME]},
+            "x": {"identity": WORKER, "entries": [NAME]},
+        },
+    )
+    (row,) = rows(declared, live, AS_OF)
+    assert row["readers"] == ["p-prod-backend", "x"]
