@@ -38,7 +38,7 @@ def test_a_read_policy_lists_its_paths_in_sorted_order() -> None:
 
 
 def test_a_policy_without_a_path_is_refused() -> None:
-    with pytest.raises(ValueError, match="^a read policy needs at least one path$"):
+    with pytest.raises(ValueError, match=r"^a read policy needs at least one path$"):
         read_policy([])
 
 
