@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import json
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from components.clouds import aws_policies as p
-from tools.access import AwsEntry, AwsRole, aws_verdict, derive_aws, in_region
+from tools.access import (
+    AwsEntry,
+    AwsRole,
+    aws_documents,
+    aws_verdict,
+    derive,
+    derive_aws,
+    in_region,
+)
 
 ACCOUNT = "111122223333"
 ARN = f"arn:aws:secretsmanager:eu-west-1:{ACCOUNT}:secret:p/prod/backend/DB-abc123"
@@ -421,3 +431,83 @@ def test_an_outsiders_row_lists_the_regions_it_reads_in() -> None:
         "any principal of the account whose own IAM policy allows (e.g. secretsmanager:* and kms:*): "
         "no resource policy denies it these entries"
     )
+
+
+def _registered(
+    type_: str, outputs: dict[str, Any] | None = None, **inputs: Any
+) -> SimpleNamespace:
+    return SimpleNamespace(type=type_, inputs=inputs, outputs=outputs or {})
+
+
+def test_the_plans_aws_registrations_read_as_the_documents_iam_would_hold() -> None:
+    """The plan's side of the one derivation: entries with replicas and policies, roles with every policy."""
+    entry_policy = p.entry_resource_policy([BACKEND], [ADMIN])
+    read = p.read_secrets_policy([ARN], [], ["eu-west-1"])
+    managed_arn = f"arn:aws:iam::{ACCOUNT}:policy/extra"
+    trust = p.principal_trust_policy([ADMIN])
+    irsa = p.irsa_trust_policy(p.oidc_provider_arn(ACCOUNT, ISSUER), ISSUER, "backend", "backend")
+    resources = [
+        _registered(
+            "aws:secretsmanager/secret:Secret",
+            {"arn": ARN},
+            name="p/prod/backend/DB",
+            replicas=[{"region": "eu-central-1"}],
+            tags={"platform-secrets/key": "DATABASE_URL"},
+        ),
+        _registered(
+            "aws:secretsmanager/secret:Secret",
+            {"arn": OTHER_ARN},
+            name="p/prod/worker/DB",
+            tags={"platform-secrets/key": "WORKER_DB"},
+        ),
+        _registered(
+            "aws:secretsmanager/secretPolicy:SecretPolicy",
+            secretArn=ARN,
+            policy=json.dumps(entry_policy),
+        ),
+        _registered("aws:iam/policy:Policy", {"arn": managed_arn}, policy=_allow(OTHER_ARN)),
+        _registered(
+            "aws:iam/role:Role",
+            {"arn": BACKEND},
+            name="p-prod-backend",
+            assumeRolePolicy=json.dumps(irsa),
+            tags={"platform-secrets/service": "backend"},
+        ),
+        _registered(
+            "aws:iam/role:Role", {"arn": WORKER}, name="p-prod-worker", assumeRolePolicy=trust
+        ),
+        _registered(
+            "aws:iam/rolePolicy:RolePolicy", role="p-prod-backend", policy=json.dumps(read)
+        ),
+        _registered(
+            "aws:iam/rolePolicyAttachment:RolePolicyAttachment", role=WORKER, policyArn=managed_arn
+        ),
+        _registered(
+            "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+            role=WORKER,
+            policyArn="arn:aws:iam::aws:policy/Other",
+        ),
+        _registered(
+            "kubernetes:external-secrets.io/v1:ExternalSecret",
+            metadata={"namespace": "backend"},
+            spec={"data": [{"secretKey": "DB_URL", "remoteRef": {"key": "p/prod/backend/DB"}}]},
+        ),
+        _registered(
+            "kubernetes:external-secrets.io/v1:ExternalSecret",
+            metadata={"namespace": "worker"},
+            spec={},
+        ),
+    ]
+    entries, roles, env_keys = aws_documents(resources)
+    assert entries == [
+        AwsEntry(
+            "p/prod/backend/DB", (ARN, in_region(ARN, "eu-central-1")), "DATABASE_URL", entry_policy
+        ),
+        AwsEntry("p/prod/worker/DB", (OTHER_ARN,), "WORKER_DB", None),
+    ]
+    assert roles == [
+        AwsRole("p-prod-backend", BACKEND, irsa, (read,), {"platform-secrets/service": "backend"}),
+        AwsRole("p-prod-worker", WORKER, trust, (_allow(OTHER_ARN),), {}),
+    ]
+    assert env_keys == {("backend", "p/prod/backend/DB"): "DB_URL"}
+    assert derive(resources)["backend"]["keys"] == ["DB_URL"]
