@@ -39,7 +39,8 @@ def _name(char: str) -> str:
 
 
 def _invisible(char: str) -> bool:
-    return char.isspace() or unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp")
+    # isspace() covers the line and paragraph separators (Zl, Zp) too.
+    return char.isspace() or unicodedata.category(char) in ("Cc", "Cf")
 
 
 _USERINFO = re.compile(r"(//)[^/?#@\\]*@")
@@ -85,8 +86,10 @@ def _host_port_problem(hostport: str, *, lowercase: bool) -> str | None:
     if "@" in hostport:
         return "carries userinfo (user:password@); credentials never go in a URL setting"
     if hostport.startswith("["):
-        end = hostport.find("]")
-        host, rest = (hostport[1:end], hostport[end + 1 :]) if end > 0 else (hostport[1:], "")
+        if "]" not in hostport:
+            return "has an IPv6 address without its closing ']'"
+        end = hostport.index("]")
+        host, rest = hostport[1:end], hostport[end + 1 :]
         try:
             ipaddress.IPv6Address(host)
         except ValueError:
@@ -108,7 +111,7 @@ def _host_port_problem(hostport: str, *, lowercase: bool) -> str | None:
 
 def origin_problem(origin: str) -> str | None:
     """Why one item of an origin list is not ``https://host[:port]``, or None."""
-    if origin == "" or is_blank(origin):
+    if is_blank(origin):
         return "an empty origin (a stray comma?)"
     if "*" in origin:
         return f"{shown(origin)} allows any origin; list the exact https origins"

@@ -250,3 +250,12 @@ def test_audit_runs_weekly_per_environment_with_a_read_only_role() -> None:
     assert not any("pulumi/" in s.get("uses", "") for s in steps(job)), "no Pulumi token: no config"
     doc = (ROOT / "docs" / "ci.md").read_text()
     assert "AWS_AUDIT_ROLE_ARN" in doc and "GetSecretValue" in doc
+
+
+def test_mutation_testing_runs_weekly_and_by_hand_with_read_only_access() -> None:
+    mutation = load("mutation.yml")
+    assert set(mutation["on"]) == {"schedule", "workflow_dispatch"}
+    assert mutation["permissions"] == {"contents": "read"}
+    (job,) = mutation["jobs"].values()
+    assert job["permissions"] == {"contents": "read"}
+    assert any("make mutation" in str(step.get("run", "")) for step in steps(job))

@@ -1,5 +1,7 @@
 """The trust-drift comparison: a door live but not planned is high; one planned but gone is medium."""
 
+import json
+
 from tools.audit_checks import LiveView, trust_findings
 from tools.doors import Door, canonical
 
@@ -35,3 +37,20 @@ def test_the_same_doors_planned_and_live_give_no_finding() -> None:
 
 def test_a_store_whose_reader_fetches_no_doors_is_not_judged() -> None:
     assert trust_findings(LiveView("scope", {}, {})) == []
+
+
+def test_a_list_mixing_numbers_and_strings_is_one_door_whatever_its_order() -> None:
+    assert canonical({"v": [2, "a", True]}) == canonical({"v": ["a", True, 2]})
+
+
+def test_a_list_of_statements_is_one_door_whatever_its_order_or_key_order() -> None:
+    one = [{"b": 1, "a": 2}, {"a": 3}]
+    two = [{"a": 3}, {"a": 2, "b": 1}]
+    assert canonical({"Statement": one}) == canonical({"Statement": two})
+    assert canonical({"Statement": [{"a": 2, "b": 1}, {"a": 3}]}) == canonical({"Statement": one})
+
+
+def test_a_doors_detail_is_compact_json_of_the_normalised_value() -> None:
+    detail = canonical({"sub": ["b", "a"], "aud": ["x"], "n": 1})
+    assert " " not in detail
+    assert json.loads(detail) == {"aud": "x", "n": 1, "sub": ["a", "b"]}

@@ -177,3 +177,156 @@ def test_a_refusal_masks_userinfo_and_never_prints_the_password() -> None:
         values.control_problem(f"{USERINFO}@events.example.com\n"),
     ):
         assert problem is not None and "***@" in problem and USERINFO not in problem
+
+
+@pytest.mark.parametrize("value", ["https://[::1", "https://[2001:db8::1"])
+def test_an_ipv6_host_without_its_closing_bracket_is_refused(value: str) -> None:
+    for problem in (values.origin_list_problem(value), values.https_url_problem(value)):
+        assert problem is not None and "closing ']'" in problem, problem
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ("", "is empty; list the exact https origins, comma separated"),
+        ("https://a.example.com,", "an empty origin (a stray comma?)"),
+        ("https://a.example.com;x", "has a ';'; an origin is https://host[:port] and nothing else"),
+        ("https://a.example.com?x", "has a query; an origin is"),
+        ("https://a.example.com#x", "has a fragment; an origin is"),
+        ("https://a.example.com/x", "has a path; an origin is"),
+        ("https://[::1]]", "has characters after the IPv6 address"),
+        ("https://", "has no host"),
+        (
+            f"{USERINFO}@a.example.com",
+            "carries userinfo (user:password@); credentials never go in a URL setting",
+        ),
+    ],
+)
+def test_an_origin_refusal_says_why_in_the_words_the_pack_prints(value: str, words: str) -> None:
+    """The program and the policy pack print the same sentence: an operator greps for it in the runbooks."""
+    problem = values.origin_list_problem(value)
+    assert problem is not None and words in problem, problem
+
+
+def test_an_https_url_refusal_says_why_in_the_words_the_pack_prints() -> None:
+    assert values.https_url_problem("") == "is empty; an https:// URL is required"
+    assert values.required_problem(None) == "not set"
+    assert values.required_problem(" ") == "empty (blank after trimming)"
+    assert values.https_protocol_problem("http") == "'http' must be 'https'"
+    assert values.https_protocol_problem("https") is None
+
+
+def test_every_bad_origin_is_named_one_after_the_other() -> None:
+    assert values.origin_list_problem("http://a,http://b") == (
+        "'http://a' is not an https:// origin; 'http://b' is not an https:// origin"
+    )
+
+
+def test_a_blank_item_between_commas_is_an_empty_origin() -> None:
+    problem = values.origin_list_problem("https://a.example.com,\u200b")
+    assert problem == "an empty origin (a stray comma?)"
+
+
+def test_characters_after_an_ipv6_address_are_refused() -> None:
+    for value in ("https://[::1]]", "https://[::1]x"):
+        problem = values.origin_list_problem(value)
+        assert problem is not None and problem.endswith("has characters after the IPv6 address")
+
+
+@pytest.mark.parametrize("port", ["0", "65536", "99999", "", "1x"])
+def test_a_port_out_of_range_after_an_ipv6_address_is_refused(port: str) -> None:
+    for problem in (
+        values.origin_list_problem(f"https://[::1]:{port}"),
+        values.https_url_problem(f"https://[::1]:{port}/x"),
+    ):
+        assert problem is not None and f"port {port!r} is not a number from 1 to 65535" in problem
+
+
+def test_the_highest_port_passes_and_one_more_is_refused() -> None:
+    assert values.origin_list_problem("https://a.example.com:65535") is None
+    assert values.origin_list_problem("https://[::1]:65535") is None
+    assert values.https_url_problem("https://a.example.com:65536") is not None
+
+
+def test_a_host_of_253_characters_passes_and_a_longer_one_is_refused() -> None:
+    label = "a" * 62
+    host = ".".join([label] * 4) + ".a"  # 4 * 63 + 1 = 253 characters
+    assert len(host) == 253
+    assert values.https_url_problem(f"https://{host}") is None
+    problem = values.https_url_problem(f"https://a{host}")
+    assert problem is not None and "is not a DNS name" in problem
+
+
+def test_an_https_url_may_have_an_uppercase_host() -> None:
+    """Only origins must be lowercase (browsers send them so); a URL's host is case-insensitive."""
+    assert values.https_url_problem("https://Events.Example.com/x") is None
+
+
+def test_a_userinfo_mask_keeps_the_rest_of_the_url_readable() -> None:
+    assert values.shown(f"{USERINFO}@events.example.com/x") == "'https://***@events.example.com/x'"
+
+
+@pytest.mark.parametrize(
+    ("char", "name"),
+    [
+        ("\u200b", "a zero width space ('\\u200b')"),
+        ("\u2028", "a line separator ('\\u2028')"),
+        ("\u2029", "a paragraph separator ('\\u2029')"),
+        ("\x01", "a u+0001 ('\\x01')"),
+        ("\x00", "a null ('\\x00')"),
+    ],
+)
+def test_a_control_format_or_line_separator_character_in_a_setting_is_named(
+    char: str, name: str
+) -> None:
+    problem = values.control_problem(f"eu-west-1{char}")
+    assert problem is not None and problem.endswith(
+        f"contains a control character, {name} at position 9"
+    )
+
+
+def test_a_value_with_trailing_whitespace_gets_that_hint() -> None:
+    problem = values.format_problem(LINEAR, "lin_api_short\n")
+    assert (
+        problem is not None and "(it has leading or trailing whitespace, e.g. a newline" in problem
+    )
+
+
+def test_a_value_with_inner_whitespace_gets_that_hint() -> None:
+    problem = values.format_problem(LINEAR, "lin_api_ short")
+    assert problem is not None and "(it contains whitespace or a control character)" in problem
+
+
+def test_a_plain_mismatch_gets_no_whitespace_hint() -> None:
+    assert values.format_problem(LINEAR, "lin_api_short") == (
+        f"the value does not match the catalog's format {LINEAR.format!r}; the value is not shown"
+    )
+    assert values.format_problem(LINEAR, " ") == "the value is empty"
+
+
+def test_each_refusal_is_exactly_its_sentence_with_nothing_around_it() -> None:
+    """A refusal reads as one plain sentence after the quoted value: nothing added before or after it."""
+    assert values.origin_list_problem("https://") == "'https://' has no host"
+    assert (
+        values.origin_list_problem("") == "is empty; list the exact https origins, comma separated"
+    )
+    assert values.origin_list_problem("https://[::1") == (
+        "'https://[::1' has an IPv6 address without its closing ']'"
+    )
+    assert values.https_url_problem("https://a@b.example.com") == (
+        "'https://***@b.example.com' carries userinfo (user:password@); "
+        "credentials never go in a URL setting"
+    )
+    assert values.format_problem(LINEAR, "lin_api_short\n") == (
+        f"the value does not match the catalog's format {LINEAR.format!r} (it has leading or trailing "
+        "whitespace, e.g. a newline at the end of the file); the value is not shown"
+    )
+    assert values.format_problem(LINEAR, "lin_api_ short") == (
+        f"the value does not match the catalog's format {LINEAR.format!r} (it contains whitespace or a "
+        "control character); the value is not shown"
+    )
+
+
+def test_an_ipv6_host_without_a_port_passes() -> None:
+    assert values.origin_list_problem("https://[::1]") is None
+    assert values.https_url_problem("https://[2001:db8::1]/x") is None

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import hcl
+from hcl.lexer import Lexer
 from pulumi.runtime.rpc import unwrap_rpc_secret
 
 WORKLOAD_PREFIX = "system:serviceaccount:"
@@ -166,16 +167,33 @@ def with_groups(
 
 
 def parse_policy(text: str) -> dict[str, list[str]]:
-    """A policy's ``path -> capabilities`` (HCL or JSON, which HCL reads too)."""
-    doc = hcl.loads(text) if text.strip() else {}
-    paths = doc.get("path", {}) or {}
-    if isinstance(paths, list):  # the same path written twice: HCL gives a list of blocks
-        merged: dict[str, list[str]] = {}
-        for block in paths:
-            for path, body in block.items():
-                merged.setdefault(path, []).extend(body.get("capabilities", []))
-        return merged
-    return {path: list((body or {}).get("capabilities", [])) for path, body in paths.items()}
+    """A policy's ``path -> capabilities`` (HCL or JSON, which HCL reads too).
+
+    A path written twice in one policy holds the union of its blocks' capabilities, as in Vault; an HCL reader
+    keeps the last block only, so each top-level block is read on its own.
+    """
+    merged: dict[str, list[str]] = {}
+    for block in _top_level_blocks(text):
+        paths = hcl.loads(block).get("path") or {}
+        for path, body in paths.items():
+            merged.setdefault(path, []).extend((body or {}).get("capabilities", []))
+    return merged
+
+
+def _top_level_blocks(text: str) -> list[str]:
+    """The text of each top-level item (``path "..." { ... }``), cut at its closing brace by HCL's lexer."""
+    lexer = Lexer()
+    lexer.input(text)
+    blocks, depth, start = [], 0, 0
+    while (token := lexer.token()) is not None:
+        if token.type == "LEFTBRACE":
+            depth += 1
+        elif token.type == "RIGHTBRACE":
+            depth -= 1
+            if depth == 0:
+                blocks.append(text[start : token.lexpos + 1])
+                start = token.lexpos + 1
+    return blocks
 
 
 def _pattern(path: str) -> re.Pattern[str]:
@@ -201,8 +219,17 @@ def capabilities(grants: dict[str, list[str]], api_path: str) -> set[str]:
     matching = [p for p in grants if _is_glob(p) and _pattern(p).fullmatch(api_path)]
     if not matching:
         return set()
-    best = max(matching, key=lambda p: (len(p.split("+")[0].rstrip("*")), -p.count("+")))
-    return set(grants[best])
+    return set(grants[max(matching, key=_priority)])
+
+
+def _priority(path: str) -> tuple[int, bool, int, int, str]:
+    """Vault's order of two globs matching one path (``vault/acl.go``): the later first wildcard wins, then
+    the one not ending in ``*``, then fewer ``+`` segments, then the longer, then the lexicographically greater."""
+    segments = path.split("/")
+    plus = [i for i, segment in enumerate(segments) if segment == "+"]
+    first_plus = sum(len(segment) + 1 for segment in segments[: plus[0]]) if plus else len(path)
+    first_star = len(path) - 1 if path.endswith("*") else len(path)
+    return (min(first_plus, first_star), not path.endswith("*"), -len(plus), len(path), path)
 
 
 def readable(
