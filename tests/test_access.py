@@ -383,7 +383,7 @@ def test_a_role_trusted_by_a_subject_that_is_not_a_service_account_is_tooling() 
                     "StringEquals": {"token.actions.githubusercontent.com:sub": "repo:o/r:ref:main"}
                 },
             },
-            {"Effect": "Allow", "Principal": ADMIN, "Action": "sts:AssumeRole"},
+            {"Effect": "Allow", "Principal": {"AWS": ADMIN}, "Action": "sts:AssumeRole"},
         ]
     }
     audience_only = {"StringEquals": {f"{ISSUER}:aud": "system:serviceaccount:x:y"}}
