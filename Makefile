@@ -16,7 +16,7 @@ PLAN_ARGS := $(if $(CLOUD),--cloud $(CLOUD)) $(if $(REVIEW),--stub-secrets)
 # Installed from the hash-locked files only: pip bootstraps uv from requirements-uv.txt (hash-checking mode),
 # uv installs requirements-dev.lock (everything the tests, lint and scan need) and requirements-scan.txt (the
 # gitleaks wheel, one hash) with --require-hashes: a package or a file that is not in the lock is refused.
-# The ranges live in requirements*.txt; `make lock` compiles them into the locks (tests/test_locks.py checks
+# The ranges live in requirements*.txt; `make lock` compiles them into the locks (tests/ci/test_locks.py checks
 # that the locks cover every range and that every locked line carries a hash).
 UV := $(VENV)/uv/bin/uv
 LOCK_FLAGS := --universal --python-version 3.11 --generate-hashes --quiet
@@ -39,7 +39,7 @@ lock: $(VENV)/.installed
 		-o requirements.lock
 
 plan: $(VENV)/.installed
-	$(PY) -m tools.plan --stack $(STACK) --out $(OUT) $(PLAN_ARGS) $(ARGS)
+	$(PY) -m platform_secrets.offline.plan --stack $(STACK) --out $(OUT) $(PLAN_ARGS) $(ARGS)
 
 # One pytest-xdist worker per core, each given whole files (a file's server and replays are set up once).
 test: $(VENV)/.installed
@@ -53,17 +53,17 @@ lint: $(VENV)/.installed
 # gitleaks (working tree and whole history) and detect-secrets; another gitleaks: make scan GITLEAKS=/path
 GITLEAKS ?= $(VENV)/bin/gitleaks
 scan: $(VENV)/.installed
-	$(PY) -m tools.scan_secrets --gitleaks $(GITLEAKS) $(ARGS)
+	$(PY) -m platform_secrets.ci.secret_scan --gitleaks $(GITLEAKS) $(ARGS)
 
 # Every file derived from the catalog (catalog.schema.json, env-examples/): run after editing catalog.yaml.
 derived: $(VENV)/.installed
-	$(PY) -m tools.derived
+	$(PY) -m platform_secrets.generate.derived
 
 envexample: $(VENV)/.installed
-	$(PY) -m tools.envexample
+	$(PY) -m platform_secrets.generate.envexample
 
 schema: $(VENV)/.installed
-	$(PY) -m tools.schema
+	$(PY) -m platform_secrets.generate.schema
 
 # Mutation testing of the security core ([tool.mutmut] in pyproject.toml): a fresh run in mutants/ with the fast,
 # pure tests, niced, two workers; then the score per module, failing under 90 % (not part of `make test`).
@@ -72,7 +72,7 @@ mutation: $(VENV)/.installed
 	rm -rf mutants && mkdir mutants
 	nice -n 10 $(VENV)/bin/mutmut run --max-children $(MUTATION_JOBS) >mutants/run.log 2>&1 \
 		|| { tail -n 40 mutants/run.log; exit 1; }
-	$(PY) -m tools.mutation_report $(ARGS)
+	$(PY) -m platform_secrets.ci.mutation_report $(ARGS)
 
 clean:
 	rm -rf plan-* .pytest_cache .ruff_cache .mypy_cache mutants

@@ -6,10 +6,14 @@ environment's shared pieces, one ServiceSecrets component per service, and expor
 
 import pulumi
 
-from components import kubernetes
-from components.clouds import adapter_class
-from components.service_secrets import ServiceSecrets, ServiceSecretsArgs, SharedSecrets
-from components.stack import load_stack_model
+from platform_secrets.program import kubernetes
+from platform_secrets.program.clouds import adapter_class
+from platform_secrets.program.service_secrets import (
+    ServiceSecrets,
+    ServiceSecretsArgs,
+    SharedSecrets,
+)
+from platform_secrets.program.stack import load_stack_model
 
 model = load_stack_model()
 adapter = adapter_class(model.settings.cloud)(model)

@@ -8,7 +8,7 @@ values, secret values still secret, but as flat as the SDK allows: no catalog, n
 components (no parents), no ``Output`` passed between resources (no dependencies, no ``apply``). What is left is
 the SDK's own cost of declaring these resources: the floor under any program that declares them.
 
-It runs through the same harness as the program (``tools.offline.run`` with ``root=FLOOR_ROOT``: the same
+It runs through the same harness as the program (``platform_secrets.offline.runner.run`` with ``root=FLOOR_ROOT``: the same
 ``RealisticMocks`` and ``RecordingMonitor``), under the project and stack names of the real program so that URNs
 have the same length. ``python -m benchmarks.floor --manifest FILE`` is the whole-process floor.
 """
@@ -29,7 +29,7 @@ import pulumi
 from pulumi import _types
 from pulumi.runtime import rpc
 
-from tools.offline import Registered
+from platform_secrets.offline.runner import Registered
 
 FLOOR_ROOT = Path(__file__).resolve().parent / "floor_project"
 """A Pulumi project whose ``__main__.py`` is the floor program; same project name as the real one."""
@@ -216,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
         "--manifest", type=Path, required=True, help="a manifest (benchmarks.floor)"
     )
     args = parser.parse_args(argv)
-    from tools import offline
+    from platform_secrets.offline import runner as offline
 
     result = offline.run(
         FLOOR_STACK, root=FLOOR_ROOT, overrides={MANIFEST_KEY: str(args.manifest.resolve())}

@@ -1,6 +1,6 @@
 """What the registered graph says about a real ``pulumi up``: its critical path and its per-service shape.
 
-Computed from the registrations alone (``tools.offline.Registered``): ``dependencies`` are the URNs a resource
+Computed from the registrations alone (``platform_secrets.offline.runner.Registered``): ``dependencies`` are the URNs a resource
 waits for before the engine can create it (the SDK expands a dependency on a component into its children).
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
-from tools.offline import Registered
+from platform_secrets.offline.runner import Registered
 
 PROVIDER = "pulumi:providers:"
 

@@ -3,7 +3,7 @@
 ``python -m benchmarks.scale --sizes 10,100,500,1000 --cloud aws [--json]``
 
 For each cloud and size it writes a synthetic catalog (``benchmarks.synthetic``: services with three secrets
-and two plain settings), plans it with ``tools.offline.run`` in a fresh process, records the run as a manifest,
+and two plain settings), plans it with ``platform_secrets.offline.runner.run`` in a fresh process, records the run as a manifest,
 and registers the same resources again through the floor program (``benchmarks.floor``: the providers' own
 classes, same inputs, flat, same mock engine) in another fresh process. Each size reports:
 
@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import synthetic
-from tools import offline
+from platform_secrets.offline import runner as offline
 
 CLOUDS = ("aws", "gcp", "azure")
 TARGET_SIZE = 1000
@@ -44,8 +44,8 @@ TARGET_GROWTH = 11.0
 def available_clouds() -> dict[str, tuple[str, dict[str, Any]] | str]:
     """Cloud -> (stack, overrides) for every cloud with an adapter and a stack that has its settings;
     the reason why not for the others."""
-    from components.clouds import adapter_class
-    from components.settings import Cloud
+    from platform_secrets.model.settings import Cloud
+    from platform_secrets.program.clouds import adapter_class
 
     found: dict[str, tuple[str, dict[str, Any]] | str] = {}
     for cloud in CLOUDS:

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from tools import offline
+from platform_secrets.offline import runner as offline
 
 SECRETS: dict[str, dict[str, Any]] = {
     "SESSION_SECRET": {
@@ -121,7 +121,7 @@ def _cloud_overrides(stack: str, cloud: str) -> tuple[bool, dict[str, Any]] | No
     """(whether the stack is prod, the overrides that plan it on ``cloud``), or None if it cannot.
 
     A stack runs a cloud it selects, or one whose settings block it carries (``cloud`` is then overridden,
-    as ``tools.plan --cloud`` does). Maps of that block keyed by the real catalog's services (tooling
+    as ``platform_secrets.offline.plan --cloud`` does). Maps of that block keyed by the real catalog's services (tooling
     principals) are emptied: the synthetic catalog has none of those services.
     """
     project, config, _ = offline.load_config(stack)

@@ -2,7 +2,7 @@
 
 ``python -m benchmarks.whole_process [--stack dev] [--cloud aws] [--runs 9] [--json]``
 
-Times ``python -m tools.plan --stack STACK --out DIR`` (start, imports, validation, the run, the artifacts)
+Times ``python -m platform_secrets.offline.plan --stack STACK --out DIR`` (start, imports, validation, the run, the artifacts)
 against ``python -m benchmarks.floor --manifest FILE`` (start, imports, the same resources registered flat under
 the same mock engine, exit), alternating, each in a fresh process. The manifest is recorded from the stack's own
 run first, outside the clock. Reports the best and the median wall time of each, their ratio, and each process's
@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import floor
-from tools import offline
+from platform_secrets.offline import runner as offline
 
 TARGET_RATIO = 1.3
 
@@ -55,7 +55,15 @@ def compare(stack: str, cloud: str | None, runs: int) -> dict[str, Any]:
         if result.error is not None:
             raise RuntimeError(f"{stack}: {result.error}")
         count = floor.write_manifest(manifest, result.resources)
-        plan = [sys.executable, "-m", "tools.plan", "--stack", stack, "--out", f"{tmp}/plan"]
+        plan = [
+            sys.executable,
+            "-m",
+            "platform_secrets.offline.plan",
+            "--stack",
+            stack,
+            "--out",
+            f"{tmp}/plan",
+        ]
         plan += ["--cloud", cloud] if cloud else []
         floor_command = [sys.executable, "-m", "benchmarks.floor", "--manifest", str(manifest)]
         ours, floors = [], []
@@ -92,7 +100,7 @@ def render(data: dict[str, Any]) -> str:
         f"{'':<34} {'best s':>7} {'median s':>8} {'cpu s':>6} {'peak MB':>8}",
     ]
     for label, key in (
-        ("python -m tools.plan --out DIR", "plan"),
+        ("python -m platform_secrets.offline.plan --out DIR", "plan"),
         ("floor (benchmarks.floor)", "floor"),
     ):
         row = data[key]
@@ -113,7 +121,9 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m benchmarks.whole_process", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("--stack", default="dev")
-    parser.add_argument("--cloud", help="plan on this cloud (tools.plan --cloud)")
+    parser.add_argument(
+        "--cloud", help="plan on this cloud (platform_secrets.offline.plan --cloud)"
+    )
     parser.add_argument("--runs", type=int, default=9, help="runs of each, alternating")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)

@@ -1,9 +1,9 @@
 """One measurement in a fresh process: ``python -m benchmarks.worker JOB.json`` prints one JSON object.
 
 A job is either our program on a synthetic catalog (``"kind": "ours"``) or the floor replaying a manifest
-(``"kind": "floor"``). The clock (``time.perf_counter``) covers ``tools.offline.run`` only: the program's own
+(``"kind": "floor"``). The clock (``time.perf_counter``) covers ``platform_secrets.offline.runner.run`` only: the program's own
 imports, its catalog and validation, every registration and the engine's wait for them. The harness (``pulumi``
-and ``tools.offline``) is imported first and the floor's manifest read first, in both cases outside the clock.
+and ``platform_secrets.offline.runner``) is imported first and the floor's manifest read first, in both cases outside the clock.
 Memory is the growth of the process's peak resident set during the run (``ru_maxrss`` after minus before), so
 that the interpreter and the harness do not hide how the run itself scales; one process per measurement keeps
 one run's memory out of the next.
@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import floor, graph
-from tools import offline
+from platform_secrets.offline import runner as offline
 
 
 def _peak_mb() -> float:

@@ -13,7 +13,7 @@ import pulumi_policy.policy as sdk
 from pulumi_policy import EnforcementLevel, PolicyPack
 
 # The CLI runs this file with the pack's folder first on sys.path: `rules` is the sibling package. The project
-# root goes on sys.path too, for `components.values`: the value grammar the program itself uses (standard
+# root goes on sys.path too, for `platform_secrets.model.values`: the value grammar the program itself uses (standard
 # library only, so the pack's own virtualenv needs nothing more), whatever directory the CLI starts us in.
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
 

@@ -1,11 +1,11 @@
 """An AWS account as a stack's plan would leave it, behind the audit reader's interface, for fast audit tests.
 
-``FakeAws.from_plan(declared)`` holds what ``tools.audit_stores.aws.AwsReader`` would return after a ``pulumi
+``FakeAws.from_plan(declared)`` holds what ``platform_secrets.live.readers.aws.AwsReader`` would return after a ``pulumi
 up`` of the plan: every entry (with its resource policy, replicas in sync, encrypted with the stack's key), every
 role (its trust policy and inline policies, tags), and the stack's key aliases. As in a real account, the live key
 ids are not the plan's (the offline plan's are the mock's): an alias names the key, and the entries are encrypted
 with the key the alias targets. A test then drifts one thing and audits. The live tier on ministack
-(``tests/test_audit_aws.py``) exercises the real reader; this one exercises the judgement.
+(``tests/audit/test_audit_aws.py``) exercises the real reader; this one exercises the judgement.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from tools.audit_plan import Declared
-from tools.audit_stores.aws import LiveRole, LiveSecret
+from platform_secrets.audit.declared import Declared
+from platform_secrets.live.readers.aws import LiveRole, LiveSecret
 
 SET_AT = datetime(2026, 11, 29, 12, tzinfo=UTC)
 """When the fake's values were written."""

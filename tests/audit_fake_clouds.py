@@ -24,7 +24,7 @@ import requests
 import urllib3
 from requests.adapters import BaseAdapter
 
-from tools.audit_plan import Declared
+from platform_secrets.audit.declared import Declared
 
 Handler = Callable[[str, str, dict[str, str], bytes | None], tuple[int, Any, dict[str, str]]]
 

@@ -1,7 +1,7 @@
 """What the tests know about a catalog, read from it: never a hand-kept copy of its services, keys or counts.
 
 The shipped catalog (the one ``Pulumi.yaml`` names) is ``SHIPPED``; adding a service or a key to it changes what
-these return, and the tests that use them follow without an edit. Only ``tests/test_guide_conformance.py`` holds
+these return, and the tests that use them follow without an edit. Only ``tests/model/test_guide_conformance.py`` holds
 the catalog against the guide's list.
 """
 
@@ -13,9 +13,17 @@ from pathlib import Path
 
 import yaml
 
-from components.catalog import SHARED_OWNER, Catalog, SecretSpec, SharedRef, Source, load_catalog
+from platform_secrets.model.catalog import (
+    SHARED_OWNER,
+    Catalog,
+    SecretSpec,
+    SharedRef,
+    Source,
+    load_catalog,
+)
+from platform_secrets.paths import PROJECT_ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = PROJECT_ROOT
 
 
 def shipped_path(root: Path = ROOT) -> Path:

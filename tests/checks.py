@@ -16,9 +16,10 @@ from pathlib import Path
 import jsonschema
 import yaml
 
+from platform_secrets.paths import PROJECT_ROOT
 from tests import catalog_facts
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = PROJECT_ROOT
 CRDS = ROOT.parent / "shared" / "crds"
 ESO_KINDS = {
     "ExternalSecret": "external-secrets.io_externalsecrets.yaml",
@@ -76,4 +77,4 @@ WORKLOADS = catalog_facts.workloads()
 """The shipped catalog's services that run as pods."""
 OWN_KEYS = catalog_facts.own_keys()
 """The env vars of the secrets each service of the shipped catalog reads (the guide's are held by
-tests/test_guide_conformance.py, so a catalog edit that drops one fails there)."""
+tests/model/test_guide_conformance.py, so a catalog edit that drops one fails there)."""

@@ -1,6 +1,6 @@
 """Read the GitHub Actions workflows as GitHub would: triggers, jobs, the reusable workflows they call.
 
-Shared by ``tests/test_ci_workflows.py`` and ``tests/attacks/test_attacks_ci.py``. GitHub Actions cannot run
+Shared by ``tests/ci/test_ci_workflows.py`` and ``tests/attacks/test_attacks_ci.py``. GitHub Actions cannot run
 here, so what a job can reach is derived from the YAML: its own ``environment`` and ``vars``, and for a job
 that calls a local reusable workflow, that workflow's jobs with the caller's ``with:`` values substituted (one
 combination per matrix entry).
@@ -16,7 +16,9 @@ from typing import Any
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+from platform_secrets.paths import PROJECT_ROOT
+
+ROOT = PROJECT_ROOT
 GITHUB = ROOT / ".github"
 WORKFLOW_DIR = GITHUB / "workflows"
 

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from platform_secrets.offline import artifacts
+from platform_secrets.offline import runner as offline
+from platform_secrets.offline.runner import RunResult
 from tests import catalog_facts
-from tools import artifacts, offline
-from tools.offline import RunResult
 
 PROD_SECRETS = catalog_facts.fake_config_secrets()
 """What an operator would set with `pulumi config set --secret` before a prod `pulumi up`: every config-sourced
@@ -16,11 +17,11 @@ secret of the shipped catalog, with an obviously fake value generated for this s
 
 
 LONG_FIRST = (
-    "tests/test_adding_a_service.py",
-    "tests/test_scan_secrets.py",
-    "tests/test_least_privilege_aws.py",
-    "tests/test_benchmark_smoke.py",
-    "tests/test_env_aws.py",
+    "tests/offline/test_adding_a_service.py",
+    "tests/ci/test_scan_secrets.py",
+    "tests/program/test_least_privilege_aws.py",
+    "tests/offline/test_benchmark_smoke.py",
+    "tests/live/test_env_aws.py",
 )
 """Files with a long unit of work (a whole tier run again, a scan of the repository, a live server's replays)."""
 
@@ -164,17 +165,17 @@ def cloud_plan_dirs(
     return dirs
 
 
-# --- Vault: a real OpenBao server for the session (tests/live/openbao_server.py) ---
+# --- Vault: a real OpenBao server for the session (tests/servers/openbao_server.py) ---
 
 
 @pytest.fixture(scope="session")
 def openbao():  # type: ignore[no-untyped-def]
     """One ``bao server -dev`` on 127.0.0.1 for the whole session, stopped at its end (an ``OpenBao``).
 
-    Tests that replay a plan onto it use their own mount and auth paths (``tests/live/vault_replay.py``
+    Tests that replay a plan onto it use their own mount and auth paths (``tests/servers/vault_replay.py``
     takes a prefix), so several tiers can share the server.
     """
-    from tests.live.openbao_server import running_openbao
+    from tests.servers.openbao_server import running_openbao
 
     with running_openbao() as server:
         yield server

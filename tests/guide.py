@@ -1,13 +1,13 @@
 """The Secrets Handling Guide's "Required Secrets by Service", transcribed once for the tests.
 
-``tests/test_guide_conformance.py`` holds the catalog to it (and this transcription to the guide's text); tests
+``tests/model/test_guide_conformance.py`` holds the catalog to it (and this transcription to the guide's text); tests
 of hand-written documents (the runbooks) require the guide's services and keys, so that a service added to the
 catalog needs no edit of them to keep the suite green.
 """
 
 from __future__ import annotations
 
-from components.catalog import Rule
+from platform_secrets.model.catalog import Rule
 from tests import catalog_facts
 
 GUIDE = catalog_facts.ROOT.parent / "shared" / "seeds" / "000_83cc7a687aa0d224.txt"

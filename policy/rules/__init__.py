@@ -4,7 +4,7 @@ Importable on its own (only pulumi-policy and the standard library): ``POLICIES`
 pulumi-policy ``ResourceValidationPolicy`` or ``StackValidationPolicy`` whose ``validate`` the tests call
 directly. Building the ``PolicyPack`` starts a gRPC server and never returns, so only ``__main__.py`` does it.
 
-One module per store, as ``components/clouds/`` is split: ``aws``, ``gcp``, ``azure`` and ``kubernetes`` each
+One module per store, as ``platform_secrets/program/clouds/`` is split: ``aws``, ``gcp``, ``azure`` and ``kubernetes`` each
 give their checks in ``RULES`` (policy name -> ``validate``); ``common`` names the policies (``POLICY_SPECS``),
 reads the environment and keeps secret marks (see its docstring). This module joins, for each policy, the rules of
 every store in ``STORES``: a new store is one module with its ``RULES`` and one entry in ``STORES``; a new policy

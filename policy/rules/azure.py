@@ -10,7 +10,7 @@
   (``networkAcls``) whose default action is ``Deny``, unless the vault is tagged
   ``platform-secrets-public-network-reason`` (the stack's explicit opt-in, with its reason).
 - ``ci-bound-to-a-protected-environment-in-prod``: in prod a federated subject that is not a ServiceAccount's
-  names a deployment environment, never a ref or a pull request (``components.ci_bindings``).
+  names a deployment environment, never a ref or a pull request (``platform_secrets.model.ci_bindings``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import re
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs
 
-from components import ci_bindings
+from platform_secrets.model import ci_bindings
 
 from .common import (
     MAX_ROTATION_DAYS,

@@ -132,7 +132,7 @@ POLICY_SPECS: tuple[PolicySpec, ...] = (
         "ci-bound-to-a-protected-environment-in-prod",
         "In prod a CI token binding (a Vault JWT role's bound_claims, an Azure federated subject, a GCP "
         "federated principal) names a protected deployment environment, never a branch, a ref or a pull "
-        "request (components/ci_bindings.py).",
+        "request (platform_secrets/model/ci_bindings.py).",
         configurable=True,
     ),
     PolicySpec(

@@ -2,7 +2,7 @@
 
 - ``prod-settings-https-and-cors`` (a stack policy): in prod every ConfigMap's ``*CORS_ORIGIN*`` is a list of
   ``https://host[:port]`` origins, each ``*_URL`` and ``*_ENDPOINT`` value one https URL, each ``*_PROTOCOL``
-  ``https``, and no value holds a control character: the program's own grammar, ``components/values.py``
+  ``https``, and no value holds a control character: the program's own grammar, ``platform_secrets/model/values.py``
   (``__main__.py`` puts the project root on ``sys.path``), so the pack and the program cannot disagree.
 - ``secret-reader-roles-by-name``: every RBAC rule that reaches Secrets lists ``resourceNames`` and only ``get``.
 - ``no-plaintext-secret-values``: a Secret's ``data``/``stringData`` are Pulumi secrets.
@@ -20,7 +20,7 @@ from typing import Any
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs, StackValidationArgs
 
-from components import values
+from platform_secrets.model import values
 
 from .common import (
     ENVIRONMENT_LABEL,
@@ -49,7 +49,7 @@ MANAGED_BY = ("app.kubernetes.io/managed-by", "platform-secrets")
 
 
 def setting_problems(key: str, value: str) -> str | None:
-    """Why a plain setting breaks the prod rule its name implies, or None (grammar: ``components.values``).
+    """Why a plain setting breaks the prod rule its name implies, or None (grammar: ``platform_secrets.model.values``).
 
     ``*CORS_ORIGIN*``: an origin list; ``*_URL`` and ``*_ENDPOINT``: one https URL; ``*_PROTOCOL``: exactly
     ``https``; any key: no control character.

@@ -9,7 +9,7 @@
   its versions on destroy.
 - ``no-plaintext-secret-values``: a KV v2 secret's ``data_json`` is a Pulumi secret.
 - ``ci-bound-to-a-protected-environment-in-prod``: in prod a CI role's ``bound_claims`` name a deployment
-  environment and the repository by ``repository_id`` (``components.ci_bindings``).
+  environment and the repository by ``repository_id`` (``platform_secrets.model.ci_bindings``).
 
 Policies are read from their HCL (or JSON) text with the standard library: the pack stays importable with
 pulumi-policy alone.
@@ -23,7 +23,7 @@ from typing import Any
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs
 
-from components import ci_bindings
+from platform_secrets.model import ci_bindings
 
 from .common import (
     PROD,

@@ -1,15 +1,16 @@
 """Attacks on the AWS store, one test per attack (the threat model: tests/attacks/README.md).
 
 Each test is the attack as a reviewer would try it on the prod plan's registered documents; the
-live proofs of the same attacks on ministack are in tests/test_least_privilege_aws.py.
+live proofs of the same attacks on ministack are in tests/program/test_least_privilege_aws.py.
 """
 
 from __future__ import annotations
 
 import json
 
-from tools import access, offline
-from tools.offline import RunResult
+from platform_secrets.access import matrix as access
+from platform_secrets.offline import runner as offline
+from platform_secrets.offline.runner import RunResult
 
 NOT_READ = (
     "secretsmanager:PutSecretValue",

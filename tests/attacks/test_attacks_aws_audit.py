@@ -1,9 +1,9 @@
 """Attack: the read-only audit role on AWS, exempt from the entries' deny for metadata only (issue 13).
 
 The entries' resource policies deny ``secretsmanager:*`` to all but readers and admins; the weekly audit
-(``tools/audit_stores/aws.py``) must still describe every entry and read its policy and versions, and must
+(``platform_secrets/live/readers/aws.py``) must still describe every entry and read its policy and versions, and must
 never read a value, even if its own IAM policy allows ``secretsmanager:*``. Live proof on ministack:
-``tests/test_least_privilege_aws.py::test_audit_role_*``.
+``tests/program/test_least_privilege_aws.py::test_audit_role_*``.
 """
 
 from __future__ import annotations
@@ -18,12 +18,15 @@ from typing import Any
 
 import pytest
 
-from components.clouds import aws_policies
+from platform_secrets.access import matrix as access
+from platform_secrets.audit import command as audit
+from platform_secrets.audit import live_view as audit_live
+from platform_secrets.audit.declared import Declared, declare
+from platform_secrets.live.readers.aws import ALLOWED
+from platform_secrets.offline import runner as offline
+from platform_secrets.offline.runner import RunResult
+from platform_secrets.program.clouds import aws_policies
 from tests.audit_fake_aws import SET_AT, FakeAws
-from tools import access, audit, audit_live, offline
-from tools.audit_plan import Declared, declare
-from tools.audit_stores.aws import ALLOWED
-from tools.offline import RunResult
 
 ACCOUNT = "111122223333"  # the dev stack's
 AUDIT = f"arn:aws:iam::{ACCOUNT}:role/platform-secrets-audit"
@@ -115,7 +118,7 @@ def test_audit_role_that_would_widen_access_is_refused(role: str, problem: str) 
 #
 # Each drift below was applied by hand on ministack and the audit exited 0. The judgement is tested here on
 # ``tests/audit_fake_aws.py`` (the reader's interface, the plan as deployed); the live tier
-# (``tests/test_audit_aws.py``) repeats the trust drift on ministack through the real reader.
+# (``tests/audit/test_audit_aws.py``) repeats the trust drift on ministack through the real reader.
 
 READ = "secretsmanager:GetSecretValue"
 
@@ -435,7 +438,7 @@ def test_the_audit_roles_documented_permissions_are_exactly_what_the_reader_call
     failing audit."""
     doc = (offline.ROOT / "docs" / "ci.md").read_text()
     bullet = doc[doc.index("- **Audit role**") :]
-    end = re.search(r"exactly what\s+`tools/audit_stores/aws.py`", bullet)
+    end = re.search(r"exactly what\s+`platform_secrets/live/readers/aws.py`", bullet)
     assert end is not None, "docs/ci.md: the audit role's list no longer says what it is"
     listed = bullet[bullet.index(" Allow ") : end.start()]
     actions, service = set(), ""

@@ -2,7 +2,7 @@
 
 Whoever may ``iam:UpdateAssumeRolePolicy`` on a reader role reads what the role reads. Each test widens one
 role's trust in the prod plan's registrations, as that insider would live, and asks the access derivation
-(``tools.access``, the same for ``access.json`` and the audit) to show the new reader, named for what it admits
+(``platform_secrets.access.matrix``, the same for ``access.json`` and the audit) to show the new reader, named for what it admits
 and for the role it goes through (``via``). The control: the planned trust yields exactly the service.
 """
 
@@ -15,8 +15,10 @@ from typing import Any
 
 import pytest
 
-from tools import access, access_diff, artifacts, plan
-from tools.offline import RunResult
+from platform_secrets.access import diff as access_diff
+from platform_secrets.access import matrix as access
+from platform_secrets.offline import artifacts, plan
+from platform_secrets.offline.runner import RunResult
 
 ACCOUNT = "444455556666"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/platform-secrets-prod-backend"

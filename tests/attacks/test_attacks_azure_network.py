@@ -1,6 +1,6 @@
 """Attacks on the Azure Key Vault's network exposure (issue 9, item 10): one test per attack, named after it.
 
-The program runs under the mock engine with the real stack files (``tools.offline``); the vault's registered
+The program runs under the mock engine with the real stack files (``platform_secrets.offline.runner``); the vault's registered
 inputs are what Azure would receive.
 """
 
@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import json
 
+from platform_secrets.offline import runner as offline
+from platform_secrets.offline.runner import RunResult
 from tests.conftest import PROD_SECRETS
-from tools import offline
-from tools.offline import RunResult
 
 VAULT = "azure-native:keyvault:Vault"
 

@@ -193,7 +193,7 @@ def test_control_a_pull_request_job_given_prod_is_seen(tmp_path: Path) -> None:
 
 def _scan_repo(tmp_path: Path) -> Path:
     """A throwaway repository with this project's .gitignore and gitleaks config and a fresh baseline."""
-    from tools import scan_secrets
+    from platform_secrets.ci import secret_scan as scan_secrets
 
     def git(*args: str) -> None:
         subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
@@ -214,7 +214,7 @@ def _scan_repo(tmp_path: Path) -> Path:
 def test_linear_key_committed_then_removed_goes_unseen(tmp_path: Path) -> None:
     """Attack (or accident): commit a Linear key, delete it in the next commit, push both. The key is in the
     history for good (and must be rotated); `make scan` must find it without being told where to look."""
-    from tools import scan_secrets
+    from platform_secrets.ci import secret_scan as scan_secrets
 
     repo = _scan_repo(tmp_path)
     key = "lin_" + "api_" + secrets.token_hex(20)
@@ -229,7 +229,7 @@ def test_linear_key_committed_then_removed_goes_unseen(tmp_path: Path) -> None:
 def test_redis_password_url_goes_unseen(tmp_path: Path) -> None:
     """Attack (or accident): paste the prod REDIS_URL, the guide's `rediss://:<password>@host`, into a file.
     detect-secrets' basic-auth rule wants a user name before the colon, so it lets this shape through."""
-    from tools import scan_secrets
+    from platform_secrets.ci import secret_scan as scan_secrets
 
     repo = _scan_repo(tmp_path)
     password = secrets.token_urlsafe(12)
@@ -243,7 +243,7 @@ def test_guides_scanner_is_red_on_day_one() -> None:
     """Not an attack but the failure that makes a team switch the scanner off: gitleaks, as the guide asks, run
     on this repository's whole history with the committed config, must report 0 findings (it reported 22 false
     positives: detect-secrets' hashes, Azure role ids)."""
-    from tools import scan_secrets
+    from platform_secrets.ci import secret_scan as scan_secrets
 
     config = ci.ROOT / ".gitleaks.toml"
     command = [
@@ -330,7 +330,7 @@ def test_control_a_pull_request_job_with_an_oidc_token_is_seen(tmp_path: Path) -
 
 
 def test_pull_request_rewrites_its_own_access_diff() -> None:
-    """Attack (issue 16, item 10): a branch edits tools/access_diff.py (or the plan, or the setup action) so
+    """Attack (issue 16, item 10): a branch edits platform_secrets/access/diff.py (or the plan, or the setup action) so
     that its summary says "no access change" while it adds a reader. The job that writes the summary must run
     the base branch's tools (the workspace is the base commit) and read the head only as data: checked out
     into a folder of its own, without a token, never executed, planned through ``--project-dir``."""
@@ -352,19 +352,19 @@ def test_pull_request_rewrites_its_own_access_diff() -> None:
         rf"|{re.escape(data)}/Makefile|make\s+-C\s+{re.escape(data)}|git worktree)"
     )
     assert [r for r in runs if heads_code.search(r)] == [], "no step runs the head's code"
-    plans = [r for r in runs if "tools.plan" in r]
+    plans = [r for r in runs if "platform_secrets.offline.plan" in r]
     assert plans and all("--project-dir" in r for r in plans if "plan-head" in r), plans
 
 
 def test_the_base_tools_plan_the_heads_files_without_running_its_code(
     tmp_path: Path, aws_dev_plan_dir: Path
 ) -> None:
-    """The same attack, run: the head's folder carries a ``__main__.py`` and a ``tools/plan.py`` that would
+    """The same attack, run: the head's folder carries a ``__main__.py`` and a ``platform_secrets/offline/plan.py`` that would
     leave a mark, and a catalog that drops backend's OTP_PEPPER. Planned with ``--project-dir``, the access
     change is reported and neither file of the head ran."""
     import yaml
 
-    from tools import plan
+    from platform_secrets.offline import plan
 
     head = tmp_path / "head"
     (head / "tools").mkdir(parents=True)
@@ -390,7 +390,7 @@ def test_the_base_tools_plan_the_heads_files_without_running_its_code(
 
 
 def test_a_head_catalog_outside_its_folder_is_refused(tmp_path: Path, capsys) -> None:
-    from tools import plan
+    from platform_secrets.offline import plan
 
     head = tmp_path / "head"
     head.mkdir()

@@ -16,12 +16,14 @@ import pytest
 from pulumi.runtime import rpc
 from pulumi.runtime import settings as runtime_settings
 
-from components import stack
-from components.catalog import CatalogError, load_catalog, parse_catalog
+from platform_secrets.model.catalog import CatalogError, load_catalog, parse_catalog
+from platform_secrets.offline import plan
+from platform_secrets.offline import runner as offline
+from platform_secrets.paths import PROJECT_ROOT
+from platform_secrets.program import stack
 from tests.conftest import PROD_SECRETS
-from tools import offline, plan
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = PROJECT_ROOT
 SECRET_SIG = rpc._special_secret_sig
 """The wire signature of a Pulumi secret."""
 
@@ -36,7 +38,7 @@ def project_copy(tmp_path: Path) -> Path:
         "catalog.yaml",
     ):
         shutil.copy(ROOT / name, tmp_path / name)
-    shutil.copytree(ROOT / "components", tmp_path / "components")
+    shutil.copytree(ROOT / "platform_secrets", tmp_path / "platform_secrets")
     return tmp_path
 
 
@@ -141,7 +143,7 @@ def test_catalog_with_undecodable_bytes(tmp_path: Path) -> None:
 
 
 def test_config_override_blamed_on_the_stack_file(capsys: pytest.CaptureFixture[str]) -> None:
-    """`tools.plan --config ...`: a bad value given on the command line is reported as the stack file's."""
+    """`platform_secrets.offline.plan --config ...`: a bad value given on the command line is reported as the stack file's."""
     code = plan.main(
         [
             "--stack",
@@ -177,7 +179,7 @@ def _catalog_with_a_format(tmp_path: Path, pattern: str) -> Path:
 def test_a_config_secret_that_breaks_its_format_is_refused_before_anything_registers(
     tmp_path: Path,
 ) -> None:
-    """`format` was only checked by `tools.env push`; a config value known at `pulumi up` went in as is."""
+    """`format` was only checked by `platform_secrets.live.env push`; a config value known at `pulumi up` went in as is."""
     catalog = _catalog_with_a_format(tmp_path, "^AKIA[A-Z0-9]{16}$")
     value = PROD_SECRETS["media.S3_ACCESS_KEY_ID"]  # generated per session; not of that shape
     message = refused(
@@ -243,7 +245,7 @@ def test_an_offline_plan_of_encrypted_values_is_not_refused_for_their_format(
     tmp_path: Path,
 ) -> None:
     """The offline runner cannot decrypt `secure:` values: its placeholder is no value, so no format applies."""
-    from components.model import OFFLINE_PLACEHOLDER
+    from platform_secrets.model.stack_model import OFFLINE_PLACEHOLDER
 
     assert OFFLINE_PLACEHOLDER == offline.SECURE_PLACEHOLDER
     catalog = _catalog_with_a_format(tmp_path, "^AKIA[A-Z0-9]{16}$")
@@ -257,7 +259,7 @@ def test_an_external_prod_entry_must_hold_a_value_for_the_audit(
 ) -> None:
     """`required_in` is refused on external secrets; prod holds every external entry to a value instead, so
     an empty Linear key is the audit's high finding, not a low one."""
-    from tools.audit_plan import declare
+    from platform_secrets.audit.declared import declare
 
     declared = declare("prod", run=prod_run)
     external = [e for e in declared.entries.values() if e.source == "external"]

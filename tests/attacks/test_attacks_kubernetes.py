@@ -1,6 +1,6 @@
 """Attacks on the Kubernetes side (issue 9, item 6): one test per attack, named after it.
 
-The program runs under the mock engine with the real stack files (``tools.offline``); what the engine would do
+The program runs under the mock engine with the real stack files (``platform_secrets.offline.runner``); what the engine would do
 with a resource is read from what it receives: ``retainOnDelete``, ``protect`` and the provider reference.
 """
 
@@ -10,9 +10,9 @@ import json
 
 import pytest
 
+from platform_secrets.offline import runner as offline
+from platform_secrets.offline.runner import RunResult
 from tests.conftest import PROD_SECRETS
-from tools import offline
-from tools.offline import RunResult
 
 NAMESPACE = "kubernetes:core/v1:Namespace"
 STACK_FILE_CLUSTERS = {"dev", "prod", "prod-dr"}

@@ -3,7 +3,7 @@
 Each attack is a value an operator (or a reviewer trying to slip something past the rules) sets in the prod
 stack. Each must be refused by both judges of prod: the program, before anything registers (the offline run
 of the real prod stack with the value applied), and the policy pack's prod-settings rule (on the ConfigMap data
-the value would produce). Both use the one grammar in ``components/values.py``.
+the value would produce). Both use the one grammar in ``platform_secrets/model/values.py``.
 """
 
 from __future__ import annotations
@@ -14,13 +14,15 @@ from typing import Any
 import pytest
 import yaml
 
+from platform_secrets.offline import plan
+from platform_secrets.offline import runner as offline
+from platform_secrets.paths import PROJECT_ROOT
 from policy import rules
 from tests.conftest import PROD_SECRETS
-from tools import offline, plan
 
 USERINFO = "https://user:" + "pw"
 """A fake password in a URL, assembled so that the secret scanners do not flag the attack's own value."""
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = PROJECT_ROOT
 PROD_SETTINGS: dict[str, dict[str, str]] = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())[
     "config"
 ]["platform-secrets:settings"]
@@ -121,7 +123,7 @@ def test_required_secret_set_blank(blank: str) -> None:
 def test_prod_plan_with_every_bypass_at_once(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """All the bypasses in one `tools.plan --config`: exit non-zero, every one named, no artifact written."""
+    """All the bypasses in one `platform_secrets.offline.plan --config`: exit non-zero, every one named, no artifact written."""
     settings = _settings(
         "media",
         CORS_ORIGIN=f"https://a.example.com http://evil.example.com,{USERINFO}@app.example.com",

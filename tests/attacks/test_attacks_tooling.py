@@ -18,21 +18,23 @@ from typing import Any
 
 import pytest
 
-from components.catalog import load_catalog
-from components.clouds import gcp_naming
-from components.clouds.aws import AwsAdapter
-from components.clouds.azure import AzureAdapter
-from components.clouds.gcp import GcpAdapter
-from components.model import build_model
-from components.settings import parse_settings
+from platform_secrets.access import matrix as access
+from platform_secrets.model.catalog import load_catalog
+from platform_secrets.model.settings import parse_settings
+from platform_secrets.model.stack_model import build_model
+from platform_secrets.offline import runner as offline
+from platform_secrets.offline.runner import RunResult
+from platform_secrets.paths import PROJECT_ROOT
+from platform_secrets.program.clouds import gcp_naming
+from platform_secrets.program.clouds.aws import AwsAdapter
+from platform_secrets.program.clouds.azure import AzureAdapter
+from platform_secrets.program.clouds.gcp import GcpAdapter
 from tests.conftest import PROD_SECRETS
-from tools import access, offline
-from tools.offline import RunResult
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = PROJECT_ROOT
 TOOLING = "linear-integration"
 ACCOUNT = "444455556666"  # prod's
-PLAN = (sys.executable, "-m", "tools.plan", "--stack", "prod", "--stub-secrets")
+PLAN = (sys.executable, "-m", "platform_secrets.offline.plan", "--stack", "prod", "--stub-secrets")
 
 
 def _prod_settings(**changes: Any) -> dict[str, Any]:
@@ -293,7 +295,7 @@ def _refusal(adapter: Any, **changes: Any) -> str:
 
 
 def _vault_refusal(claims: dict[str, str], environment: str = "prod") -> str:
-    from components.clouds.vault import VaultAdapter
+    from platform_secrets.program.clouds.vault import VaultAdapter
 
     base = _prod_settings()["vault"]
     vault = {**base, "toolingClaims": {TOOLING: claims}}
@@ -382,7 +384,7 @@ def test_prod_federations_bound_to_a_protected_environment_are_accepted() -> Non
 
 
 def _pack(run: RunResult, type_: str, name: str, change: Any) -> list[str]:
-    from tests.test_policy_pack import BY_NAME, broken, resource_args
+    from tests.policy.test_policy_pack import BY_NAME, broken, resource_args
 
     resource, changed = broken(run, type_, name, change)
     found: list[str] = []
@@ -479,6 +481,6 @@ def test_which_prod_federated_subjects_are_held_to_an_environment(
 ) -> None:
     """Any issuer's `key:value` subject and every GitHub subject are judged; an opaque id no workflow file
     chooses (an Entra object id) and a ServiceAccount (the adapters' own rules) are not."""
-    from components import ci_bindings
+    from platform_secrets.model import ci_bindings
 
     assert (ci_bindings.subject_problem(subject, issuer) is not None) is refused

@@ -1,1 +1,0 @@
-"""platform-secrets: the catalog model, stack settings, cloud adapters, Kubernetes binding and components."""

@@ -1,1 +1,0 @@
-"""Offline plan, schema generation and other tools around the program (never imported by components/)."""
