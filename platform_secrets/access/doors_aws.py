@@ -26,7 +26,7 @@ from platform_secrets.access.doors import Door, canonical
 if (
     TYPE_CHECKING
 ):  # the registrations' shape only: importing platform_secrets.offline.runner would load Pulumi
-    from platform_secrets.offline.runner import Registered
+    from platform_secrets.offline.registered import Registered
 
 KIND = "aws-trust"
 ROLE = "aws:iam/role:Role"

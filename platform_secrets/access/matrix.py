@@ -18,7 +18,7 @@ from platform_secrets.access import azure as access_azure
 from platform_secrets.access import gcp as access_gcp
 from platform_secrets.access import vault as access_vault
 from platform_secrets.access.chains import env_keys
-from platform_secrets.offline.runner import Registered
+from platform_secrets.offline.registered import Registered
 
 
 def derive(resources: list[Registered]) -> dict[str, dict[str, Any]]:

@@ -22,7 +22,8 @@ from typing import Any
 
 import hcl
 from hcl.lexer import Lexer
-from pulumi.runtime.rpc import unwrap_rpc_secret
+
+from platform_secrets.offline.registered import unwrap_secret
 
 WORKLOAD_PREFIX = "system:serviceaccount:"
 
@@ -327,7 +328,7 @@ def documents(resources: list[Any]) -> tuple[list[VaultEntry], dict[str, str], l
         elif r.type == ENDPOINT_TYPE and "/metadata/" in r.inputs["path"]:
             mount, path = r.inputs["path"].split("/metadata/", 1)
             # The provider marks data_json sensitive; here it holds metadata only (no value is written).
-            body = json.loads(unwrap_rpc_secret(r.inputs["dataJson"]))
+            body = json.loads(unwrap_secret(r.inputs["dataJson"]))
             key = (body.get("custom_metadata") or {}).get(KEY_METADATA)
             entries.append(VaultEntry(mount, path, key))
     policies = {r.inputs["name"]: r.inputs["policy"] for r in resources if r.type == POLICY_TYPE}

@@ -19,7 +19,7 @@ from platform_secrets.live.readers.aws import AwsReader, LiveRole, LiveSecret
 from platform_secrets.live.readers.azure import AzureReader
 from platform_secrets.live.readers.gcp import GcpReader
 from platform_secrets.live.readers.vault import VaultReader
-from platform_secrets.offline.runner import Registered
+from platform_secrets.offline.registered import Registered
 
 AWS_ENTRY = "aws:secretsmanager/secret:Secret"
 AWS_ENTRY_POLICY = "aws:secretsmanager/secretPolicy:SecretPolicy"

@@ -464,7 +464,7 @@ def test_native_binding_writes_secret_values_only_as_secrets(native_run):
 
 
 def test_the_runner_marks_an_export_secret_or_unknown_when_any_nested_part_is():
-    """tools/offline._resolve stands in for Output.from_input: a secret or unknown deep inside an export counts."""
+    """platform_secrets/offline/runner._resolve stands in for Output.from_input: a secret or unknown deep inside an export counts."""
 
     async def resolve_all():
         loop = asyncio.get_running_loop()
