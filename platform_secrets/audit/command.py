@@ -27,6 +27,7 @@ from typing import Any
 from platform_secrets.audit import live_view as audit_live
 from platform_secrets.audit.checks import HIGH, RUNBOOK, Finding, LiveView, findings, rows
 from platform_secrets.audit.declared import AuditInputError, Declared, declare
+from platform_secrets.live.endpoints import EndpointRefused
 from platform_secrets.live.readers import ValueReadRefused
 from platform_secrets.model.settings import Cloud
 
@@ -39,12 +40,14 @@ VIEWS: dict[str, Callable[..., LiveView]] = {
 """The store of each cloud setting -> its live view."""
 
 
-def audit(declared: Declared, as_of: date, reader: Any = None) -> dict[str, Any]:
+def audit(
+    declared: Declared, as_of: date, reader: Any = None, endpoint: str | None = None
+) -> dict[str, Any]:
     """The audit report of one stack: entries, findings and a summary (what ``--json`` writes)."""
     view = VIEWS.get(declared.cloud)
     if view is None:
         raise AuditInputError(f"no audit reader for the {declared.cloud} store yet")
-    live = view(declared, reader) if reader is not None else view(declared)
+    live = view(declared, reader) if reader is not None else view(declared, endpoint=endpoint)
     found = findings(declared, live, as_of)
     counts = Counter(f.severity for f in found)
     return {
@@ -117,6 +120,12 @@ def main(argv: list[str] | None = None) -> int:
         help="judge ages as of this date (default: today, UTC)",
     )
     parser.add_argument(
+        "--endpoint",
+        metavar="URL",
+        help="the store's address instead of the stack's (an emulator, a port-forward; https only in prod); "
+        "a variable such as VAULT_ADDR or AWS_ENDPOINT_URL that points elsewhere is refused",
+    )
+    parser.add_argument(
         "--cloud",
         choices=[cloud.value for cloud in Cloud],
         help="audit this store instead of the stack's `cloud` setting",
@@ -140,8 +149,8 @@ def main(argv: list[str] | None = None) -> int:
         overrides["cloud"] = args.cloud
     as_of = args.as_of or datetime.now(UTC).date()
     try:
-        report = audit(declare(args.stack, overrides), as_of)
-    except (AuditInputError, ValueReadRefused) as error:
+        report = audit(declare(args.stack, overrides), as_of, endpoint=args.endpoint)
+    except (AuditInputError, ValueReadRefused, EndpointRefused) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except Exception as error:  # the store's client: no credentials, access denied, unreachable

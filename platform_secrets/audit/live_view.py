@@ -15,6 +15,7 @@ from platform_secrets.access import matrix as access
 from platform_secrets.audit import aws as audit_aws
 from platform_secrets.audit.checks import LiveEntry, LiveView
 from platform_secrets.audit.declared import AuditInputError, Declared, readers_of
+from platform_secrets.live.endpoints import endpoint_for_settings
 from platform_secrets.live.readers.aws import AwsReader, LiveRole, LiveSecret
 from platform_secrets.live.readers.azure import AzureReader
 from platform_secrets.live.readers.gcp import GcpReader
@@ -27,10 +28,12 @@ AWS_ROTATION = "aws:secretsmanager/secretRotation:SecretRotation"
 AWS_ROLE = "aws:iam/role:Role"
 
 
-def aws_view(declared: Declared, reader: AwsReader | None = None) -> LiveView:
+def aws_view(
+    declared: Declared, reader: AwsReader | None = None, endpoint: str | None = None
+) -> LiveView:
     settings = declared.settings
     assert settings.aws is not None
-    reader = reader or AwsReader(settings.aws.region)
+    reader = reader or AwsReader(settings.aws.region, endpoint_url=_explicit(declared, endpoint))
     account = reader.account()
     if account != settings.aws.account_id:
         raise AuditInputError(
@@ -203,10 +206,13 @@ def _policy(bindings: Any) -> str:
     return json.dumps({"bindings": [{"role": r, "members": list(m)} for r, m in bindings]})
 
 
-def gcp_view(declared: Declared, reader: GcpReader | None = None) -> LiveView:
+def gcp_view(
+    declared: Declared, reader: GcpReader | None = None, endpoint: str | None = None
+) -> LiveView:
     settings = declared.settings
     assert settings.gcp is not None
     project = settings.gcp.project
+    _explicit(declared, endpoint)
     reader = reader or GcpReader(project)
     scope = f"{settings.name_prefix}-{settings.environment.value}-"
     secrets = reader.secrets(scope)
@@ -294,12 +300,15 @@ AZURE_PROTECTION = {
 }
 
 
-def azure_view(declared: Declared, reader: AzureReader | None = None) -> LiveView:
+def azure_view(
+    declared: Declared, reader: AzureReader | None = None, endpoint: str | None = None
+) -> LiveView:
     settings = declared.settings
     assert settings.azure is not None
     vaults = declared.of_type(AZURE_VAULT)
     assert len(vaults) == 1, "the plan declares one vault"
     vault_inputs = vaults[0].inputs
+    _explicit(declared, endpoint)
     reader = reader or AzureReader(
         settings.azure.subscription_id,
         settings.azure.resource_group_name,
@@ -384,7 +393,9 @@ def azure_view(declared: Declared, reader: AzureReader | None = None) -> LiveVie
 # --- Vault / OpenBao: policies and JWT roles, derived by platform_secrets.access.vault as the plan's are ---
 
 
-def vault_view(declared: Declared, reader: VaultReader | None = None) -> LiveView:
+def vault_view(
+    declared: Declared, reader: VaultReader | None = None, endpoint: str | None = None
+) -> LiveView:
     from platform_secrets.access import doors_vault
     from platform_secrets.access import vault as access_vault
     from platform_secrets.program.clouds import vault_naming
@@ -393,7 +404,9 @@ def vault_view(declared: Declared, reader: VaultReader | None = None) -> LiveVie
     assert settings.vault is not None
     paths = vault_naming.paths(settings)
     mount = paths.mount
-    reader = reader or VaultReader()
+    address = endpoint_for_settings(declared.settings, endpoint)
+    assert address is not None  # a Vault stack always has vault.address
+    reader = reader or VaultReader(address)
     secrets = reader.secrets(mount)
     accessors = reader.auth_accessors()
     groups, aliases = reader.identity_groups(), reader.entity_aliases()
@@ -457,3 +470,10 @@ def vault_view(declared: Declared, reader: VaultReader | None = None) -> LiveVie
             "shows only as a changed role.",
         ),
     )
+
+
+def _explicit(declared: Declared, endpoint: str | None) -> str | None:
+    """The address given explicitly (checked), else None (the library's public endpoint); a variable of the
+    caller's shell that would redirect the audit is refused (``platform_secrets.live.endpoints``)."""
+    endpoint_for_settings(declared.settings, endpoint)
+    return endpoint

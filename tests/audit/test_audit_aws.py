@@ -51,9 +51,9 @@ def live(
     account = dev_declared.settings.aws.account_id
     with running_ministack() as endpoint:
         env = replay_plan(aws_dev_plan_dir, endpoint, account_id=account)
+        ENDPOINT[:] = [endpoint]
         # The caller's credentials, as the default chain finds them: the account's root on ministack.
         for name, value in {
-            "AWS_ENDPOINT_URL": endpoint,
             "AWS_ACCESS_KEY_ID": account,
             "AWS_SECRET_ACCESS_KEY": ROOT_SECRET_KEY,
             "AWS_CONFIG_FILE": "/dev/null",
@@ -75,8 +75,12 @@ def today() -> Any:
     return datetime.now(UTC).date()
 
 
+ENDPOINT: list[str] = []
+"""ministack's address while the module's server runs: the audit is pointed at it explicitly."""
+
+
 def run_audit(declared: Declared, days_later: int = 0) -> dict[str, Any]:
-    return audit.audit(declared, today() + timedelta(days=days_later))
+    return audit.audit(declared, today() + timedelta(days=days_later), endpoint=ENDPOINT[0])
 
 
 def kinds(report: dict[str, Any]) -> set[tuple[str, str, str]]:
@@ -206,7 +210,18 @@ def test_values_100_days_old_are_overdue_through_the_command(
     out = tmp_path / "audit-dev.json"
     as_of = (today() + timedelta(days=100)).isoformat()
     code = audit.main(
-        ["--stack", "dev", "--config", "rotationDays=90", "--as-of", as_of, "--json", str(out)]
+        [
+            "--stack",
+            "dev",
+            "--config",
+            "rotationDays=90",
+            "--as-of",
+            as_of,
+            "--json",
+            str(out),
+            "--endpoint",
+            ENDPOINT[0],
+        ]
     )
     printed = capsys.readouterr().out
     report = json.loads(out.read_text())
@@ -275,7 +290,7 @@ def test_the_audit_calls_only_list_describe_and_get_policy(
     called: list[str] = []
     session = boto3.Session()
     session.events.register("before-call", lambda model, **_: called.append(model.name))
-    reader = AwsReader(live.region, session=session)
+    reader = AwsReader(live.region, session=session, endpoint_url=ENDPOINT[0])
     audit.audit(dev_declared, today(), reader=reader)
     assert {"ListSecrets", "DescribeSecret", "GetResourcePolicy", "ListRoles"} <= set(called)
     assert set(called) <= set().union(*ALLOWED.values()), sorted(set(called))
@@ -289,7 +304,7 @@ def test_a_value_read_through_the_audit_reader_is_refused_before_it_is_sent(
     sent: list[str] = []
     session = boto3.Session()
     session.events.register("before-send", lambda request, **_: sent.append(request.url))
-    reader = AwsReader(live.region, session=session)
+    reader = AwsReader(live.region, session=session, endpoint_url=ENDPOINT[0])
     client = reader._clients["secretsmanager"]  # the attack: reach for the value anyway
     with pytest.raises(ValueReadRefused, match="GetSecretValue"):
         client.get_secret_value(SecretId=entry)
@@ -323,7 +338,7 @@ def test_the_replay_as_planned_shows_every_roles_trust_as_planned(
     live: LiveEnv, dev_declared: Declared
 ) -> None:
     """The control: the live trust policies read through ListRoles give exactly the plan's doors."""
-    view = audit_live.aws_view(dev_declared)
+    view = audit_live.aws_view(dev_declared, endpoint=ENDPOINT[0])
     assert view.doors is not None and view.planned_doors is not None, "trust drift is not judged"
     assert {d.identity for d in view.doors} == set(live.roles.values())
     assert view.doors == view.planned_doors

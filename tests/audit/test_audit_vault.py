@@ -53,7 +53,7 @@ def server(vault_dev_run: RunResult, declared: Declared) -> Iterator[OpenBao]:
             keys={store["auth_path"]: public, store["ci_auth_path"]: public},
             values=values,
         )
-        patch.setenv("VAULT_ADDR", bao.address)
+        ADDRESS[:] = [bao.address]
         patch.setenv("VAULT_TOKEN", bao.root_token)
         yield bao
 
@@ -62,8 +62,12 @@ def today() -> Any:
     return datetime.now(UTC).date()
 
 
+ADDRESS: list[str] = []
+"""OpenBao's address while the module's server runs: the audit is pointed at it explicitly."""
+
+
 def run_audit(declared: Declared, days: int = 0) -> dict[str, Any]:
-    return audit.audit(declared, today() + timedelta(days=days))
+    return audit.audit(declared, today() + timedelta(days=days), endpoint=ADDRESS[0])
 
 
 def kinds(report: dict[str, Any]) -> set[tuple[str, str, str]]:
@@ -141,7 +145,7 @@ def test_vault_deleted_entry_orphan_and_age(server: OpenBao, declared: Declared)
 
 def test_vault_reader_never_reads_data(server: OpenBao, declared: Declared) -> None:
     mount = mount_of(declared)
-    reader = VaultReader()
+    reader = VaultReader(ADDRESS[0])
     with pytest.raises(ValueReadRefused, match=f"/v1/{mount}/data/backend/OTP_PEPPER"):
         reader.client.secrets.kv.v2.read_secret_version(
             path="backend/OTP_PEPPER", mount_point=mount, raise_on_deleted_version=True
@@ -173,7 +177,7 @@ def test_control_the_replay_as_planned_has_no_trust_finding(
     # The doors were compared, not skipped: every planned role has one live.
     from platform_secrets.audit.live_view import vault_view
 
-    view = vault_view(declared)
+    view = vault_view(declared, endpoint=ADDRESS[0])
     assert view.doors is not None and view.doors == view.planned_doors
     assert len(view.doors) == len(declared.of_type("vault:jwt/authBackendRole:AuthBackendRole"))
 

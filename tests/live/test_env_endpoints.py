@@ -16,13 +16,24 @@ import pytest
 
 from platform_secrets.live.clients.aws import AwsStore
 from platform_secrets.live.clients.vault import VaultStore
+from platform_secrets.live.endpoints import endpoint_for_settings
 from platform_secrets.model.catalog import load_catalog
 from platform_secrets.offline import stackfile
 from tests.servers.env_support import ROOT, run_env, service_tree
 
 CATALOG = load_catalog(ROOT / "catalog.yaml")
 LISTENER = "http://127.0.0.1:9"
-REDIRECTS = ("VAULT_ADDR", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SECRETS_MANAGER")
+ELSEWHERE = {
+    "GOOGLE_CLOUD_UNIVERSE_DOMAIN": "evil.test",
+    "AZURE_AUTHORITY_HOST": "https://login.evil.test",
+}
+"""Where a variable that takes no URL (or only an https one) would point the command."""
+REDIRECTS = (
+    "VAULT_ADDR",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+    "AZURE_AUTHORITY_HOST",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -62,6 +73,7 @@ def _pull(tree: Path, *extra: str, stack: str = "dev") -> Any:
         ("aws", "AWS_ENDPOINT_URL"),
         ("aws", "AWS_ENDPOINT_URL_SECRETS_MANAGER"),
         ("gcp", "GOOGLE_CLOUD_UNIVERSE_DOMAIN"),
+        ("azure", "AZURE_AUTHORITY_HOST"),
     ],
 )
 @pytest.mark.parametrize("stack", ["dev", "prod"])
@@ -73,13 +85,11 @@ def test_a_variable_that_points_the_store_elsewhere_is_refused(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _on(cloud, monkeypatch)
-    monkeypatch.setenv(
-        variable, LISTENER if variable != "GOOGLE_CLOUD_UNIVERSE_DOMAIN" else "evil.test"
-    )
+    monkeypatch.setenv(variable, ELSEWHERE.get(variable, LISTENER))
     ran = _pull(tree, stack=stack)
     assert ran.code == 2, ran.output
     assert ran.stderr.startswith("refused:") and variable in ran.stderr, ran.output
-    if cloud != "gcp":  # the GCP client takes no endpoint of ours: only "unset it"
+    if cloud in ("vault", "aws"):  # the GCP and Azure clients take no endpoint of ours: "unset it"
         assert "--endpoint" in ran.stderr, ran.output
 
 
@@ -142,3 +152,11 @@ def test_the_store_clients_use_the_stacks_address_whatever_the_environment(
     )
     assert AwsStore(aws_model, endpoint_url=LISTENER).client.meta.endpoint_url == LISTENER
     assert VaultStore(vault_model, address=LISTENER).client.url == LISTENER
+
+
+@pytest.mark.parametrize(
+    "value", ["https://login.microsoftonline.com", "login.microsoftonline.com/"]
+)
+def test_azures_public_authority_is_no_redirect(value: str) -> None:
+    settings = stackfile.load("dev", overrides={"cloud": "azure"}).model.settings
+    assert endpoint_for_settings(settings, None, {"AZURE_AUTHORITY_HOST": value}) is None

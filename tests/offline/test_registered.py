@@ -6,10 +6,10 @@ from platform_secrets.offline import registered
 
 
 def test_the_secret_wire_format_is_the_sdks() -> None:
-    assert (registered.SIG_KEY, registered.SECRET_SIG) == (
+    assert (
         rpc._special_sig_key,
         rpc._special_secret_sig,
-    )
+    ) == (registered.SIG_KEY, registered.SECRET_SIG)
 
 
 def test_a_serialised_secret_is_unwrapped_and_anything_else_is_left_alone() -> None:

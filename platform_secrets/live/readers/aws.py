@@ -94,9 +94,14 @@ def _guard(service: str) -> Any:
 class AwsReader:
     """The stack's region of the caller's account, read through guarded boto3 clients."""
 
-    def __init__(self, region: str, session: boto3.Session | None = None) -> None:
+    def __init__(
+        self, region: str, session: boto3.Session | None = None, endpoint_url: str | None = None
+    ) -> None:
         self._session = session or boto3.Session()
         self.region = region
+        # An explicit address (an emulator): every service's client goes there, as boto3's own
+        # AWS_ENDPOINT_URL would send them; otherwise each service's public regional endpoint.
+        self._endpoint_url = endpoint_url
         self._clients: dict[str, Any] = {}
         self._regional: dict[tuple[str, str], Any] = {}
         for service in ALLOWED:
@@ -105,7 +110,9 @@ class AwsReader:
     def _client(self, service: str, region: str) -> Any:
         """A guarded client of ``service`` in ``region`` (made once)."""
         if (service, region) not in self._regional:
-            client = self._session.client(service, region_name=region)
+            client = self._session.client(
+                service, region_name=region, endpoint_url=self._endpoint_url
+            )
             client.meta.events.register(f"before-call.{service}", _guard(service))
             self._regional[(service, region)] = client
         return self._regional[(service, region)]

@@ -1,6 +1,7 @@
 """HashiCorp Vault / OpenBao, read-only: KV v2 metadata and engine config, ACL policies, JWT auth roles.
 
-Uses ``VAULT_ADDR`` and ``VAULT_TOKEN`` (hvac's defaults) unless given others. Every request goes through
+Talks to the address it is given (the stack's ``vault.address``, or the audit's ``--endpoint``), never
+``VAULT_ADDR``; the token is ``VAULT_TOKEN`` unless given another. Every request goes through
 ``GuardedAdapter``: only the LIST and GET calls of ``ALLOWED`` are sent; nothing under ``<mount>/data/`` (the
 values) can leave. A read-only audit token needs a policy with ``list`` on ``<mount>/metadata/*``, ``read`` on
 ``<mount>/metadata/*`` and ``<mount>/config``, ``list`` and ``read`` on ``sys/policies/acl/*``, ``read`` on
@@ -54,9 +55,7 @@ class LiveKvSecret:
 class VaultReader:
     """One Vault server's KV v2 mount, policies and JWT roles, read through a guarded hvac client."""
 
-    def __init__(
-        self, url: str | None = None, token: str | None = None, adapter: Any = None
-    ) -> None:
+    def __init__(self, url: str, token: str | None = None, adapter: Any = None) -> None:
         import hvac
         import requests
 
@@ -66,7 +65,7 @@ class VaultReader:
                 scheme, GuardedAdapter(adapter or session.get_adapter(scheme), ALLOWED, "Vault")
             )
         self.client = hvac.Client(
-            url=url or os.environ.get("VAULT_ADDR", "http://127.0.0.1:8200"),
+            url=url,
             token=token or os.environ.get("VAULT_TOKEN"),
             session=session,
             timeout=10,
