@@ -11,21 +11,24 @@ REVIEW ?=
 OUT ?= plan-$(STACK)$(if $(CLOUD),-$(CLOUD))
 PLAN_ARGS := $(if $(CLOUD),--cloud $(CLOUD)) $(if $(REVIEW),--stub-secrets)
 
-.PHONY: plan test lint scan schema envexample derived clean lock mutation
+.PHONY: plan test lint scan derived clean lock mutation
 
 # Installed from the hash-locked files only: pip bootstraps uv from requirements-uv.txt (hash-checking mode),
 # uv installs requirements-dev.lock (everything the tests, lint and scan need) and requirements-scan.txt (the
 # gitleaks wheel, one hash) with --require-hashes: a package or a file that is not in the lock is refused.
+# Then the project itself, editable and with no dependency of its own (all locked above): the
+# `platform-secrets` command in $(VENV)/bin.
 # The ranges live in requirements*.txt; `make lock` compiles them into the locks (tests/ci/test_locks.py checks
 # that the locks cover every range and that every locked line carries a hash).
 UV := $(VENV)/uv/bin/uv
 LOCK_FLAGS := --universal --python-version 3.11 --generate-hashes --quiet
-$(VENV)/.installed: requirements-uv.txt requirements-dev.lock requirements-scan.txt
+$(VENV)/.installed: requirements-uv.txt requirements-dev.lock requirements-scan.txt pyproject.toml
 	@echo "Installing the locked Python dependencies into $(VENV) (first run, or a lock file changed)."
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps --upgrade \
 		--target $(VENV)/uv -r requirements-uv.txt
 	$(UV) pip sync --quiet --python $(PY) --require-hashes requirements-dev.lock requirements-scan.txt
+	$(UV) pip install --quiet --python $(PY) --no-deps --no-build-isolation -e .
 	touch $@
 
 # Recompile the locks after editing a range in requirements*.txt (needs the registry; commit the result).
@@ -39,7 +42,7 @@ lock: $(VENV)/.installed
 		-o requirements.lock
 
 plan: $(VENV)/.installed
-	$(PY) -m platform_secrets.offline.plan --stack $(STACK) --out $(OUT) $(PLAN_ARGS) $(ARGS)
+	$(VENV)/bin/platform-secrets plan --stack $(STACK) --out $(OUT) $(PLAN_ARGS) $(ARGS)
 
 # One pytest-xdist worker per core, each given whole files (a file's server and replays are set up once).
 test: $(VENV)/.installed
@@ -55,17 +58,11 @@ lint: $(VENV)/.installed
 # gitleaks (working tree and whole history) and detect-secrets; another gitleaks: make scan GITLEAKS=/path
 GITLEAKS ?= $(VENV)/bin/gitleaks
 scan: $(VENV)/.installed
-	$(PY) -m platform_secrets.ci.secret_scan --gitleaks $(GITLEAKS) $(ARGS)
+	$(VENV)/bin/platform-secrets scan --gitleaks $(GITLEAKS) $(ARGS)
 
 # Every file derived from the catalog (catalog.schema.json, env-examples/): run after editing catalog.yaml.
 derived: $(VENV)/.installed
-	$(PY) -m platform_secrets.generate.derived
-
-envexample: $(VENV)/.installed
-	$(PY) -m platform_secrets.generate.envexample
-
-schema: $(VENV)/.installed
-	$(PY) -m platform_secrets.generate.schema
+	$(VENV)/bin/platform-secrets derived
 
 # Mutation testing of the security core ([tool.mutmut] in pyproject.toml): a fresh run in mutants/ with the fast,
 # pure tests, niced, two workers; then the score per module, failing under 90 % (not part of `make test`).

@@ -1,4 +1,4 @@
-"""Audit a live environment against what the program declares: ``python -m platform_secrets.audit.command --stack prod``.
+"""Audit a live environment against what the program declares: ``platform-secrets audit --stack prod``.
 
 Read-only, with the caller's credentials (AWS: boto3's default chain; GCP: application default credentials;
 Azure: DefaultAzureCredential; Vault: ``VAULT_ADDR`` and ``VAULT_TOKEN``). For the stack's store it checks that each
@@ -8,14 +8,13 @@ declared readers, entries under the stack's prefix that no catalog entry declare
 declares. It never reads a value (``platform_secrets/live/readers/``).
 
 Prints a table and the findings (each with what to do and its section of ``runbooks/audit-findings.md``),
-writes them as JSON with ``--json FILE``, and exits 1 when any finding is high (an undeclared reader, a missing
+prints the report as JSON instead with ``--json``, writes it as JSON with ``--out FILE``, and exits 1 when any finding is high (an undeclared reader, a missing
 or empty required entry in prod, a prod value overdue for rotation, prod protection gone), 2 when it could not
 audit, 0 otherwise.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections import Counter
@@ -27,6 +26,8 @@ from typing import Any
 from platform_secrets.audit import live_view as audit_live
 from platform_secrets.audit.checks import HIGH, RUNBOOK, Finding, LiveView, findings, rows
 from platform_secrets.audit.declared import AuditInputError, Declared, declare
+from platform_secrets.cli.exit_codes import COULD_NOT_RUN, FINDINGS, OK
+from platform_secrets.cli.progress import Status, silent
 from platform_secrets.live.endpoints import EndpointRefused
 from platform_secrets.live.readers import ValueReadRefused
 from platform_secrets.model.settings import Cloud
@@ -99,77 +100,59 @@ def render(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _date(value: str) -> date:
+def run_audit(
+    stack: str,
+    *,
+    out: Path | None = None,
+    as_json: bool = False,
+    as_of: date | None = None,
+    cloud: Cloud | None = None,
+    config: dict[str, Any] | None = None,
+    endpoint: str | None = None,
+    status: Status = silent,
+) -> int:
+    """``platform-secrets audit``: audit ``stack``'s live store, print the report (``--json``: as JSON),
+    write it as JSON to ``out``; an exit code of ``platform_secrets.cli.exit_codes``."""
+    overrides: dict[str, Any] = dict(config or {})
+    if cloud:
+        overrides["cloud"] = cloud.value
+    when = as_of or datetime.now(UTC).date()
     try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a date (YYYY-MM-DD)") from None
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m platform_secrets.audit.command", description=__doc__.split("\n\n")[0]
-    )
-    parser.add_argument("--stack", required=True, help="stack name (Pulumi.<stack>.yaml)")
-    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the report as JSON")
-    parser.add_argument(
-        "--as-of",
-        type=_date,
-        default=None,
-        metavar="YYYY-MM-DD",
-        help="judge ages as of this date (default: today, UTC)",
-    )
-    parser.add_argument(
-        "--endpoint",
-        metavar="URL",
-        help="the store's address instead of the stack's (an emulator, a port-forward; https only in prod); "
-        "a variable such as VAULT_ADDR or AWS_ENDPOINT_URL that points elsewhere is refused",
-    )
-    parser.add_argument(
-        "--cloud",
-        choices=[cloud.value for cloud in Cloud],
-        help="audit this store instead of the stack's `cloud` setting",
-    )
-    parser.add_argument(
-        "--config",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a plain config value of the declared side, as in platform_secrets.offline.plan",
-    )
-    args = parser.parse_args(argv)
-    overrides: dict[str, Any] = {}
-    for item in args.config:
-        key, _, value = item.partition("=")
-        try:
-            overrides[key] = json.loads(value)
-        except json.JSONDecodeError:
-            overrides[key] = value
-    if args.cloud:
-        overrides["cloud"] = args.cloud
-    as_of = args.as_of or datetime.now(UTC).date()
-    try:
-        report = audit(declare(args.stack, overrides), as_of, endpoint=args.endpoint)
-    except (AuditInputError, ValueReadRefused, EndpointRefused) as error:
+        with status(f"planning stack {stack} offline (the declared side)"):
+            declared = declare(stack, overrides)
+    except AuditInputError as error:
         print(f"error: {error}", file=sys.stderr)
-        return 2
+        return FINDINGS
+    try:
+        with status(f"reading the {declared.cloud} store of stack {stack} (read-only)"):
+            report = audit(declared, when, endpoint=endpoint)
+    except EndpointRefused as error:  # a variable of the shell, or --endpoint, refused: refused input
+        print(f"error: {error}", file=sys.stderr)
+        return FINDINGS
+    except (
+        AuditInputError,
+        ValueReadRefused,
+    ) as error:  # wrong account, no reader, a guard tripped
+        print(f"error: {error}", file=sys.stderr)
+        return COULD_NOT_RUN
     except Exception as error:  # the store's client: no credentials, access denied, unreachable
-        print(f"error: could not read the {args.stack} store: {error}", file=sys.stderr)
-        return 2
-    print(render(report))
-    if args.json:
-        args.json.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
-        print(f"\nreport written to {args.json}")
+        print(f"error: could not read the {stack} store: {error}", file=sys.stderr)
+        return COULD_NOT_RUN
+    text = json.dumps(report, indent=2, sort_keys=True) + "\n"
+    if as_json:
+        print(text, end="")
+    else:
+        print(render(report))
+    if out:
+        out.write_text(text)
+        if not as_json:
+            print(f"\nreport written to {out}")
     return exit_code(report)
 
 
 def exit_code(report: dict[str, Any]) -> int:
-    """1 when any finding is high, else 0."""
-    return 1 if report["summary"][HIGH] else 0
+    """``FINDINGS`` (1) when any finding is high, else ``OK``."""
+    return FINDINGS if report["summary"][HIGH] else OK
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
-
-__all__ = ["Finding", "audit", "exit_code", "main", "render"]
+__all__ = ["Finding", "audit", "exit_code", "render", "run_audit"]

@@ -1,4 +1,4 @@
-"""Secret scan: ``python -m platform_secrets.ci.secret_scan`` fails (exit 1) on any plaintext secret the repository holds or held.
+"""Secret scan: ``platform-secrets scan`` fails (exit 1) on any plaintext secret the repository holds or held.
 
 1. **gitleaks** (the guide's scanner) with the committed ``.gitleaks.toml`` (upstream's default rules, our rules
    for the guide's formats: a ``lin_api_`` key, a URL with a password, an env file), over the working tree (the
@@ -19,7 +19,6 @@ review its diff and run ``detect-secrets audit .secrets.baseline`` before commit
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import os
@@ -31,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from platform_secrets.cli.exit_codes import COULD_NOT_RUN, FINDINGS, OK
 from platform_secrets.paths import PROJECT_ROOT
 
 ROOT = PROJECT_ROOT
@@ -227,42 +227,30 @@ def update_baseline(root: Path = ROOT, baseline: Path | None = None) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m platform_secrets.ci.secret_scan", description=__doc__.split("\n\n")[0]
-    )
-    parser.add_argument(
-        "--root", type=Path, default=ROOT, help="repository to scan (a git work tree)"
-    )
-    parser.add_argument(
-        "--baseline", type=Path, help=f"detect-secrets baseline (default: ROOT/{BASELINE})"
-    )
-    parser.add_argument(
-        "--since", metavar="REV", help="history: only REV..HEAD (default: all of it)"
-    )
-    parser.add_argument(
-        "--config", type=Path, help=f"gitleaks configuration (default: ROOT/{GITLEAKS_CONFIG})"
-    )
-    parser.add_argument(
-        "--gitleaks", metavar="PATH", help="gitleaks binary (default: $GITLEAKS, else .venv/bin)"
-    )
-    parser.add_argument(
-        "--update-baseline", action="store_true", help="rewrite the baseline instead of scanning"
-    )
-    args = parser.parse_args(argv)
-    root = args.root.resolve()
+def run_scan(
+    *,
+    root: Path = ROOT,
+    baseline: Path | None = None,
+    since: str | None = None,
+    config: Path | None = None,
+    gitleaks: str | None = None,
+    update: bool = False,
+) -> int:
+    """``platform-secrets scan``: ``FINDINGS`` (1) on any finding, ``COULD_NOT_RUN`` (2) when a scanner or
+    git could not run; ``update`` rewrites the baseline instead of scanning."""
+    root = root.resolve()
     try:
-        if args.update_baseline:
-            return update_baseline(root, args.baseline)
-        findings = scan(root, args.baseline, args.since, config=args.config, gitleaks=args.gitleaks)
+        if update:
+            return update_baseline(root, baseline)
+        findings = scan(root, baseline, since, config=config, gitleaks=gitleaks)
     except subprocess.CalledProcessError as error:
         print(f"error: git failed: {error.stderr.strip() or error}", file=sys.stderr)
-        return 2
+        return COULD_NOT_RUN
     except (
         Exception
     ) as error:  # no gitleaks, a bad config or baseline, detect-secrets not installed
         print(f"error: {type(error).__name__}: {error}", file=sys.stderr)
-        return 2
+        return COULD_NOT_RUN
     if findings:
         print(f"secret scan: {len(findings)} finding(s); nothing may be committed as is:")
         for finding in findings:
@@ -270,16 +258,12 @@ def main(argv: list[str] | None = None) -> int:
         print(
             "Remove the value (rotate it if it was ever pushed: runbooks/rotate-secrets.md). A false "
             f"positive: gitleaks, an exact allowance in {GITLEAKS_CONFIG} (docs/ci.md); detect-secrets, "
-            f"python -m platform_secrets.ci.secret_scan --update-baseline, then detect-secrets audit {BASELINE}."
+            f"platform-secrets scan --update-baseline, then detect-secrets audit {BASELINE}."
         )
-        return 1
-    where = f"{args.since}..HEAD" if args.since else "the whole history"
+        return FINDINGS
+    where = f"{since}..HEAD" if since else "the whole history"
     print(
         f"secret scan: clean (gitleaks {GITLEAKS_CONFIG} over the working tree and {where}; "
         f"detect-secrets with {BASELINE})"
     )
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return OK

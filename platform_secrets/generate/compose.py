@@ -2,7 +2,7 @@
 
 ``compose.yaml`` gives the service exactly its own secrets as Compose/Swarm file secrets: one ``secrets:`` entry
 per key, mounted read-only at ``/run/secrets/<KEY>``, read from the files that
-``python -m platform_secrets.live.env pull --format files DIR`` writes (``DIR`` is ``$PLATFORM_SECRETS_DIR/<service>``). Plain
+``platform-secrets env pull --format files --out DIR`` writes (``DIR`` is ``$PLATFORM_SECRETS_DIR/<service>``). Plain
 settings are environment variables interpolated from the Compose project's environment, defaulting to the
 catalog's default.
 
@@ -71,7 +71,7 @@ def files_fragment(name: str, service: ServiceSpec) -> dict[str, Any]:
     if service.secrets:
         document["secrets"] = {
             f"{name}-{key}": {
-                "file": f"${{{FILES_DIR_VAR}:?the folder of `platform_secrets.live.env pull --format files`}}/{name}/{key}"
+                "file": f"${{{FILES_DIR_VAR}:?the folder of `platform-secrets env pull --format files`}}/{name}/{key}"
             }
             for key in service.secrets
         }
@@ -82,11 +82,11 @@ def render_files(name: str, service: ServiceSpec) -> str:
     return _dump(
         [
             f"{name}: Compose / Swarm delivery with file secrets. Generated from catalog.yaml by",
-            "`python -m platform_secrets.generate.envexample`: edit the catalog, not this file.",
+            "`platform-secrets derived`: edit the catalog, not this file.",
             "",
             "Fill the files first (one 0600 file per key, in a git-ignored folder):",
-            f"  python -m platform_secrets.live.env pull --stack dev --service {name} --format files "
-            f"$PLATFORM_SECRETS_DIR/{name}",
+            f"  platform-secrets env pull --stack dev --service {name} --format files "
+            f"--out $PLATFORM_SECRETS_DIR/{name}",
             "Use it as an override file (`docker compose -f <yours> -f compose.yaml`; `docker stack deploy`",
             "takes both too). Each secret is mounted read-only at /run/secrets/<KEY>; plain settings are",
             "environment variables taken from the Compose project's environment (default: the catalog's).",
@@ -154,7 +154,7 @@ def render_vault(name: str, service: ServiceSpec) -> str:
     return _dump(
         [
             f"{name}: Compose delivery from Vault / OpenBao through an agent sidecar. Generated from",
-            "catalog.yaml by `python -m platform_secrets.generate.envexample`: edit the catalog, not this file.",
+            "catalog.yaml by `platform-secrets derived`: edit the catalog, not this file.",
             "",
             f"The agent logs in on the stack's JWT auth mount with the role {name} (its own policy only),",
             f"using the JWT in the file ${_jwt_variable(name)}, renders one file per key, /{ENV_DIR}/<KEY>",
@@ -200,7 +200,7 @@ template {{
         _header(
             [
                 f"{name}: OpenBao / Vault Agent configuration for the {stack} stack. Generated from",
-                "catalog.yaml and the stack file by `python -m platform_secrets.generate.envexample`: do not edit.",
+                "catalog.yaml and the stack file by `platform-secrets derived`: do not edit.",
                 "Paths are relative to the agent's working directory (/ in compose.vault.yaml).",
             ]
         )

@@ -1,4 +1,4 @@
-"""Per-service ``.env.example`` files and Compose fragments generated from the catalog: ``python -m platform_secrets.generate.envexample``.
+"""Per-service ``.env.example`` files and Compose fragments generated from the catalog: ``platform-secrets derived``.
 
 Writes ``env-examples/<service>/.env.example`` for every service of ``catalog.yaml`` (and an index,
 ``env-examples/README.md``): every secret and plain setting of the service, one ``KEY=`` line each, above it a
@@ -16,13 +16,11 @@ the service's own secrets as file secrets; ``compose.vault.yaml`` with an OpenBa
 stack file with a ``vault`` section, the agent's ``vault-agent.<stack>.hcl`` (mount and auth paths are names
 from the stack file, never values).
 
-``--check`` writes nothing and exits 1 if any file differs from a fresh generation (CI and the tests use it).
+``platform-secrets derived --check`` writes nothing and exits 1 if any file differs from a fresh generation.
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
 from pathlib import Path
 
 from platform_secrets.generate import compose
@@ -35,7 +33,6 @@ from platform_secrets.model.catalog import (
     SettingSpec,
     SharedRef,
     Source,
-    load_catalog,
 )
 from platform_secrets.model.settings import config_key
 from platform_secrets.offline import runner as offline
@@ -104,7 +101,7 @@ def _setting_block(key: str, spec: SettingSpec) -> list[str]:
 
 
 def keys_of(service: ServiceSpec) -> list[str]:
-    """The service's keys in the order of its ``.env.example`` (and of the ``.env`` that platform_secrets.live.env writes)."""
+    """The service's keys in the order of its ``.env.example`` (and of the ``.env`` that ``platform-secrets env pull`` writes)."""
     return [*service.secrets, *service.settings]
 
 
@@ -122,7 +119,7 @@ def render_service(catalog: Catalog, name: str, service: ServiceSpec) -> str:
     path = service.path or name
     lines = [
         f"# {name}: {_oneline(service.description)}" if service.description else f"# {name}",
-        "# Generated from catalog.yaml by `python -m platform_secrets.generate.envexample`: edit the catalog, not this file.",
+        "# Generated from catalog.yaml by `platform-secrets derived`: edit the catalog, not this file.",
     ]
     if service.workload:
         lines += [
@@ -147,7 +144,7 @@ def render_index(catalog: Catalog) -> str:
     lines = [
         "# Per-service .env.example files",
         "",
-        "Generated from `catalog.yaml` by `python -m platform_secrets.generate.envexample` (a test fails if they drift). Names and",
+        "Generated from `catalog.yaml` by `platform-secrets derived` (a test fails if they drift). Names and",
         "descriptions only: secrets never carry a value here; plain settings show the catalog default.",
         "",
         "One folder per service name (names are unique; catalog paths nest or, for Linear, name a file), each",
@@ -225,32 +222,3 @@ def write(out: Path, files: dict[str, str]) -> None:
         target = out / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(content)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m platform_secrets.generate.envexample", description=__doc__.split("\n\n")[0]
-    )
-    parser.add_argument("--catalog", type=Path, default=ROOT / "catalog.yaml")
-    parser.add_argument("--out", type=Path, default=ROOT / OUT)
-    parser.add_argument("--check", action="store_true", help="exit 1 if the files are out of date")
-    args = parser.parse_args(argv)
-    files = render(load_catalog(args.catalog))
-    if args.check:
-        diffs = differences(args.out, files)
-        for line in diffs:
-            print(f"{args.out.name}/{line}")
-        if diffs:
-            print(
-                "out of date: run `python -m platform_secrets.generate.envexample`", file=sys.stderr
-            )
-            return 1
-        print(f"{args.out.name}: {len(files)} file(s) up to date")
-        return 0
-    write(args.out, files)
-    print(f"{args.out.name}: wrote {len(files)} file(s)")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,13 +1,13 @@
 """A service's local ``.env`` (or per-key files) from a stack's store, and pushing an ``external`` value.
 
-``python -m platform_secrets.live.env pull --stack dev --service backend`` writes ``backend/.env`` (the catalog's ``path``,
+``platform-secrets env pull --stack dev --service backend`` writes ``backend/.env`` (the catalog's ``path``,
 under ``--root``) with the service's secrets from the stack's store and its plain settings from the stack, in
 the order of its ``.env.example``, as the caller (the store library's default credentials; a Vault token from
-``VAULT_TOKEN`` or ``~/.vault-token``). ``--format files DIR`` writes one file per key instead (Docker's file
-secrets, Compose's ``secrets: file:``); ``--check`` only reports. A non-workload service whose ``path`` names a
+``VAULT_TOKEN`` or ``~/.vault-token``). ``--format files --out DIR`` writes one file per key instead (Docker's file
+secrets, Compose's ``secrets: file:``); ``env check`` only reports. A non-workload service whose ``path`` names a
 file (the Linear key's ``.env.linear``) gets its one value alone on one line, after its format is checked.
 
-``python -m platform_secrets.live.env push --stack dev --service linear-integration --key LINEAR_API_KEY --from-file F``
+``platform-secrets env push --stack dev --service linear-integration --key LINEAR_API_KEY --from-file F``
 (or the value on standard input) writes a new version of an ``external`` secret after checking the catalog's
 format for it.
 
@@ -17,20 +17,21 @@ The store is the stack's (``platform_secrets.live.endpoints``): ``--endpoint URL
 What it guarantees: no value is ever printed (each key is reported ``set``, ``missing``, ``empty`` or
 ``invalid``); files are created mode 0600 (never widened, never chmod-ed after); a path git does not ignore is
 refused; a prod stack is refused without ``--allow-prod``; nothing is written unless every check passed, and a
-required key that is missing makes it exit 1.
+required key that is missing, or a refusal, makes it exit 1; a store that fails, 2.
 """
 
 from __future__ import annotations
 
-import argparse
 import getpass
 import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from platform_secrets.cli.exit_codes import COULD_NOT_RUN, FINDINGS, OK
 from platform_secrets.generate.envexample import keys_of, local_path
 from platform_secrets.live import endpoints
 from platform_secrets.live.clients import StoreClient, StoreError, client_for, quiet_libraries
@@ -124,7 +125,7 @@ def env_line(key: str, value: str) -> str:
 
 def render_env(service: str, stack: str, items: list[Item]) -> str:
     lines = [
-        f"# {service}: from the {stack} stack by `python -m platform_secrets.live.env pull`; never commit this file.",
+        f"# {service}: from the {stack} stack by `platform-secrets env pull`; never commit this file.",
     ]
     for item in items:
         if item.value is None:
@@ -195,10 +196,10 @@ def _stack(name: str, allow_prod: bool) -> stackfile.Stack:
     return stack
 
 
-def _store(stack: stackfile.Stack, args: argparse.Namespace) -> StoreClient:
+def _store(stack: stackfile.Stack, endpoint_flag: str | None) -> StoreClient:
     """The stack's store client, at the stack's address or ``--endpoint``; never where a variable points."""
     try:
-        endpoint = endpoints.endpoint_for(stack.model, args.endpoint)
+        endpoint = endpoints.endpoint_for(stack.model, endpoint_flag)
     except endpoints.EndpointRefused as error:
         raise Refused(str(error)) from None
     return client_for(stack.model, endpoint)
@@ -212,11 +213,20 @@ def _report(items: list[Item]) -> None:
         print(f"  {item.key.ljust(width)}  {item.status}{note}")
 
 
-def pull(args: argparse.Namespace) -> int:
-    stack = _stack(args.stack, args.allow_prod)
-    service, spec = _service(stack, args.service)
-    root = Path(args.root)
-    files_dir = Path(args.format[1]) if args.format[0] == "files" else None
+def pull(
+    stack_name: str,
+    service_name: str,
+    *,
+    root: Path = ROOT,
+    files_dir: Path | None = None,
+    check: bool = False,
+    allow_prod: bool = False,
+    endpoint: str | None = None,
+) -> int:
+    """``platform-secrets env pull`` (``check``: ``env check``): the service's ``.env`` under ``root``, or
+    one file per key in ``files_dir``; raises ``Refused`` or ``StoreError`` (``run`` maps them to codes)."""
+    stack = _stack(stack_name, allow_prod)
+    service, spec = _service(stack, service_name)
     value_file = not spec.workload and len(spec.secrets) == 1 and not spec.settings
     if files_dir is not None:
         targets = [files_dir / key for key in keys_of(spec)]
@@ -224,12 +234,12 @@ def pull(args: argparse.Namespace) -> int:
     else:
         targets = [root / local_path(service.name, spec)]
         where = str(targets[0])
-        if not args.check and not targets[0].parent.is_dir():
+        if not check and not targets[0].parent.is_dir():
             raise Refused(f"{targets[0].parent} does not exist: is --root the repository's root?")
-    if not args.check:
+    if not check:
         _require_ignored(targets)
 
-    store = _store(stack, args)
+    store = _store(stack, endpoint)
     items = collect(stack, service.name, store)
     print(f"{service.name}: {stack.name} stack, {store.store} -> {where}")
     _report(items)
@@ -238,9 +248,9 @@ def pull(args: argparse.Namespace) -> int:
         failed.append(items[0].key)
     if failed:
         print(f"not written: {', '.join(failed)} missing or invalid", file=sys.stderr)
-        return 1
-    if args.check:
-        return 0
+        return FINDINGS
+    if check:
+        return OK
     if files_dir is not None:
         os.makedirs(files_dir, mode=DIR_MODE, exist_ok=True)
         for item, target in zip(items, targets, strict=True):
@@ -256,12 +266,12 @@ def pull(args: argparse.Namespace) -> int:
     else:
         write_private(targets[0], render_env(service.name, stack.name, items))
     print(f"wrote {where} (mode 0600)")
-    return 0
+    return OK
 
 
-def _read_value(source: str | None) -> str:
+def _read_value(source: Path | None) -> str:
     if source:
-        text = Path(source).read_text(encoding="utf-8")
+        text = source.read_text(encoding="utf-8")
     elif sys.stdin.isatty():
         text = getpass.getpass("value (not echoed): ")
     else:
@@ -269,88 +279,49 @@ def _read_value(source: str | None) -> str:
     return text.removesuffix("\n").removesuffix("\r")
 
 
-def push(args: argparse.Namespace) -> int:
-    stack = _stack(args.stack, args.allow_prod)
-    service, _ = _service(stack, args.service)
+def push(
+    stack_name: str,
+    service_name: str,
+    key: str,
+    *,
+    from_file: Path | None = None,
+    allow_prod: bool = False,
+    endpoint: str | None = None,
+) -> int:
+    """``platform-secrets env push``: a new version of the external secret ``key`` of a service."""
+    stack = _stack(stack_name, allow_prod)
+    service, _ = _service(stack, service_name)
     entry_ids = dict(service.env)
-    if args.key not in entry_ids:
-        raise Refused(
-            f"{service.name} has no secret {args.key!r} (its secrets: {', '.join(entry_ids)})"
-        )
-    entry: Entry = next(e for e in stack.model.entries if e.id == entry_ids[args.key])
+    if key not in entry_ids:
+        raise Refused(f"{service.name} has no secret {key!r} (its secrets: {', '.join(entry_ids)})")
+    entry: Entry = next(e for e in stack.model.entries if e.id == entry_ids[key])
     if entry.source is not Source.EXTERNAL:
         raise Refused(
             f"{entry.config_key} is {entry.source.value}: Pulumi owns its value; only external secrets "
             "are pushed"
         )
-    value = _read_value(args.from_file)
+    value = _read_value(from_file)
     if not value:
-        raise Refused(f"{args.key}: the value is empty")
+        raise Refused(f"{key}: the value is empty")
     if "\n" in value or "\r" in value:
-        raise Refused(f"{args.key}: the value has a line break; a secret is one line")
+        raise Refused(f"{key}: the value has a line break; a secret is one line")
     problem = format_problem(entry.spec, value)
     if problem:
-        raise Refused(f"{args.key}: refused, {problem}")
-    store = _store(stack, args)
+        raise Refused(f"{key}: refused, {problem}")
+    store = _store(stack, endpoint)
     store.write(entry, value)
-    print(
-        f"{args.key}: pushed a new version of {store.name(entry)} ({store.store}, {stack.name} stack)"
-    )
-    return 0
+    print(f"{key}: pushed a new version of {store.name(entry)} ({store.store}, {stack.name} stack)")
+    return OK
 
 
-def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(
-        prog="python -m platform_secrets.live.env", description=__doc__.split("\n\n")[0]
-    )
-    commands = top.add_subparsers(dest="command", required=True)
-    for name, help_ in (
-        ("pull", "write a service's .env (or per-key files) from the stack's store"),
-        ("push", "write a new version of an external secret"),
-    ):
-        sub = commands.add_parser(name, help=help_)
-        sub.add_argument("--stack", required=True, help="stack name (Pulumi.<stack>.yaml)")
-        sub.add_argument("--service", required=True, help="service name in the catalog")
-        sub.add_argument("--allow-prod", action="store_true", help="allow a prod environment")
-        sub.add_argument(
-            "--endpoint",
-            metavar="URL",
-            help="the store's address instead of the stack's (Vault, AWS; https only in prod); "
-            "VAULT_ADDR / AWS_ENDPOINT_URL are refused",
-        )
-        if name == "pull":
-            sub.add_argument("--root", default=str(ROOT), help="root of the services' tree")
-            sub.add_argument(
-                "--format",
-                nargs="+",
-                default=["env"],
-                metavar="FORMAT",
-                help="`env` (default: the service's .env) or `files DIR` (one 0600 file per key)",
-            )
-            sub.add_argument("--check", action="store_true", help="report, write nothing")
-        else:
-            sub.add_argument("--key", required=True, help="the external secret's env var name")
-            sub.add_argument("--from-file", help="read the value from this file (else stdin)")
-    return top
-
-
-def main(argv: list[str] | None = None) -> int:
+def run(command: Callable[[], int]) -> int:
+    """Run ``pull`` or ``push``: a refusal exits ``FINDINGS`` (1), a store that failed ``COULD_NOT_RUN`` (2)."""
     quiet_libraries()
-    args = parser().parse_args(argv)
-    if args.command == "pull" and not (
-        args.format == ["env"] or (len(args.format) == 2 and args.format[0] == "files")
-    ):
-        print("--format takes `env` or `files DIR`", file=sys.stderr)
-        return 2
     try:
-        return pull(args) if args.command == "pull" else push(args)
-    except (Refused, StoreError) as error:
-        print(
-            f"refused: {error}" if isinstance(error, Refused) else f"error: {error}",
-            file=sys.stderr,
-        )
-        return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+        return command()
+    except Refused as error:
+        print(f"refused: {error}", file=sys.stderr)
+        return FINDINGS
+    except StoreError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return COULD_NOT_RUN

@@ -1,4 +1,4 @@
-"""The offline plan: ``python -m platform_secrets.offline.plan --stack dev --out plan-dev``.
+"""The offline plan: ``platform-secrets plan --stack dev --out plan-dev``.
 
 Runs the program for a stack under the mock engine (no CLI, no cloud, no credentials), prints a summary
 (resources per service, the access matrix) and writes the artifacts of ``platform_secrets.offline.artifacts``. It is not
@@ -7,7 +7,6 @@ Runs the program for a stack under the mock engine (no CLI, no cloud, no credent
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import tempfile
@@ -16,8 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from platform_secrets.access import diff as access_diff
+from platform_secrets.cli.exit_codes import FINDINGS, OK
+from platform_secrets.cli.progress import Status, silent
 from platform_secrets.model.settings import Cloud
-from platform_secrets.offline import artifacts, project_dir
+from platform_secrets.offline import artifacts
+from platform_secrets.offline import project_dir as project_dir_
 from platform_secrets.offline import runner as offline
 from platform_secrets.offline.runner import RunResult
 
@@ -219,126 +221,95 @@ def _short(type_: str) -> str:
     return f"{group}/{name}" if name else type_
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m platform_secrets.offline.plan", description=__doc__.split("\n\n")[0]
-    )
-    parser.add_argument("--stack", required=True, help="stack name (Pulumi.<stack>.yaml)")
-    parser.add_argument("--out", type=Path, help="directory for the artifacts (emptied first)")
-    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
-    parser.add_argument(
-        "--cloud",
-        choices=[cloud.value for cloud in Cloud],
-        help="plan on this cloud instead of the stack's `cloud` setting (a config override)",
-    )
-    parser.add_argument(
-        "--stub-secrets",
-        action="store_true",
-        help="treat every config-sourced secret the stack lacks as set (offline placeholder, secret): "
-        "to review a prod plan before its secrets are set",
-    )
-    parser.add_argument(
-        "--config",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a plain config value for this run, like `pulumi config set` (JSON values allowed)",
-    )
-    parser.add_argument(
-        "--diff-against",
-        type=Path,
-        metavar="DIR",
-        help="another plan's artifacts (e.g. the base branch's): print the access change and write "
-        "access-diff.md and access-diff.json into --out",
-    )
-    parser.add_argument(
-        "--project-dir",
-        type=Path,
-        metavar="DIR",
-        help="read Pulumi.yaml, the stack file and the catalog from DIR, as data; the code that plans them "
-        "is this checkout's (CI plans a pull request's files with the base branch's tools)",
-    )
-    args = parser.parse_args(argv)
-    if args.diff_against and not (args.diff_against / "access.json").is_file():
-        print(
-            f"error: {args.diff_against}/access.json not found: not a plan's artifacts",
-            file=sys.stderr,
-        )
-        return 2
+def plan(
+    stack: str,
+    *,
+    out: Path | None = None,
+    as_json: bool = False,
+    cloud: Cloud | None = None,
+    stub_secrets: bool = False,
+    config: dict[str, Any] | None = None,
+    diff_against: Path | None = None,
+    project_dir: Path | None = None,
+    status: Status = silent,
+) -> int:
+    """``platform-secrets plan``: plan ``stack`` offline, print the summary, write the artifacts to ``out``.
 
-    overrides = {}
-    for item in args.config:
-        key, _, value = item.partition("=")
-        try:
-            overrides[key] = json.loads(value)
-        except json.JSONDecodeError:
-            overrides[key] = value
+    ``config`` overrides plain config values (``--config KEY=VALUE``); ``diff_against`` is another plan's
+    folder whose access change is printed (and written into ``out``). Returns an exit code of
+    ``platform_secrets.cli.exit_codes``.
+    """
+    if diff_against and not (diff_against / "access.json").is_file():
+        print(
+            f"error: {diff_against}/access.json not found: not a plan's artifacts", file=sys.stderr
+        )
+        return FINDINGS
+
+    overrides = dict(config or {})
     origins = {key: f"--config {key}=..." for key in overrides}
-    if args.cloud:
-        overrides["cloud"] = args.cloud
-        origins["cloud"] = f"--cloud {args.cloud}"
+    if cloud:
+        overrides["cloud"] = cloud.value
+        origins["cloud"] = f"--cloud {cloud.value}"
     try:
-        if args.out:
+        if out:
             # A failed plan must not leave an earlier run's artifacts looking like its own.
-            artifacts.clear(args.out)
-        data_root = project_dir.data_root(args.project_dir, args.stack, overrides, origins)
+            artifacts.clear(out)
+        data_root = project_dir_.data_root(project_dir, stack, overrides, origins)
         secrets = (
-            offline.stub_secrets(args.stack, overrides, root=data_root or offline.ROOT)
-            if args.stub_secrets
+            offline.stub_secrets(stack, overrides, root=data_root or offline.ROOT)
+            if stub_secrets
             else None
         )
-        result = offline.run(
-            args.stack,
-            overrides=overrides,
-            secrets=secrets,
-            override_origins=origins,
-            secrets_origin="--stub-secrets",
-            config_root=data_root,
-        )
+        with status(f"planning stack {stack} under the mock engine"):
+            result = offline.run(
+                stack,
+                overrides=overrides,
+                secrets=secrets,
+                override_origins=origins,
+                secrets_origin="--stub-secrets",
+                config_root=data_root,
+            )
     except (
         offline.StackConfigError,
         artifacts.NotAPlanError,
-        project_dir.ProjectDirError,
+        project_dir_.ProjectDirError,
     ) as error:
         print(f"error: {error}", file=sys.stderr)
-        return 2
+        return FINDINGS
     if result.error is not None:
-        print(f"error: {result.error}{_review_hint(args, result)}", file=sys.stderr)
-        return 1
+        hint = _review_hint(stack, cloud, stub_secrets, result)
+        print(f"error: {result.error}{hint}", file=sys.stderr)
+        return FINDINGS
     with tempfile.TemporaryDirectory(prefix="plan-") as tmp:
-        out = args.out or (Path(tmp) / "head" if args.diff_against else None)
-        matrix = artifacts.write(result, out) if out else artifacts.access.derive(result.resources)
+        target = out or (Path(tmp) / "head" if diff_against else None)
+        matrix = (
+            artifacts.write(result, target) if target else artifacts.access.derive(result.resources)
+        )
         data = summary(result, matrix)
         if secrets:
             data["stubbed_secrets"] = sorted(secrets)
-        diff = access_diff.diff(args.diff_against, out) if args.diff_against and out else None
+        diff = access_diff.diff(diff_against, target) if diff_against and target else None
     if diff is not None:
         data["access_diff"] = {"changed": access_diff.changed(diff), **diff}
-        if args.out:
-            access_diff.write(diff, args.out)
-    if args.json:
+        if out:
+            access_diff.write(diff, out)
+    if as_json:
         print(json.dumps(data, indent=2))
-        return 0
+        return OK
     print(render(data))
     if diff is not None:
-        print(
-            f"\naccess change against {args.diff_against}/:\n\n{access_diff.render(diff)}", end=""
-        )
-    if args.out:
-        print(f"\nartifacts written to {args.out}/")
-    return 0
+        print(f"\naccess change against {diff_against}/:\n\n{access_diff.render(diff)}", end="")
+    if out:
+        print(f"\nartifacts written to {out}/")
+    return OK
 
 
-def _review_hint(args: argparse.Namespace, result: RunResult) -> str:
+def _review_hint(stack: str, cloud: Cloud | None, stub_secrets: bool, result: RunResult) -> str:
     """How to get a review-only plan when the stack stopped for secrets it lacks."""
-    if args.stub_secrets or "but not set" not in str(result.error):
+    if stub_secrets or "but not set" not in str(result.error):
         return ""
-    make = f"make plan STACK={args.stack} REVIEW=1" + (f" CLOUD={args.cloud}" if args.cloud else "")
+    make = f"make plan STACK={stack} REVIEW=1" + (f" CLOUD={cloud.value}" if cloud else "")
     return (
         "\nFor a review-only plan before these secrets are set, stub them: "
         f"`{make}` (or add --stub-secrets); `pulumi up` still needs the real values."
     )
-
-
-if __name__ == "__main__":
-    sys.exit(main())

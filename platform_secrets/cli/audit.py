@@ -1,0 +1,43 @@
+"""``platform-secrets audit``: the live store against the declaration (``platform_secrets.audit.command``)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from platform_secrets.audit import command
+from platform_secrets.cli import options
+from platform_secrets.cli.progress import status_for
+
+EXAMPLE = "Example: platform-secrets audit --stack prod --out audit-prod.json"
+
+
+def audit(
+    stack: options.Stack,
+    out: Annotated[
+        Path | None, options.out_option("file to write the report into, as JSON")
+    ] = None,
+    as_json: options.Json = False,
+    as_of: Annotated[
+        datetime | None,
+        typer.Option(
+            "--as-of", formats=["%Y-%m-%d"], help="judge ages as of this date (default: today, UTC)"
+        ),
+    ] = None,
+    cloud: options.CloudOption = None,
+    config: options.Config = None,
+) -> int:
+    """Audit a stack's live store, read-only, with your credentials: entries, ages, readers, protection."""
+    when: date | None = as_of.date() if as_of else None
+    return command.run_audit(
+        stack,
+        out=out,
+        as_json=as_json,
+        as_of=when,
+        cloud=cloud,
+        config=options.parse_config(config),
+        status=status_for(as_json),
+    )

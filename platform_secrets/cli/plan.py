@@ -1,0 +1,61 @@
+"""``platform-secrets plan``: the offline plan of a stack (``platform_secrets.offline.plan``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from platform_secrets.cli import options
+from platform_secrets.cli.progress import status_for
+from platform_secrets.offline import plan as offline_plan
+
+EXAMPLE = "Example: platform-secrets plan --stack dev --out plan-dev --cloud gcp"
+
+
+def plan(
+    stack: options.Stack,
+    out: options.OutDir = None,
+    as_json: options.Json = False,
+    cloud: options.CloudOption = None,
+    stub_secrets: Annotated[
+        bool,
+        typer.Option(
+            "--stub-secrets",
+            help="treat every config secret the stack lacks as set (an offline placeholder): a "
+            "review-only plan before the secrets exist",
+        ),
+    ] = False,
+    config: options.Config = None,
+    diff_against: Annotated[
+        Path | None,
+        typer.Option(
+            "--diff-against",
+            metavar="DIR",
+            help="another plan's folder (the base branch's): print the access change, and write "
+            "access-diff.md / access-diff.json into --out",
+        ),
+    ] = None,
+    project_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--project-dir",
+            metavar="DIR",
+            help="read Pulumi.yaml, the stack file and the catalog from DIR, as data; the code is "
+            "this checkout's (CI plans a pull request's files with the base branch's code)",
+        ),
+    ] = None,
+) -> int:
+    """Plan a stack under the mock engine (no cloud, no credentials): print the summary, write the artifacts."""
+    return offline_plan.plan(
+        stack,
+        out=out,
+        as_json=as_json,
+        cloud=cloud,
+        stub_secrets=stub_secrets,
+        config=options.parse_config(config),
+        diff_against=diff_against,
+        project_dir=project_dir,
+        status=status_for(as_json),
+    )
