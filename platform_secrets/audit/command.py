@@ -126,7 +126,9 @@ def run_audit(
     try:
         with status(f"reading the {declared.cloud} store of stack {stack} (read-only)"):
             report = audit(declared, when, endpoint=endpoint)
-    except EndpointRefused as error:  # a variable of the shell, or --endpoint, refused: refused input
+    except (
+        EndpointRefused
+    ) as error:  # a variable of the shell, or --endpoint, refused: refused input
         print(f"error: {error}", file=sys.stderr)
         return FINDINGS
     except (

@@ -29,6 +29,7 @@ def audit(
     ] = None,
     cloud: options.CloudOption = None,
     config: options.Config = None,
+    endpoint: options.Endpoint = None,
 ) -> int:
     """Audit a stack's live store, read-only, with your credentials: entries, ages, readers, protection."""
     when: date | None = as_of.date() if as_of else None
@@ -39,5 +40,6 @@ def audit(
         as_of=when,
         cloud=cloud,
         config=options.parse_config(config),
+        endpoint=endpoint,
         status=status_for(as_json),
     )

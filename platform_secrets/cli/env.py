@@ -19,15 +19,6 @@ app = typer.Typer(
 
 Service = Annotated[str, typer.Option("--service", help="service name in the catalog")]
 AllowProd = Annotated[bool, typer.Option("--allow-prod", help="allow a prod environment")]
-Endpoint = Annotated[
-    str | None,
-    typer.Option(
-        "--endpoint",
-        metavar="URL",
-        help="the store's address instead of the stack's (Vault, AWS; https only in prod); "
-        "VAULT_ADDR / AWS_ENDPOINT_URL are refused",
-    ),
-]
 Root = Annotated[
     Path, typer.Option("--root", help="root of the services' tree", show_default="the checkout")
 ]
@@ -94,7 +85,7 @@ def pull(
     format_: FormatOption = Format.ENV,
     out: FilesOut = None,
     allow_prod: AllowProd = False,
-    endpoint: Endpoint = None,
+    endpoint: options.Endpoint = None,
 ) -> int:
     """Write a service's .env (or per-key files) from the stack's store, as you; never prints a value."""
     return _pull(False, stack, service, root, format_, out, allow_prod, endpoint)
@@ -108,7 +99,7 @@ def check(
     format_: FormatOption = Format.ENV,
     out: FilesOut = None,
     allow_prod: AllowProd = False,
-    endpoint: Endpoint = None,
+    endpoint: options.Endpoint = None,
 ) -> int:
     """Report what `env pull` would write (set, missing, empty, invalid per key); write nothing."""
     return _pull(True, stack, service, root, format_, out, allow_prod, endpoint)
@@ -126,7 +117,7 @@ def push(
         Path | None, typer.Option("--from-file", help="read the value from this file (else stdin)")
     ] = None,
     allow_prod: AllowProd = False,
-    endpoint: Endpoint = None,
+    endpoint: options.Endpoint = None,
 ) -> int:
     """Write a new version of an external secret, after checking the catalog's format for it."""
     return live_env.run(

@@ -47,3 +47,14 @@ def parse_config(items: list[str] | None) -> dict[str, Any]:
         except json.JSONDecodeError:
             overrides[key] = value
     return overrides
+
+
+Endpoint = Annotated[
+    str | None,
+    typer.Option(
+        "--endpoint",
+        metavar="URL",
+        help="the store's address instead of the stack's (Vault, AWS; https only in prod); "
+        "a variable such as VAULT_ADDR or AWS_ENDPOINT_URL that points elsewhere is refused",
+    ),
+]
