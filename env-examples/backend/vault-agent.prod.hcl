@@ -1,5 +1,5 @@
 # backend: OpenBao / Vault Agent configuration for the prod stack. Generated from
-# catalog.yaml and the stack file by `python -m platform_secrets.generate.envexample`: do not edit.
+# catalog.yaml and the stack file by `platform-secrets derived`: do not edit.
 # Paths are relative to the agent's working directory (/ in compose.vault.yaml).
 
 auto_auth {

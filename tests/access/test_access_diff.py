@@ -13,6 +13,7 @@ from pathlib import Path
 
 import yaml
 
+from platform_secrets.cli.app import main as cli_main
 from platform_secrets.access import diff as access_diff
 from platform_secrets.offline import artifacts, plan
 from platform_secrets.offline import runner as offline
@@ -59,7 +60,7 @@ OTP_PEPPER = "platform-secrets/dev/backend/OTP_PEPPER"
 def test_a_reader_added_is_printed_first(tmp_path, aws_dev_plan_dir, dev_run, capsys, monkeypatch):
     monkeypatch.setattr(plan.offline, "run", lambda stack, **kwargs: widened_reader(dev_run))
     out = tmp_path / "plan-head"
-    code = plan.main(["--stack", "dev", "--out", str(out), "--diff-against", str(aws_dev_plan_dir)])
+    code = cli_main(["plan", "--stack", "dev", "--out", str(out), "--diff-against", str(aws_dev_plan_dir)])
     assert code == 0
     printed = capsys.readouterr().out.split("access change against", 1)[1]
     first = printed.split("### ", 2)[1]
@@ -123,5 +124,5 @@ def test_protection_dropped_in_prod_is_named(tmp_path, aws_prod_plan_dir, prod_r
 
 
 def test_the_diff_needs_a_plan_to_compare_with(tmp_path, capsys):
-    assert plan.main(["--stack", "dev", "--diff-against", str(tmp_path)]) == 2
+    assert cli_main(["plan", "--stack", "dev", "--diff-against", str(tmp_path)]) == 1
     assert "access.json not found" in capsys.readouterr().err

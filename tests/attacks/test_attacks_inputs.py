@@ -16,6 +16,7 @@ import pytest
 from pulumi.runtime import rpc
 from pulumi.runtime import settings as runtime_settings
 
+from platform_secrets.cli.app import main as cli_main
 from platform_secrets.model.catalog import CatalogError, load_catalog, parse_catalog
 from platform_secrets.offline import plan
 from platform_secrets.offline import runner as offline
@@ -144,8 +145,8 @@ def test_catalog_with_undecodable_bytes(tmp_path: Path) -> None:
 
 def test_config_override_blamed_on_the_stack_file(capsys: pytest.CaptureFixture[str]) -> None:
     """`platform_secrets.offline.plan --config ...`: a bad value given on the command line is reported as the stack file's."""
-    code = plan.main(
-        [
+    code = cli_main(
+        ["plan", 
             "--stack",
             "prod",
             "--stub-secrets",

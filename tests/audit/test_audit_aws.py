@@ -26,6 +26,7 @@ from typing import Any
 import boto3
 import pytest
 
+from platform_secrets.cli.app import main as cli_main
 from platform_secrets.audit import command as audit
 from platform_secrets.audit import live_view as audit_live
 from platform_secrets.audit.declared import AuditInputError, Declared, declare
@@ -209,15 +210,16 @@ def test_values_100_days_old_are_overdue_through_the_command(
     """The command line, as the weekly workflow calls it, with a 90-day period and a clock 100 days on."""
     out = tmp_path / "audit-dev.json"
     as_of = (today() + timedelta(days=100)).isoformat()
-    code = audit.main(
+    code = cli_main(
         [
+            "audit",
             "--stack",
             "dev",
             "--config",
             "rotationDays=90",
             "--as-of",
             as_of,
-            "--json",
+            "--out",
             str(out),
             "--endpoint",
             ENDPOINT[0],

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import pytest
 
+from platform_secrets.cli.app import main as cli_main
 from platform_secrets.ci import secret_scan as scan_secrets
 from platform_secrets.ci.secret_scan import Finding, scan
 from platform_secrets.paths import PROJECT_ROOT
@@ -203,7 +204,7 @@ def test_the_repository_passes_the_scan() -> None:
 
 
 def test_a_clean_repository_passes(repo: Path) -> None:
-    assert scan_secrets.main(["--root", str(repo)]) == 0, "exit 0: scan() found nothing"
+    assert cli_main(["scan", "--root", str(repo)]) == 0, "exit 0: scan() found nothing"
 
 
 @pytest.mark.parametrize("name", list(PLANTED))
@@ -220,7 +221,7 @@ def test_placeholders_and_urls_without_password_pass(tree: Scanned, url: str) ->
 
 
 def test_findings_never_print_the_value(tree: Scanned, capsys: pytest.CaptureFixture[str]) -> None:
-    assert scan_secrets.main(["--root", str(tree.root)]) == 1
+    assert cli_main(["scan", "--root", str(tree.root)]) == 1
     out = capsys.readouterr()
     for name, (_make, rule) in PLANTED.items():
         assert f"planted-{name}.txt:2: {rule}" in out.out
@@ -288,7 +289,7 @@ def test_a_key_removed_in_a_later_commit_fails_the_history_scan(history: History
         ("notes.txt", 2, "url-with-password", f"gitleaks, commit {history.added}"),
     }
     assert scan(history.root, since="HEAD~1") == [], "--since limits the history to REV..HEAD"
-    assert scan_secrets.main(["--root", str(history.root), "--since", history.start]) == 1
+    assert cli_main(["scan", "--root", str(history.root), "--since", history.start]) == 1
 
 
 def test_an_env_file_added_and_removed_in_history_fails(history: History) -> None:
@@ -427,10 +428,10 @@ def test_another_gitleaks_binary_is_used_when_named(repo: Path, tmp_path: Path) 
         f'#!/bin/sh\necho "$@" >> {calls}\nexec {scan_secrets.gitleaks_binary()} "$@"\n'
     )
     wrapper.chmod(0o755)
-    assert scan_secrets.main(["--root", str(repo), "--gitleaks", str(wrapper)]) == 0
+    assert cli_main(["scan", "--root", str(repo), "--gitleaks", str(wrapper)]) == 0
     assert [line.split()[0] for line in calls.read_text().splitlines()] == ["dir", "git"]
     missing = str(tmp_path / "no-such-gitleaks")
-    assert scan_secrets.main(["--root", str(repo), "--gitleaks", missing]) == 2
+    assert cli_main(["scan", "--root", str(repo), "--gitleaks", missing]) == 2
 
 
 # --- detect-secrets and its baseline ----------------------------------------------------------------------

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import yaml
 
+from platform_secrets.cli.app import main as cli_main
 from platform_secrets.generate import derived
 
 ROOT = derived.ROOT
@@ -39,7 +40,7 @@ def with_new_service(tmp_path: Path) -> Path:
 
 
 def test_the_committed_derived_files_are_up_to_date(capsys):
-    code = derived.main(["--check"])
+    code = cli_main(["derived", "--check"])
     assert code == 0, capsys.readouterr().err
 
 
@@ -48,13 +49,13 @@ def test_a_catalog_edit_without_regeneration_fails_the_check_naming_files_and_co
 ):
     root = copy_derived(tmp_path / "repo")
     catalog = with_new_service(tmp_path)
-    assert derived.main(["--check", "--catalog", str(catalog), "--root", str(root)]) == 1
+    assert cli_main(["derived", "--check", "--catalog", str(catalog), "--root", str(root)]) == 1
     err = capsys.readouterr().err
     assert f"env-examples/{NEW}/.env.example: missing" in err
     assert "env-examples/README.md: stale" in err
-    assert "run `make derived` (or `.venv/bin/python -m platform_secrets.generate.derived`)" in err
-    assert derived.main(["--catalog", str(catalog), "--root", str(root)]) == 0
-    assert derived.main(["--check", "--catalog", str(catalog), "--root", str(root)]) == 0
+    assert "run `make derived` (or `.venv/bin/platform-secrets derived`)" in err
+    assert cli_main(["derived", "--catalog", str(catalog), "--root", str(root)]) == 0
+    assert cli_main(["derived", "--check", "--catalog", str(catalog), "--root", str(root)]) == 0
 
 
 def test_a_stale_schema_and_a_leftover_file_are_named(tmp_path, capsys):
@@ -63,7 +64,7 @@ def test_a_stale_schema_and_a_leftover_file_are_named(tmp_path, capsys):
     schema.write_text(schema.read_text().replace('"title"', '"x-title"', 1))
     (root / "env-examples" / "retired").mkdir()
     (root / "env-examples" / "retired" / ".env.example").write_text("OLD=\n")
-    assert derived.main(["--check", "--root", str(root)]) == 1
+    assert cli_main(["derived", "--check", "--root", str(root)]) == 1
     err = capsys.readouterr().err
     assert "catalog.schema.json: stale" in err
     assert "env-examples/retired/.env.example: no longer generated (remove it)" in err

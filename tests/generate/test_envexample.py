@@ -1,7 +1,7 @@
 """The per-service ``.env.example`` files: equal to a fresh generation from the catalog, names only.
 
 If the catalog gains, loses or changes a key, ``test_committed_examples_equal_a_fresh_generation`` fails until
-``python -m platform_secrets.generate.envexample`` is run and the result committed.
+``platform-secrets derived`` is run and the result committed.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import pytest
 import yaml
 from pulumi.runtime import rpc
 
+from platform_secrets.cli.app import main as cli_main
 from platform_secrets.ci import secret_scan as scan_secrets
 from platform_secrets.generate import envexample
 from platform_secrets.model.catalog import SHARED_OWNER, load_catalog
@@ -58,9 +59,9 @@ def entries(service: str) -> dict[str, str]:
 def test_committed_examples_equal_a_fresh_generation() -> None:
     diffs = envexample.differences(OUT, envexample.render(CATALOG))
     assert diffs == [], (
-        "run `python -m platform_secrets.generate.envexample` and commit env-examples/"
+        "run `platform-secrets derived` and commit env-examples/"
     )
-    assert envexample.main(["--check"]) == 0
+    assert cli_main(["derived", "--check"]) == 0
 
 
 @pytest.mark.parametrize("service", list(CATALOG.services))
@@ -152,9 +153,9 @@ def test_drift_and_stale_services_are_detected(tmp_path: Path) -> None:
     data["services"]["media"]["settings"]["MAX_UPLOAD_MB"] = {"description": "Upload cap."}
     del data["services"]["agent9-search"]
     catalog.write_text(yaml.safe_dump(data))
-    args = ["--catalog", str(catalog), "--out", str(out)]
-    assert envexample.main([*args, "--check"]) == 1
-    assert envexample.main(args) == 0
-    assert envexample.main([*args, "--check"]) == 0
+    args = ["derived", "--catalog", str(catalog), "--root", str(tmp_path)]
+    assert cli_main([*args, "--check"]) == 1
+    assert cli_main(args) == 0
+    assert cli_main([*args, "--check"]) == 0
     assert "MAX_UPLOAD_MB=" in (out / "media" / envexample.FILENAME).read_text()
     assert not (out / "agent9-search").exists()

@@ -139,9 +139,9 @@ def test_files_format_writes_one_private_file_per_key(
     gitignore = tree / ".gitignore"
     gitignore.write_text(gitignore.read_text().replace(".secrets/\n", ""))
     out = tree / ".secrets" / service  # not ignored yet
-    args = ["pull", "--stack", "dev", "--service", service, "--format", "files", str(out)]
+    args = ["pull", "--stack", "dev", "--service", service, "--format", "files", "--out", str(out)]
     refused = run_env(args)
-    assert refused.code == 2 and "git does not ignore" in refused.stderr
+    assert refused.code == 1 and "git does not ignore" in refused.stderr
     assert not out.exists()
     gitignore.write_text(gitignore.read_text() + ".secrets/\n")
     ran = run_env(args)
@@ -174,7 +174,7 @@ def test_each_key_is_reported_and_no_value_is_printed(
 
 def test_check_reports_and_writes_nothing(engineer: None, tree: Path) -> None:
     ran = run_env(
-        ["pull", "--stack", "dev", "--service", "backend", "--root", str(tree), "--check"]
+        ["check", "--stack", "dev", "--service", "backend", "--root", str(tree)]
     )
     assert ran.code == 0, ran.output
     assert "JWT_SECRET" in ran.stdout
@@ -184,7 +184,7 @@ def test_check_reports_and_writes_nothing(engineer: None, tree: Path) -> None:
 def test_a_path_git_does_not_ignore_is_refused_before_any_read(engineer: None, tree: Path) -> None:
     (tree / ".gitignore").write_text("# nothing ignored\n")
     ran = run_env(["pull", "--stack", "dev", "--service", "backend", "--root", str(tree)])
-    assert ran.code == 2
+    assert ran.code == 1
     assert "git does not ignore" in ran.stderr
     assert "JWT_SECRET" not in ran.stdout  # refused before the store was asked
     assert not (tree / "backend" / ".env").exists()
@@ -192,7 +192,7 @@ def test_a_path_git_does_not_ignore_is_refused_before_any_read(engineer: None, t
 
 def test_prod_is_refused_without_the_flag(engineer: None, tree: Path) -> None:
     ran = run_env(["pull", "--stack", "prod", "--service", "backend", "--root", str(tree)])
-    assert ran.code == 2
+    assert ran.code == 1
     assert "--allow-prod" in ran.stderr
     assert ran.stdout == ""
 
@@ -210,11 +210,11 @@ def test_prod_over_an_http_endpoint_is_refused_before_any_read(
     monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
     args = ["pull", "--stack", "prod", "--allow-prod", "--service", "backend", "--root", str(tree)]
     ran = run_env([*args, "--endpoint", store.endpoint])
-    assert ran.code == 2 and "https" in ran.stderr, ran.output
+    assert ran.code == 1 and "https" in ran.stderr, ran.output
     assert ran.stdout == ""
     monkeypatch.setenv("AWS_ENDPOINT_URL", store.endpoint)
     ran = run_env(args)
-    assert ran.code == 2 and "AWS_ENDPOINT_URL" in ran.stderr, ran.output
+    assert ran.code == 1 and "AWS_ENDPOINT_URL" in ran.stderr, ran.output
     assert not (tree / "backend" / ".env").exists()
 
 

@@ -250,7 +250,7 @@ def test_push_then_pull_the_linear_key(vault: Vault, as_engineer: str, tree: Pat
 
 def test_prod_is_refused_without_the_flag(tree: Path) -> None:
     ran = run_env(["pull", "--stack", "prod", "--service", "backend", "--root", str(tree)])
-    assert ran.code == 2 and "--allow-prod" in ran.stderr
+    assert ran.code == 1 and "--allow-prod" in ran.stderr
 
 
 # --- the real agent with the generated configuration ---

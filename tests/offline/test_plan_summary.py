@@ -13,6 +13,7 @@ import re
 
 import pytest
 
+from platform_secrets.cli.app import main as cli_main
 from platform_secrets.model.catalog import Source
 from platform_secrets.offline import plan
 from platform_secrets.offline import runner as offline
@@ -23,7 +24,7 @@ from tests import catalog_facts
 def run_plan(monkeypatch, capsys, result: RunResult, *args: str) -> tuple[int, str, str]:
     """``python -m platform_secrets.offline.plan`` with the session's run standing in for a fresh one."""
     monkeypatch.setattr(plan.offline, "run", lambda stack, **kwargs: result)
-    code = plan.main(["--stack", result.stack, *args])
+    code = cli_main(["plan", "--stack", result.stack, *args])
     out = capsys.readouterr()
     return code, out.out, out.err
 
@@ -117,7 +118,7 @@ def test_prod_lists_its_protected_resources(monkeypatch, capsys, prod_run):
 
 
 def test_the_prod_fail_fast_error_says_how_to_make_a_review_only_plan(capsys, tmp_path):
-    code = plan.main(["--stack", "prod", "--out", str(tmp_path / "p")])
+    code = cli_main(["plan", "--stack", "prod", "--out", str(tmp_path / "p")])
     err = capsys.readouterr().err
     assert code == 1
     assert "required in prod but not set" in err
@@ -134,12 +135,12 @@ def test_a_failed_plan_leaves_no_artifacts_of_an_earlier_run(
     assert run_plan(monkeypatch, capsys, dev_run, "--out", str(out))[0] == 0
     assert (out / "access.json").is_file()
     monkeypatch.undo()
-    assert plan.main(["--stack", "prod", "--out", str(out)]) == 1
+    assert cli_main(["plan", "--stack", "prod", "--out", str(out)]) == 1
     assert not out.exists(), "the earlier run's artifacts are still there, unmarked"
 
 
 def test_the_plan_refuses_to_empty_a_folder_that_is_not_a_plan(capsys, tmp_path):
     (tmp_path / "notes.txt").write_text("mine\n")
-    assert plan.main(["--stack", "dev", "--out", str(tmp_path)]) == 2
+    assert cli_main(["plan", "--stack", "dev", "--out", str(tmp_path)]) == 1
     assert "refusing to empty it" in capsys.readouterr().err
     assert (tmp_path / "notes.txt").read_text() == "mine\n"

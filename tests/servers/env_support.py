@@ -2,7 +2,7 @@
 
 ``service_tree(path)`` makes ``path`` a git work tree with the repository's ``.gitignore`` and a root folder for
 each workload service (the catalog's ``path``), as a monorepo that holds the services would have.
-``run_env(args)`` runs ``python -m platform_secrets.live.env`` in-process and returns its exit code and everything it printed;
+``run_env(args)`` runs ``platform-secrets env`` in-process and returns its exit code and everything it printed;
 with ``ENDPOINT`` set (a test's local server), a pull or push gets ``--endpoint`` (the only way to point the
 command elsewhere than the stack's address: ``VAULT_ADDR`` / ``AWS_ENDPOINT_URL`` are refused).
 """
@@ -17,6 +17,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from platform_secrets.cli.app import main as cli_main
 from platform_secrets.live import env
 from platform_secrets.model.catalog import Catalog
 from platform_secrets.paths import PROJECT_ROOT
@@ -49,8 +50,8 @@ ENDPOINT: list[str] = []
 
 
 def run_env(args: list[str], stdin: str | None = None) -> Ran:
-    """``platform_secrets.live.env.main(args)`` with its standard streams captured (and ``stdin`` fed, if given)."""
-    if ENDPOINT and args[:1] in (["pull"], ["push"]) and "--endpoint" not in args:
+    """``platform-secrets env <args>`` (``platform_secrets.cli.app.main``) with its standard streams captured (and ``stdin`` fed, if given)."""
+    if ENDPOINT and args[:1] in (["pull"], ["check"], ["push"]) and "--endpoint" not in args:
         args = [*args, "--endpoint", ENDPOINT[-1]]
     out, err = io.StringIO(), io.StringIO()
     saved = sys.stdin
@@ -58,7 +59,7 @@ def run_env(args: list[str], stdin: str | None = None) -> Ran:
         sys.stdin = io.StringIO(stdin)
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = env.main(args)
+            code = cli_main(["env", *args])
     finally:
         sys.stdin = saved
     return Ran(code, out.getvalue(), err.getvalue())
