@@ -365,7 +365,6 @@ def test_the_base_tools_plan_the_heads_files_without_running_its_code(
     change is reported and neither file of the head ran."""
     import yaml
 
-
     head = tmp_path / "head"
     (head / "tools").mkdir(parents=True)
     for name in ("Pulumi.yaml", "Pulumi.dev.yaml"):
