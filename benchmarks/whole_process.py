@@ -2,7 +2,7 @@
 
 ``python -m benchmarks.whole_process [--stack dev] [--cloud aws] [--runs 9] [--json]``
 
-Times ``python -m platform_secrets.offline.plan --stack STACK --out DIR`` (start, imports, validation, the run, the artifacts)
+Times ``platform-secrets plan --stack STACK --out DIR`` (start, imports, validation, the run, the artifacts)
 against ``python -m benchmarks.floor --manifest FILE`` (start, imports, the same resources registered flat under
 the same mock engine, exit), alternating, each in a fresh process. The manifest is recorded from the stack's own
 run first, outside the clock. Reports the best and the median wall time of each, their ratio, and each process's
@@ -100,7 +100,7 @@ def render(data: dict[str, Any]) -> str:
         f"{'':<34} {'best s':>7} {'median s':>8} {'cpu s':>6} {'peak MB':>8}",
     ]
     for label, key in (
-        ("python -m platform_secrets.offline.plan --out DIR", "plan"),
+        ("platform-secrets plan --out DIR", "plan"),
         ("floor (benchmarks.floor)", "floor"),
     ):
         row = data[key]

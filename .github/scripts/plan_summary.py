@@ -1,6 +1,6 @@
 """Markdown summary of offline plans for a GitHub job summary: ``python .github/scripts/plan_summary.py DIR...``.
 
-Reads each plan directory written by ``python -m platform_secrets.offline.plan --out DIR`` (``resources.json`` and
+Reads each plan directory written by ``platform-secrets plan --out DIR`` (``resources.json`` and
 ``access.json``) and prints, per plan: resource counts and the access matrix (who can read which keys and
 entries). Standard library only, so it runs before or without the project's virtualenv.
 """

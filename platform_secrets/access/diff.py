@@ -1,6 +1,6 @@
 """The access change between two offline plans: who may read what, as whom, that could not before.
 
-``python -m platform_secrets.offline.plan --stack dev --out plan-head --diff-against plan-base`` compares the head plan's artifacts
+``platform-secrets plan --stack dev --out plan-head --diff-against plan-base`` compares the head plan's artifacts
 with another plan's (e.g. the base branch's) and writes ``access-diff.md`` and ``access-diff.json`` beside them.
 It reads only the artifacts (``access.json``, ``iam/``, ``resources.json``), so the base may come from any
 checkout. Widenings come first: readers added, trust added, identities and entries added; then what was removed

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import yaml
 
-from platform_secrets.cli.app import main as cli_main
 from platform_secrets.access import diff as access_diff
+from platform_secrets.cli.app import main as cli_main
 from platform_secrets.offline import artifacts, plan
 from platform_secrets.offline import runner as offline
 from platform_secrets.offline.runner import RunResult
@@ -60,7 +60,9 @@ OTP_PEPPER = "platform-secrets/dev/backend/OTP_PEPPER"
 def test_a_reader_added_is_printed_first(tmp_path, aws_dev_plan_dir, dev_run, capsys, monkeypatch):
     monkeypatch.setattr(plan.offline, "run", lambda stack, **kwargs: widened_reader(dev_run))
     out = tmp_path / "plan-head"
-    code = cli_main(["plan", "--stack", "dev", "--out", str(out), "--diff-against", str(aws_dev_plan_dir)])
+    code = cli_main(
+        ["plan", "--stack", "dev", "--out", str(out), "--diff-against", str(aws_dev_plan_dir)]
+    )
     assert code == 0
     printed = capsys.readouterr().out.split("access change against", 1)[1]
     first = printed.split("### ", 2)[1]

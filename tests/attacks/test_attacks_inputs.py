@@ -18,7 +18,6 @@ from pulumi.runtime import settings as runtime_settings
 
 from platform_secrets.cli.app import main as cli_main
 from platform_secrets.model.catalog import CatalogError, load_catalog, parse_catalog
-from platform_secrets.offline import plan
 from platform_secrets.offline import runner as offline
 from platform_secrets.paths import PROJECT_ROOT
 from platform_secrets.program import stack
@@ -146,7 +145,8 @@ def test_catalog_with_undecodable_bytes(tmp_path: Path) -> None:
 def test_config_override_blamed_on_the_stack_file(capsys: pytest.CaptureFixture[str]) -> None:
     """`platform_secrets.offline.plan --config ...`: a bad value given on the command line is reported as the stack file's."""
     code = cli_main(
-        ["plan", 
+        [
+            "plan",
             "--stack",
             "prod",
             "--stub-secrets",

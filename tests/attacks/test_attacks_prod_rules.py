@@ -15,7 +15,6 @@ import pytest
 import yaml
 
 from platform_secrets.cli.app import main as cli_main
-from platform_secrets.offline import plan
 from platform_secrets.offline import runner as offline
 from platform_secrets.paths import PROJECT_ROOT
 from policy import rules
@@ -133,7 +132,8 @@ def test_prod_plan_with_every_bypass_at_once(
     settings["events-service"] = {"EVENTS_BASE_URL": "https://events.example.com\tx"}
     out = tmp_path / "plan"
     code = cli_main(
-        ["plan", 
+        [
+            "plan",
             "--stack",
             "prod",
             "--stub-secrets",

@@ -26,10 +26,10 @@ from typing import Any
 import boto3
 import pytest
 
-from platform_secrets.cli.app import main as cli_main
 from platform_secrets.audit import command as audit
 from platform_secrets.audit import live_view as audit_live
 from platform_secrets.audit.declared import AuditInputError, Declared, declare
+from platform_secrets.cli.app import main as cli_main
 from platform_secrets.live.readers import ValueReadRefused
 from platform_secrets.live.readers.aws import ALLOWED, VALUE_READS, AwsReader
 from platform_secrets.offline.runner import RunResult

@@ -195,7 +195,7 @@ def test_pull_request_plans_the_base_and_the_head_without_credentials() -> None:
     job = load("pull-request.yml")["jobs"]["offline-plan"]
     runs = "\n".join(s.get("run", "") for s in steps(job))
     assert (
-        '.venv/bin/python -m platform_secrets.offline.plan --stack "$stack" "${extra[@]}" --out "plan-base-$stack"'
+        '.venv/bin/platform-secrets plan --stack "$stack" "${extra[@]}" --out "plan-base-$stack"'
         in runs
     )
     assert '--project-dir "$HEAD_DATA"' in runs and '--diff-against "plan-base-$stack"' in runs

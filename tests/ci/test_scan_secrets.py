@@ -28,9 +28,9 @@ from pathlib import Path
 
 import pytest
 
-from platform_secrets.cli.app import main as cli_main
 from platform_secrets.ci import secret_scan as scan_secrets
 from platform_secrets.ci.secret_scan import Finding, scan
+from platform_secrets.cli.app import main as cli_main
 from platform_secrets.paths import PROJECT_ROOT
 
 ROOT = PROJECT_ROOT

@@ -15,8 +15,8 @@ import pytest
 import yaml
 from pulumi.runtime import rpc
 
-from platform_secrets.cli.app import main as cli_main
 from platform_secrets.ci import secret_scan as scan_secrets
+from platform_secrets.cli.app import main as cli_main
 from platform_secrets.generate import envexample
 from platform_secrets.model.catalog import SHARED_OWNER, load_catalog
 from platform_secrets.offline.runner import RunResult
@@ -58,9 +58,7 @@ def entries(service: str) -> dict[str, str]:
 
 def test_committed_examples_equal_a_fresh_generation() -> None:
     diffs = envexample.differences(OUT, envexample.render(CATALOG))
-    assert diffs == [], (
-        "run `platform-secrets derived` and commit env-examples/"
-    )
+    assert diffs == [], "run `platform-secrets derived` and commit env-examples/"
     assert cli_main(["derived", "--check"]) == 0
 
 

@@ -173,9 +173,7 @@ def test_each_key_is_reported_and_no_value_is_printed(
 
 
 def test_check_reports_and_writes_nothing(engineer: None, tree: Path) -> None:
-    ran = run_env(
-        ["check", "--stack", "dev", "--service", "backend", "--root", str(tree)]
-    )
+    ran = run_env(["check", "--stack", "dev", "--service", "backend", "--root", str(tree)])
     assert ran.code == 0, ran.output
     assert "JWT_SECRET" in ran.stdout
     assert not (tree / "backend" / ".env").exists()

@@ -1,7 +1,7 @@
 """The README's promise, run: adding a service is one edit of catalog.yaml and one regeneration command.
 
 A copy of the repository gets a new service (a generated, a config secret required in prod, the shared
-JWT_SECRET and a setting), runs ``python -m platform_secrets.generate.derived`` as the README says, and then the program, artifact
+JWT_SECRET and a setting), runs ``platform-secrets derived`` as the README says, and then the program, artifact
 and least-privilege tiers (ministack) run on it unchanged: they read the catalog, so the new service is
 planned, validated, replayed and held to least privilege like the others. Nothing else is edited.
 """

@@ -22,7 +22,7 @@ from tests import catalog_facts
 
 
 def run_plan(monkeypatch, capsys, result: RunResult, *args: str) -> tuple[int, str, str]:
-    """``python -m platform_secrets.offline.plan`` with the session's run standing in for a fresh one."""
+    """``platform-secrets plan`` with the session's run standing in for a fresh one."""
     monkeypatch.setattr(plan.offline, "run", lambda stack, **kwargs: result)
     code = cli_main(["plan", "--stack", result.stack, *args])
     out = capsys.readouterr()

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from platform_secrets.cli.app import main as cli_main
-from platform_secrets.live import env
 from platform_secrets.model.catalog import Catalog
 from platform_secrets.paths import PROJECT_ROOT
 
