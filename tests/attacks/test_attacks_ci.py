@@ -353,7 +353,7 @@ def test_pull_request_rewrites_its_own_access_diff() -> None:
         rf"|{re.escape(data)}/Makefile|make\s+-C\s+{re.escape(data)}|git worktree)"
     )
     assert [r for r in runs if heads_code.search(r)] == [], "no step runs the head's code"
-    plans = [r for r in runs if "platform_secrets.offline.plan" in r]
+    plans = [r for r in runs if "platform-secrets plan" in r]
     assert plans and all("--project-dir" in r for r in plans if "plan-head" in r), plans
 
 

@@ -244,8 +244,8 @@ def test_audit_runs_weekly_per_environment_with_a_read_only_role() -> None:
     assert job["permissions"] == {"contents": "read", "id-token": "write"}
     aws = next(s for s in steps(job) if "configure-aws-credentials" in s.get("uses", ""))
     assert aws["with"]["role-to-assume"] == "${{ vars.AWS_AUDIT_ROLE_ARN }}"
-    run = next(s["run"] for s in steps(job) if "platform_secrets.audit.command" in s.get("run", ""))
-    assert '-m platform_secrets.audit.command --stack "$STACK" --json "audit-$STACK.json"' in run
+    run = next(s["run"] for s in steps(job) if "platform-secrets audit" in s.get("run", ""))
+    assert 'platform-secrets audit --stack "$STACK" --out "audit-$STACK.json"' in run
     assert "pipefail" in run, (
         "the audit's exit code (1 on a high finding) fails the job through tee"
     )
