@@ -34,7 +34,7 @@ from tests.conftest import PROD_SECRETS
 ROOT = PROJECT_ROOT
 TOOLING = "linear-integration"
 ACCOUNT = "444455556666"  # prod's
-PLAN = (sys.executable, "-m", "platform_secrets.offline.plan", "--stack", "prod", "--stub-secrets")
+PLAN = (sys.executable, "-m", "platform_secrets", "plan", "--stack", "prod", "--stub-secrets")
 
 
 def _prod_settings(**changes: Any) -> dict[str, Any]:

@@ -145,7 +145,7 @@ def test_no_value_reaches_any_output_or_log(
         )
     second = _linear_key()
     process = subprocess.run(
-        [sys.executable, "-m", "platform_secrets.live.env", *args, "--endpoint", mutable.endpoint],
+        [sys.executable, "-m", "platform_secrets", "env", *args, "--endpoint", mutable.endpoint],
         input=second,
         capture_output=True,
         text=True,

@@ -63,7 +63,7 @@ def test_a_service_added_to_the_catalog_passes_every_tier_with_no_other_edit(tmp
     run = [sys.executable, "-m"]
 
     stale = subprocess.run(
-        [*run, "platform_secrets.generate.derived", "--check"],
+        [*run, "platform_secrets", "derived", "--check"],
         cwd=project,
         capture_output=True,
         text=True,
@@ -71,7 +71,7 @@ def test_a_service_added_to_the_catalog_passes_every_tier_with_no_other_edit(tmp
     )
     assert stale.returncode == 1 and "notifications/.env.example: missing" in stale.stderr
     regenerated = subprocess.run(
-        [*run, "platform_secrets.generate.derived"],
+        [*run, "platform_secrets", "derived"],
         cwd=project,
         capture_output=True,
         text=True,

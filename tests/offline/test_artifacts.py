@@ -247,7 +247,8 @@ def test_plan_command_writes_artifacts_and_prints_the_matrix(tmp_path):
         [
             sys.executable,
             "-m",
-            "platform_secrets.offline.plan",
+            "platform_secrets",
+            "plan",
             "--stack",
             "dev",
             "--out",
@@ -270,7 +271,8 @@ def test_plan_command_fails_prod_without_its_secrets(tmp_path):
         [
             sys.executable,
             "-m",
-            "platform_secrets.offline.plan",
+            "platform_secrets",
+            "plan",
             "--stack",
             "prod",
             "--out",
