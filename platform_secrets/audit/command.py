@@ -26,11 +26,11 @@ from typing import Any
 from platform_secrets.audit import live_view as audit_live
 from platform_secrets.audit.checks import HIGH, RUNBOOK, Finding, LiveView, findings, rows
 from platform_secrets.audit.declared import AuditInputError, Declared, declare
-from platform_secrets.cli.exit_codes import COULD_NOT_RUN, FINDINGS, OK
-from platform_secrets.cli.progress import Status, silent
+from platform_secrets.exit_codes import COULD_NOT_RUN, FINDINGS, OK
 from platform_secrets.live.endpoints import EndpointRefused
 from platform_secrets.live.readers import ValueReadRefused
 from platform_secrets.model.settings import Cloud
+from platform_secrets.progress import Status, silent
 
 VIEWS: dict[str, Callable[..., LiveView]] = {
     "aws": audit_live.aws_view,
@@ -112,7 +112,7 @@ def run_audit(
     status: Status = silent,
 ) -> int:
     """``platform-secrets audit``: audit ``stack``'s live store, print the report (``--json``: as JSON),
-    write it as JSON to ``out``; an exit code of ``platform_secrets.cli.exit_codes``."""
+    write it as JSON to ``out``; an exit code of ``platform_secrets.exit_codes``."""
     overrides: dict[str, Any] = dict(config or {})
     if cloud:
         overrides["cloud"] = cloud.value

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from platform_secrets.cli.exit_codes import COULD_NOT_RUN, FINDINGS, OK
+from platform_secrets.exit_codes import COULD_NOT_RUN, FINDINGS, OK
 from platform_secrets.paths import PROJECT_ROOT
 
 ROOT = PROJECT_ROOT

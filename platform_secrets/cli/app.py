@@ -1,6 +1,6 @@
 """The one command, ``platform-secrets``: every subcommand wired here (one module each in this package).
 
-``main(argv)`` runs it and returns the exit code (``platform_secrets.cli.exit_codes``): a usage error (a
+``main(argv)`` runs it and returns the exit code (``platform_secrets.exit_codes``): a usage error (a
 misspelt flag, a bad value) is 1, not click's 2, and an unexpected exception is 2.
 """
 
@@ -12,7 +12,7 @@ import typer
 from typer._click.exceptions import ClickException  # typer vendors click 8: its own classes
 
 from platform_secrets.cli import audit, derived, diff, env, plan, scan
-from platform_secrets.cli.exit_codes import COULD_NOT_RUN, FINDINGS, OK
+from platform_secrets.exit_codes import COULD_NOT_RUN, FINDINGS, OK
 
 PROG = "platform-secrets"
 

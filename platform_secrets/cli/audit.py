@@ -10,7 +10,7 @@ import typer
 
 from platform_secrets.audit import command
 from platform_secrets.cli import options
-from platform_secrets.cli.progress import status_for
+from platform_secrets.progress import status_for
 
 EXAMPLE = "Example: platform-secrets audit --stack prod --out audit-prod.json"
 

@@ -11,7 +11,7 @@ import typer
 
 from platform_secrets.access import diff as access_diff
 from platform_secrets.cli import options
-from platform_secrets.cli.exit_codes import FINDINGS, OK
+from platform_secrets.exit_codes import FINDINGS, OK
 
 EXAMPLE = "Example: platform-secrets diff plan-base plan-head --out plan-head"
 

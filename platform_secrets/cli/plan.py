@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from platform_secrets.cli import options
-from platform_secrets.cli.progress import status_for
 from platform_secrets.offline import plan as offline_plan
+from platform_secrets.progress import status_for
 
 EXAMPLE = "Example: platform-secrets plan --stack dev --out plan-dev --cloud gcp"
 

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from platform_secrets.cli.exit_codes import FINDINGS, OK
+from platform_secrets.exit_codes import FINDINGS, OK
 from platform_secrets.generate import envexample, schema
 from platform_secrets.model.catalog import Catalog, CatalogError, json_schema, load_catalog
 from platform_secrets.paths import PROJECT_ROOT
@@ -87,7 +87,7 @@ def generate(catalog: Catalog, root: Path) -> None:
 
 def derived(*, check: bool = False, catalog_path: Path | None = None, root: Path = ROOT) -> int:
     """``platform-secrets derived``: regenerate every derived file under ``root`` (``check``: compare only,
-    ``FINDINGS`` when one is stale); an exit code of ``platform_secrets.cli.exit_codes``."""
+    ``FINDINGS`` when one is stale); an exit code of ``platform_secrets.exit_codes``."""
     catalog_path = catalog_path or ROOT / "catalog.yaml"
     try:
         catalog = load_catalog(catalog_path)

@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from platform_secrets.cli.exit_codes import COULD_NOT_RUN, FINDINGS, OK
+from platform_secrets.exit_codes import COULD_NOT_RUN, FINDINGS, OK
 from platform_secrets.generate.envexample import keys_of, local_path
 from platform_secrets.live import endpoints
 from platform_secrets.live.clients import StoreClient, StoreError, client_for, quiet_libraries

@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from platform_secrets.access import diff as access_diff
-from platform_secrets.cli.exit_codes import FINDINGS, OK
-from platform_secrets.cli.progress import Status, silent
+from platform_secrets.exit_codes import FINDINGS, OK
 from platform_secrets.model.settings import Cloud
 from platform_secrets.offline import artifacts
 from platform_secrets.offline import project_dir as project_dir_
 from platform_secrets.offline import runner as offline
 from platform_secrets.offline.runner import RunResult
+from platform_secrets.progress import Status, silent
 
 COMPONENT = "platform-secrets:index:"
 
@@ -237,7 +237,7 @@ def plan(
 
     ``config`` overrides plain config values (``--config KEY=VALUE``); ``diff_against`` is another plan's
     folder whose access change is printed (and written into ``out``). Returns an exit code of
-    ``platform_secrets.cli.exit_codes``.
+    ``platform_secrets.exit_codes``.
     """
     if diff_against and not (diff_against / "access.json").is_file():
         print(

@@ -1,4 +1,4 @@
-"""One set of exit codes for every subcommand (``platform_secrets.cli.exit_codes``): 0 fine, 1 findings or
+"""One set of exit codes for every subcommand (``platform_secrets.exit_codes``): 0 fine, 1 findings or
 refused input (a usage error included), 2 could not run; and ``--json`` prints JSON only, quiet in CI."""
 
 from __future__ import annotations
