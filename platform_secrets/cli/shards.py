@@ -1,0 +1,35 @@
+"""``platform-secrets shards ...``: the typer sub-app over ``platform_secrets.offline.shards``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from platform_secrets.offline import shards
+
+app = typer.Typer(help="An environment split over several stacks (environments/<env>.yaml).")
+
+Environment = Annotated[str, typer.Option("--environment", "-e", help="environments/<env>.yaml")]
+Plan = Annotated[
+    Path | None,
+    typer.Option("--plan", help="an offline plan's artifacts (resources.json) to count resources"),
+]
+
+
+@app.command()
+def check(environment: Environment, plan: Plan = None) -> None:
+    """Name every problem of the assignment; with --plan, each stack over the resource limit."""
+    raise typer.Exit(shards.check(environment, plan))
+
+
+@app.command()
+def propose(
+    service: str,
+    environment: Environment,
+    plan: Plan = None,
+    write: Annotated[bool, typer.Option("--write", help="append it to the proposed stack")] = False,
+) -> None:
+    """Print the least filled shard for a new service; --write appends it there, moving no other."""
+    raise typer.Exit(shards.propose(environment, service, plan, write))
