@@ -39,6 +39,11 @@ def test_every_contract_is_kept() -> None:
         ("model/values.py", "import pulumi", "The model"),
         ("program/service_secrets.py", "import platform_secrets.offline.runner", "The program"),
         ("access/matrix.py", "import boto3", "The access derivation"),
+        (
+            "deploy/orchestrate.py",
+            "import platform_secrets.program.stack",
+            "The deploy orchestration",
+        ),
         ("live/readers/aws.py", "import platform_secrets.live.clients.aws", "guarded readers"),
         ("program/clouds/aws.py", "import platform_secrets.program.clouds.gcp", "other cloud"),
         (
