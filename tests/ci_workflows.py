@@ -61,8 +61,15 @@ class Reach:
         return any(re.search(r"prod", v, re.IGNORECASE) for v in self.environments | self.stacks)
 
 
+DYNAMIC = "<generated matrix value: may be prod>"
+"""What a ``${{ matrix.x }}`` of a generated (``fromJSON``) matrix stands for: anything, prod included."""
+
+
 def _matrix_rows(job: dict[str, Any]) -> list[dict[str, Any]]:
     matrix = (job.get("strategy") or {}).get("matrix") or {}
+    if isinstance(matrix, str):  # generated at run time: every matrix value may be any stack
+        names = set(re.findall(r"matrix\.([\w-]+)", yaml.safe_dump(job)))
+        return [dict.fromkeys(sorted(names), DYNAMIC)]
     axes = {k: v for k, v in matrix.items() if k not in ("include", "exclude")}
     rows = [dict(zip(axes, combo, strict=True)) for combo in itertools.product(*axes.values())]
     rows = rows or [{}]

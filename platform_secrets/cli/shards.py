@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from platform_secrets.ci import shard_matrix
 from platform_secrets.offline import shards
 
 app = typer.Typer(help="An environment split over several stacks (environments/<env>.yaml).")
@@ -33,3 +34,16 @@ def propose(
 ) -> None:
     """Print the least filled shard for a new service; --write appends it there, moving no other."""
     raise typer.Exit(shards.propose(environment, service, plan, write))
+
+
+@app.command()
+def matrix(
+    environment: Environment,
+    stack: Annotated[str | None, typer.Option("--stack", help="check this stack only")] = None,
+    plan: Plan = None,
+    github_output: Annotated[
+        Path | None, typer.Option("--github-output", help="append matrix=<json> to this file")
+    ] = None,
+) -> None:
+    """Print the GitHub Actions matrix of the environment's shards (sorted; the foundation runs alone)."""
+    raise typer.Exit(shard_matrix.matrix(environment, github_output, stack, plan))
