@@ -11,7 +11,8 @@ from pathlib import Path
 from pulumi import automation
 
 from platform_secrets.deploy.orchestrate import Action, render, run_environment
-from platform_secrets.model.shards import LayoutError, read_layout
+from platform_secrets.model.catalog import CatalogError, load_catalog
+from platform_secrets.model.shards import LayoutError, layout_problems, read_layout
 from platform_secrets.paths import PROJECT_ROOT
 
 
@@ -28,10 +29,17 @@ def deploy(
     if not path.is_file():
         print(f"error: environments/{environment}.yaml not found", file=sys.stderr)
         return 2
+    origin = f"environments/{environment}.yaml"
     try:
-        layout = read_layout(path, f"environments/{environment}.yaml")
-    except LayoutError as error:
+        layout = read_layout(path, origin)
+        problems = layout_problems(layout, load_catalog(root / "catalog.yaml"), origin=origin)
+    except (LayoutError, CatalogError) as error:
         print(f"error: {error}", file=sys.stderr)
+        return 2
+    if problems:  # nothing runs on an assignment that does not hold
+        print(
+            "error: nothing was run:\n" + "\n".join(f"  - {p}" for p in problems), file=sys.stderr
+        )
         return 2
     if parallel < 1:
         print("error: --parallel is at least 1", file=sys.stderr)

@@ -155,6 +155,7 @@ def test_preview_without_a_summary_event_is_a_failed_stack(standin):
 
 
 def test_the_summary_names_every_stack_with_its_status(standin, tmp_path, capsys):
+    write_catalog(tmp_path, "s0", "s1")
     (tmp_path / "environments").mkdir()
     (tmp_path / "environments" / "t.yaml").write_text(
         "foundation: env-f\nstacks:\n  env-0: [s0]\n  env-1: [s1]\n"
@@ -174,7 +175,27 @@ def test_the_summary_names_every_stack_with_its_status(standin, tmp_path, capsys
     assert out[-1] == "3 stacks: 1 failed, 1 not started"
 
 
+def write_catalog(root, *services):
+    (root / "catalog.yaml").write_text(
+        "services:\n" + "".join(f"  {name}: {{}}\n" for name in services)
+    )
+
+
+def test_a_bad_assignment_runs_no_stack(standin, tmp_path, capsys):
+    write_catalog(tmp_path, "s0", "s1", "s2")
+    (tmp_path / "environments").mkdir()
+    (tmp_path / "environments" / "t.yaml").write_text(
+        "foundation: env-f\nstacks:\n  env-0: [s0, s1]\n  env-1: [s1]\n"
+    )
+    code = deploy("t", "up", root=tmp_path, pulumi_root=standin.root, env_vars=standin.env())
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "s1 is in 2 stacks (env-0, env-1)" in err and "s2 is in no stack" in err
+    assert not standin.log.exists()  # not one pulumi call
+
+
 def test_deploy_without_a_cli_could_not_run(tmp_path, monkeypatch, capsys):
+    write_catalog(tmp_path, "s")
     (tmp_path / "environments").mkdir()
     (tmp_path / "environments" / "t.yaml").write_text("foundation: f\nstacks: {a: [s]}\n")
     monkeypatch.setenv("PATH", str(tmp_path))
