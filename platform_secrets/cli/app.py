@@ -11,7 +11,8 @@ import sys
 import typer
 from typer._click.exceptions import ClickException  # typer vendors click 8: its own classes
 
-from platform_secrets.cli import audit, derived, diff, env, plan, scan
+from platform_secrets.cli import audit, derived, diff, env, plan, scan, shards
+from platform_secrets.cli import deploy as deploy_cli
 from platform_secrets.exit_codes import COULD_NOT_RUN, FINDINGS, OK
 
 PROG = "platform-secrets"
@@ -32,6 +33,8 @@ app.command(epilog=audit.EXAMPLE)(audit.audit)
 app.add_typer(env.app, name="env")
 app.command(epilog=derived.EXAMPLE)(derived.derived)
 app.command(epilog=scan.EXAMPLE)(scan.scan)
+app.add_typer(shards.app, name="shards")
+app.command(name="deploy", epilog=deploy_cli.EXAMPLE)(deploy_cli.deploy)
 
 
 def main(argv: list[str] | None = None) -> int:

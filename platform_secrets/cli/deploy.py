@@ -8,6 +8,8 @@ import typer
 
 from platform_secrets.deploy.command import deploy as run
 
+EXAMPLE = "Example: platform-secrets deploy --environment example --preview"
+
 app = typer.Typer(
     help="Preview or deploy an environment's stacks: the foundation, then the shards."
 )

@@ -19,13 +19,15 @@ Plan = Annotated[
 ]
 
 
-@app.command()
+@app.command(epilog="Example: platform-secrets shards check --environment example --plan plan-dev")
 def check(environment: Environment, plan: Plan = None) -> None:
     """Name every problem of the assignment; with --plan, each stack over the resource limit."""
     raise typer.Exit(shards.check(environment, plan))
 
 
-@app.command()
+@app.command(
+    epilog="Example: platform-secrets shards propose notifications --environment example --write"
+)
 def propose(
     service: str,
     environment: Environment,
@@ -36,7 +38,7 @@ def propose(
     raise typer.Exit(shards.propose(environment, service, plan, write))
 
 
-@app.command()
+@app.command(epilog="Example: platform-secrets shards matrix --environment example")
 def matrix(
     environment: Environment,
     stack: Annotated[str | None, typer.Option("--stack", help="check this stack only")] = None,
