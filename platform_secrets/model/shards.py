@@ -223,3 +223,23 @@ def layout_problems(
                     f"(stackResourceLimit in {origin}): move services to another shard or add one"
                 )
     return problems
+
+
+def unsplit_stack_problems(stack: str, environments: Path) -> list[str]:
+    """A stack that an environment file names as its foundation or a shard cannot be deployed yet: the program
+    does not split an environment over stacks (issue 19's second step), so it would register every service of
+    the catalog in that stack too, and two stacks would manage one secret and one identity."""
+    problems = []
+    for path in sorted(environments.glob("*.yaml")) if environments.is_dir() else []:
+        try:
+            layout = read_layout(path, f"environments/{path.name}")
+        except LayoutError:
+            continue  # `platform-secrets shards check` names its problems; this stack is judged by name only
+        if stack in layout.all_stacks():
+            role = "the foundation" if stack == layout.foundation else "a shard"
+            problems.append(
+                f"stack {stack} is {role} of environments/{path.name}, but the program does not split an "
+                "environment over stacks yet: it would register every service of the catalog here too. "
+                'Deploy the environment as one stack until it does (runbooks, README "Shards")'
+            )
+    return problems

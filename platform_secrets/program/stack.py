@@ -31,6 +31,7 @@ from platform_secrets.model.catalog import (
 )
 from platform_secrets.model.documents import DocumentError, read_yaml
 from platform_secrets.model.settings import SETTINGS_KEYS, Settings
+from platform_secrets.model.shards import unsplit_stack_problems
 from platform_secrets.model.stack_model import (
     OFFLINE_PLACEHOLDER,
     ConfigSecret,
@@ -128,6 +129,7 @@ def load_stack_model() -> StackModel:
     problems += unknown_config_keys(
         origins.keys() - {CATALOG_KEY}, SETTINGS_KEYS, catalog, origins, f"{project}:"
     )
+    problems += unsplit_stack_problems(stack, catalog_path.parent / "environments")
     problems += foreign_config_keys(
         _all_config_names(),
         project,

@@ -267,3 +267,17 @@ def test_an_external_prod_entry_must_hold_a_value_for_the_audit(
     assert external and all(e.required for e in external), external
     dev = declare("dev", run=offline.run("dev"))
     assert not any(e.required for e in dev.entries.values() if e.source == "external")
+
+
+def test_a_stack_an_environment_file_names_as_a_shard_is_refused_until_the_program_splits(
+    tmp_path: Path,
+) -> None:
+    """`pulumi up` of `example-a`, a shard of environments/example.yaml: the program does not split an
+    environment over stacks yet, so it would register every service of the catalog in that stack too (and
+    again in the foundation and every other shard): two stacks fighting over one secret and one identity."""
+    root = project_copy(tmp_path)
+    shutil.copytree(ROOT / "environments", root / "environments")
+    shutil.copy(root / "Pulumi.dev.yaml", root / "Pulumi.example-a.yaml")
+    message = refused(offline.run("example-a", root=root))
+    assert "example-a" in message and "environments/example.yaml" in message, message
+    assert "shard" in message, message
