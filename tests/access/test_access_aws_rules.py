@@ -3,10 +3,12 @@ who a resource policy names, how a door's own reader is described, what a statem
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from platform_secrets.access import matrix as access
 from platform_secrets.access.aws_trust import WayIn
+from platform_secrets.offline.registered import Registered
 
 ACCOUNT = "111122223333"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/app"
@@ -180,3 +182,94 @@ def test_naming_the_account_counts_unless_only_the_principal_itself_may() -> Non
     assert access.aws_verdict(named, READ, SECRET, None) is None
     service = doc({"Effect": "Allow", "Principal": "ec2", "Action": READ, "Resource": "*"})
     assert access.aws_verdict(service, READ, SECRET, ROLE) is None
+
+
+# --- the plan's registrations as documents ---
+
+
+def registered(type_: str, name: str, inputs: dict[str, Any], **outputs: Any) -> Registered:
+    return Registered(
+        urn=f"urn:pulumi:dev::p::{type_}::{name}",
+        type=type_,
+        name=name,
+        parent="",
+        inputs=inputs,
+        outputs=outputs,
+        id=name,
+        dependencies=[],
+        property_dependencies={},
+        protect=False,
+        retain_on_delete=False,
+        import_id="",
+        provider="",
+    )
+
+
+READ_POLICY = json.dumps(doc({"Effect": "Allow", "Action": READ, "Resource": SECRET}))
+TRUST = doc({"Effect": "Allow", "Principal": {"AWS": ADMIN}, "Action": "sts:AssumeRole"})
+POLICY_ARN = f"arn:aws:iam::{ACCOUNT}:policy/p-read"
+REPLICA = SECRET.replace("eu-west-1", "eu-central-1")
+
+
+def _secret(replicas: list[dict[str, str]] | None = None) -> Registered:
+    inputs = {"name": "p/dev/app/DB", "tags": {"platform-secrets/key": "DB"}, "replicas": replicas}
+    return registered("aws:secretsmanager/secret:Secret", "db", inputs, arn=SECRET)
+
+
+def _role(*, tags: dict[str, str] | None = None) -> Registered:
+    inputs = {"name": "app", "assumeRolePolicy": json.dumps(TRUST), "tags": tags}
+    return registered("aws:iam/role:Role", "app", inputs, arn=ROLE)
+
+
+def _entry_policy(policy: dict[str, Any]) -> Registered:
+    inputs = {"secretArn": SECRET, "policy": json.dumps(policy)}
+    return registered("aws:secretsmanager/secretPolicy:SecretPolicy", "db-policy", inputs)
+
+
+def test_a_registered_entry_is_judged_in_its_primary_and_replica_regions() -> None:
+    entries, roles, _ = access.aws_documents([_secret([{"region": "eu-central-1"}]), _role()])
+    assert entries == [access.AwsEntry("p/dev/app/DB", (SECRET, REPLICA), "DB", None)]
+    assert [(r.name, r.arn, r.trust, r.policies, r.tags) for r in roles] == [
+        ("app", ROLE, TRUST, (), {})
+    ]
+    assert access.in_region(SECRET, "us-east-1") == SECRET.replace("eu-west-1", "us-east-1")
+
+
+def test_a_role_holds_its_inline_and_its_attached_managed_policies_only() -> None:
+    inline = registered("aws:iam/rolePolicy:RolePolicy", "i", {"role": ROLE, "policy": READ_POLICY})
+    managed = registered(
+        "aws:iam/policy:Policy",
+        "m",
+        {"policy": READ_POLICY.replace(READ, "kms:Decrypt")},
+        arn=POLICY_ARN,
+    )
+    attached = registered(
+        "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+        "a",
+        {"role": "app", "policyArn": POLICY_ARN},
+    )
+    unknown = registered(
+        "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+        "u",
+        {"role": "app", "policyArn": "arn:aws:iam::aws:policy/ReadOnlyAccess"},
+    )
+    _, (role,), _ = access.aws_documents([_role(), inline, managed, attached, unknown])
+    assert role.policies == (
+        json.loads(READ_POLICY),
+        json.loads(READ_POLICY.replace(READ, "kms:Decrypt")),
+    )
+
+
+def test_a_registered_resource_policy_belongs_to_the_entry_it_names() -> None:
+    policy = doc({"Effect": "Deny", "Principal": "*", "Action": "*", "Resource": "*"})
+    (entry,), _, _ = access.aws_documents([_entry_policy(policy), _secret()])
+    assert entry.policy == policy
+
+
+def test_the_matrix_of_a_run_names_the_service_its_role_serves_and_what_it_reads() -> None:
+    inline = registered("aws:iam/rolePolicy:RolePolicy", "i", {"role": ROLE, "policy": READ_POLICY})
+    matrix = access.derive([_secret(), _role(tags={"platform-secrets/service": "backend"}), inline])
+    assert matrix["backend"]["entries"] == ["p/dev/app/DB"]
+    assert matrix["backend"]["keys"] == ["DB"]
+    assert matrix["backend"]["assumed_by"] == [ADMIN]
+    assert access.derive([_role(), inline]) == {}
