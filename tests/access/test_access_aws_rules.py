@@ -1,0 +1,275 @@
+"""The small rules of ``platform_secrets/access/matrix.py``'s AWS evaluation, one per test, on plain documents:
+who a resource policy names, how a door's own reader is described, what a statement says about a read."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from platform_secrets.access import matrix as access
+from platform_secrets.access.aws_trust import WayIn
+from platform_secrets.offline.registered import Registered
+
+ACCOUNT = "111122223333"
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/app"
+ADMIN = f"arn:aws:iam::{ACCOUNT}:role/admin"
+SECRET = f"arn:aws:secretsmanager:eu-west-1:{ACCOUNT}:secret:s-AbCdEf"
+READ = "secretsmanager:GetSecretValue"
+
+
+def doc(*statements: dict[str, Any]) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+# --- who a resource policy names ---
+
+
+def test_a_resource_policy_names_the_principals_of_its_principal_arn_conditions() -> None:
+    policy = doc(
+        {
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "*",
+            "Condition": {"StringNotEquals": {"AWS:PrincipalArn": [ROLE, ADMIN]}},
+        },
+        {"Effect": "Deny", "Action": "*", "Condition": {"ArnLike": {"aws:PrincipalArn": ADMIN}}},
+    )
+    assert access._named_principals(policy) == {ROLE, ADMIN}
+
+
+def test_a_pattern_or_another_condition_key_names_no_principal() -> None:
+    policy = doc(
+        {
+            "Effect": "Deny",
+            "Action": "*",
+            "Condition": {
+                "ArnNotLike": {"aws:PrincipalArn": f"arn:aws:iam::{ACCOUNT}:role/*"},
+                "StringEquals": {"aws:SourceVpc": "vpc-1"},
+            },
+        },
+        {"Effect": "Deny", "Action": "*", "Condition": None},
+    )
+    assert access._named_principals(policy) == set()
+
+
+def test_a_resource_policy_names_its_aws_principals_but_not_anyone() -> None:
+    policy = doc(
+        {"Effect": "Allow", "Principal": {"AWS": [ROLE, "*"]}, "Action": READ},
+        {"Effect": "Allow", "Principal": {"AWS": ADMIN}, "Action": READ},
+        {"Effect": "Allow", "Principal": "*", "Action": READ},
+        {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": READ},
+    )
+    assert access._named_principals(policy) == {ROLE, ADMIN}
+
+
+# --- a door's own reader ---
+
+
+def test_each_door_reader_is_described_by_its_kind_and_what_it_admits() -> None:
+    provider = f"arn:aws:iam::{ACCOUNT}:oidc-provider/x"
+    assert access._door_row(WayIn("federated", provider, "sub=*")) == {
+        "kind": "federated",
+        "note": f"any token of {provider} whose claims match: sub=*",
+        "admits": "sub=*",
+    }
+    assert access._door_row(WayIn("aws", ROLE)) == {
+        "kind": "other",
+        "note": f"{ROLE} may assume the role",
+    }
+    assert access._door_row(WayIn("service", "ec2.amazonaws.com")) == {
+        "kind": "service",
+        "note": "the service ec2.amazonaws.com, for whoever may hand it the role (iam:PassRole)",
+    }
+    assert access._door_row(WayIn("account", f"arn:aws:iam::{ACCOUNT}:root")) == {
+        "kind": "account",
+        "note": "any principal of the account whose own IAM policy allows it to assume the role",
+    }
+    assert access._door_row(WayIn("anyone", "*")) == {
+        "kind": "anyone",
+        "note": "any principal at all (of any account) may assume the role",
+    }
+
+
+def test_the_account_of_an_arn_is_its_fifth_field_and_nothing_for_a_name() -> None:
+    assert access._account(ROLE) == ACCOUNT
+    assert access._account("*") == ""
+    assert access._account("ec2.amazonaws.com") == ""
+    assert access._account("arn:aws:iam::999:root") == "999"
+    assert access._account("a:b:c:d:e") == ""
+
+
+# --- what one document says about a read ---
+
+
+def test_an_identity_policy_allows_a_read_only_of_the_actions_and_arns_it_names() -> None:
+    policy = doc({"Effect": "Allow", "Action": "SecretsManager:Get*", "Resource": SECRET})
+    assert access.aws_verdict(policy, READ, SECRET, None) == "Allow"
+    assert access.aws_verdict(policy, READ, SECRET + "x", None) is None
+    assert access.aws_verdict(policy, READ, SECRET.upper(), None) is None  # ARNs match by case
+    assert access.aws_verdict(policy, "secretsmanager:DescribeSecret", SECRET, None) is None
+    assert access.aws_verdict(None, READ, SECRET, None) is None
+
+
+def test_not_action_and_not_resource_exclude_what_they_name() -> None:
+    policy = doc({"Effect": "Allow", "NotAction": "secretsmanager:Get*", "Resource": "*"})
+    assert access.aws_verdict(policy, READ, SECRET, None) is None
+    assert access.aws_verdict(policy, "secretsmanager:ListSecrets", SECRET, None) == "Allow"
+    other = doc({"Effect": "Allow", "Action": "*", "NotResource": SECRET})
+    assert access.aws_verdict(other, READ, SECRET, None) is None
+    assert access.aws_verdict(other, READ, SECRET + "x", None) == "Allow"
+
+
+def test_a_deny_wins_over_an_allow_in_the_same_document_whatever_the_order() -> None:
+    allow = {"Effect": "Allow", "Action": "*", "Resource": "*"}
+    deny = {"Effect": "Deny", "Action": READ, "Resource": SECRET}
+    assert access.aws_verdict(doc(allow, deny), READ, SECRET, None) == "Deny"
+    assert access.aws_verdict(doc(deny, allow), READ, SECRET, None) == "Deny"
+
+
+def test_a_statement_of_unknown_condition_allows_but_does_not_deny() -> None:
+    unknown = {"StringEquals": {"aws:SourceVpc": "vpc-1"}}
+    allow = doc({"Effect": "Allow", "Action": "*", "Resource": "*", "Condition": unknown})
+    deny = doc({"Effect": "Deny", "Action": "*", "Resource": "*", "Condition": unknown})
+    assert access.aws_verdict(allow, READ, SECRET, None) == "Allow"
+    assert access.aws_verdict(deny, READ, SECRET, None) is None
+
+
+def test_a_resource_policy_deny_spares_exactly_the_principals_it_exempts() -> None:
+    policy = doc(
+        {
+            "Effect": "Deny",
+            "Principal": {"AWS": "*"},
+            "Action": "secretsmanager:*",
+            "Resource": "*",
+            "Condition": {"StringNotEquals": {"aws:PrincipalArn": [ADMIN]}},
+        }
+    )
+    assert access.aws_verdict(policy, READ, SECRET, ADMIN) is None
+    assert access.aws_verdict(policy, READ, SECRET, ROLE) == "Deny"
+    assert access.aws_verdict(policy, READ, SECRET, None) == "Deny"  # nobody's list names it
+
+
+def test_a_principal_arn_pattern_exempts_the_roles_it_matches() -> None:
+    policy = doc(
+        {
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "*",
+            "Resource": "*",
+            "Condition": {"ForAnyValue:ArnNotLikeIfExists": {"aws:PrincipalArn": ["*:role/adm?n"]}},
+        }
+    )
+    assert access.aws_verdict(policy, READ, SECRET, ADMIN) is None
+    assert access.aws_verdict(policy, READ, SECRET, ROLE) == "Deny"
+
+
+def test_naming_the_account_counts_unless_only_the_principal_itself_may() -> None:
+    root = doc({"Effect": "Allow", "Principal": {"AWS": ACCOUNT}, "Action": READ, "Resource": "*"})
+    assert access.aws_verdict(root, READ, SECRET, ROLE) == "Allow"
+    assert access.aws_verdict(root, READ, SECRET, ROLE, by_account=False) is None
+    deny = doc(
+        {
+            "Effect": "Deny",
+            "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+            "Action": READ,
+            "Resource": "*",
+        }
+    )
+    assert access.aws_verdict(deny, READ, SECRET, ROLE, by_account=False) == "Deny"
+    named = doc({"Effect": "Allow", "Principal": {"AWS": [ROLE]}, "Action": READ, "Resource": "*"})
+    assert access.aws_verdict(named, READ, SECRET, ROLE, by_account=False) == "Allow"
+    assert access.aws_verdict(named, READ, SECRET, ADMIN) is None
+    assert access.aws_verdict(named, READ, SECRET, None) is None
+    service = doc({"Effect": "Allow", "Principal": "ec2", "Action": READ, "Resource": "*"})
+    assert access.aws_verdict(service, READ, SECRET, ROLE) is None
+
+
+# --- the plan's registrations as documents ---
+
+
+def registered(type_: str, name: str, inputs: dict[str, Any], **outputs: Any) -> Registered:
+    return Registered(
+        urn=f"urn:pulumi:dev::p::{type_}::{name}",
+        type=type_,
+        name=name,
+        parent="",
+        inputs=inputs,
+        outputs=outputs,
+        id=name,
+        dependencies=[],
+        property_dependencies={},
+        protect=False,
+        retain_on_delete=False,
+        import_id="",
+        provider="",
+    )
+
+
+READ_POLICY = json.dumps(doc({"Effect": "Allow", "Action": READ, "Resource": SECRET}))
+TRUST = doc({"Effect": "Allow", "Principal": {"AWS": ADMIN}, "Action": "sts:AssumeRole"})
+POLICY_ARN = f"arn:aws:iam::{ACCOUNT}:policy/p-read"
+REPLICA = SECRET.replace("eu-west-1", "eu-central-1")
+
+
+def _secret(replicas: list[dict[str, str]] | None = None) -> Registered:
+    inputs = {"name": "p/dev/app/DB", "tags": {"platform-secrets/key": "DB"}, "replicas": replicas}
+    return registered("aws:secretsmanager/secret:Secret", "db", inputs, arn=SECRET)
+
+
+def _role(*, tags: dict[str, str] | None = None) -> Registered:
+    inputs = {"name": "app", "assumeRolePolicy": json.dumps(TRUST), "tags": tags}
+    return registered("aws:iam/role:Role", "app", inputs, arn=ROLE)
+
+
+def _entry_policy(policy: dict[str, Any]) -> Registered:
+    inputs = {"secretArn": SECRET, "policy": json.dumps(policy)}
+    return registered("aws:secretsmanager/secretPolicy:SecretPolicy", "db-policy", inputs)
+
+
+def test_a_registered_entry_is_judged_in_its_primary_and_replica_regions() -> None:
+    entries, roles, _ = access.aws_documents([_secret([{"region": "eu-central-1"}]), _role()])
+    assert entries == [access.AwsEntry("p/dev/app/DB", (SECRET, REPLICA), "DB", None)]
+    assert [(r.name, r.arn, r.trust, r.policies, r.tags) for r in roles] == [
+        ("app", ROLE, TRUST, (), {})
+    ]
+    assert access.in_region(SECRET, "us-east-1") == SECRET.replace("eu-west-1", "us-east-1")
+
+
+def test_a_role_holds_its_inline_and_its_attached_managed_policies_only() -> None:
+    inline = registered("aws:iam/rolePolicy:RolePolicy", "i", {"role": ROLE, "policy": READ_POLICY})
+    managed = registered(
+        "aws:iam/policy:Policy",
+        "m",
+        {"policy": READ_POLICY.replace(READ, "kms:Decrypt")},
+        arn=POLICY_ARN,
+    )
+    attached = registered(
+        "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+        "a",
+        {"role": "app", "policyArn": POLICY_ARN},
+    )
+    unknown = registered(
+        "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+        "u",
+        {"role": "app", "policyArn": "arn:aws:iam::aws:policy/ReadOnlyAccess"},
+    )
+    _, (role,), _ = access.aws_documents([_role(), inline, managed, attached, unknown])
+    assert role.policies == (
+        json.loads(READ_POLICY),
+        json.loads(READ_POLICY.replace(READ, "kms:Decrypt")),
+    )
+
+
+def test_a_registered_resource_policy_belongs_to_the_entry_it_names() -> None:
+    policy = doc({"Effect": "Deny", "Principal": "*", "Action": "*", "Resource": "*"})
+    (entry,), _, _ = access.aws_documents([_entry_policy(policy), _secret()])
+    assert entry.policy == policy
+
+
+def test_the_matrix_of_a_run_names_the_service_its_role_serves_and_what_it_reads() -> None:
+    inline = registered("aws:iam/rolePolicy:RolePolicy", "i", {"role": ROLE, "policy": READ_POLICY})
+    matrix = access.derive([_secret(), _role(tags={"platform-secrets/service": "backend"}), inline])
+    assert matrix["backend"]["entries"] == ["p/dev/app/DB"]
+    assert matrix["backend"]["keys"] == ["DB"]
+    assert matrix["backend"]["assumed_by"] == [ADMIN]
+    assert access.derive([_role(), inline]) == {}
