@@ -1,0 +1,93 @@
+"""Which values are due for rotation, judged from the audit's metadata (pure: no store client, no value).
+
+A generated value that is overdue or due within the window gets its ``rotationEpochs`` entry bumped to the
+date of the run (the program regenerates it on the next ``pulumi up``). A ``config`` or ``external`` value
+cannot be rotated by editing the stack file: it becomes a ticket naming its runbook section.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from platform_secrets.audit.checks import LiveView, age_days
+from platform_secrets.audit.declared import DeclaredEntry
+
+RUNBOOK = "runbooks/rotate-secrets.md"
+SECTIONS = {
+    "generated": "Generated secrets: JWT_SECRET (shared), OTP_PEPPER, EVENTS_SECRET_KEY",
+    "config": "Config secrets: REDIS_URL, S3_ACCESS_KEY_ID + S3_SECRET_ACCESS_KEY, "
+    "TYPESENSE_API_KEY, EVENTS_DATABASE_URL",
+    "external": "External secret: LINEAR_API_KEY",
+}
+"""Each source's section of the rotation runbook (its heading)."""
+
+
+def anchor(heading: str) -> str:
+    """A Markdown heading as its link anchor (lower case, punctuation dropped, spaces as ``-``)."""
+    return re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-")
+
+
+@dataclass(frozen=True)
+class Due:
+    config_key: str
+    """``<owner>.<KEY>``, as in ``rotationEpochs``."""
+    source: str
+    age_days: int
+    rotation_days: int
+    due_in_days: int
+    """Negative: overdue by that many days."""
+
+    @property
+    def runbook(self) -> str:
+        return f"{RUNBOOK}#{anchor(SECTIONS[self.source])}"
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "entry": self.config_key,
+            "source": self.source,
+            "age_days": self.age_days,
+            "rotation_days": self.rotation_days,
+            "due_in_days": self.due_in_days,
+            "runbook": self.runbook,
+        }
+
+
+@dataclass(frozen=True)
+class RotationPlan:
+    as_of: date
+    bump: dict[str, str] = field(default_factory=dict)
+    """``rotationEpochs`` entries to set: config key -> new epoch (the run's date)."""
+    due: tuple[Due, ...] = ()
+    """Every value due within the window, generated or not."""
+
+    @property
+    def tickets(self) -> tuple[Due, ...]:
+        """The due values the command cannot rotate (config, external): a person rotates them."""
+        return tuple(d for d in self.due if d.source != "generated")
+
+
+def due(
+    entries: dict[str, DeclaredEntry], live: LiveView, as_of: date, within: timedelta
+) -> RotationPlan:
+    """The values whose age reaches their rotation period within ``within`` of ``as_of``."""
+    found = []
+    for name, entry in sorted(entries.items()):
+        state = live.entries.get(name)
+        if state is None or state.deleted_on is not None or not entry.rotation_days:
+            continue
+        age = age_days(state.value_set, as_of)
+        if age is None:
+            continue
+        left = entry.rotation_days - age
+        if left <= within.days:
+            found.append(
+                Due(f"{entry.owner}.{entry.key}", entry.source, age, entry.rotation_days, left)
+            )
+    epoch = as_of.isoformat()
+    return RotationPlan(
+        as_of=as_of,
+        bump={d.config_key: epoch for d in found if d.source == "generated"},
+        due=tuple(found),
+    )
