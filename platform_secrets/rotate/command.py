@@ -61,8 +61,14 @@ def report(stack: str, plan: RotationPlan, changed: bool) -> dict[str, Any]:
 def render(result: dict[str, Any]) -> str:
     lines = [f"rotation of stack {result['stack']} as of {result['as_of']}:"]
     for d in result["due"]:
-        when = f"overdue by {-d['due_in_days']}d" if d["due_in_days"] < 0 else f"due in {d['due_in_days']}d"
-        what = "epoch bumped" if d["entry"] in result["bumped"] else f"rotate by hand: {d['runbook']}"
+        when = (
+            f"overdue by {-d['due_in_days']}d"
+            if d["due_in_days"] < 0
+            else f"due in {d['due_in_days']}d"
+        )
+        what = (
+            "epoch bumped" if d["entry"] in result["bumped"] else f"rotate by hand: {d['runbook']}"
+        )
         lines.append(f"  {d['entry']} ({d['source']}, {d['age_days']}d old, {when}): {what}")
     if not result["due"]:
         lines.append("  nothing due")

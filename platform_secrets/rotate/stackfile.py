@@ -117,11 +117,16 @@ def _check(
     others_new = {k: v for k, v in new_config.items() if k != KEY}
     problems = []
     if others_old != others_new:
-        changed = sorted(k for k in others_old.keys() | others_new.keys()
-                         if others_old.get(k) != others_new.get(k))
+        changed = sorted(
+            k
+            for k in others_old.keys() | others_new.keys()
+            if others_old.get(k) != others_new.get(k)
+        )
         problems.append(f"the edit would change {', '.join(changed)}")
     if {str(k): str(v) for k, v in (new_config.get(KEY) or {}).items()} != want:
-        problems.append(f"the edit would not give {KEY} exactly the old entries plus the bumped ones")
+        problems.append(
+            f"the edit would not give {KEY} exactly the old entries plus the bumped ones"
+        )
     block = _block(new_lines)
     rest = new_lines if block is None else new_lines[: block[0]] + new_lines[block[1] :]
     if rest != old_rest:

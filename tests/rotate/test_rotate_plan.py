@@ -22,7 +22,9 @@ def entry(owner: str, key: str, source: str = "generated", days: int | None = 90
 
 def view(ages: dict[str, int]) -> LiveView:
     entries = {
-        name: LiveEntry(name, True, datetime.combine(AS_OF - timedelta(days=age), datetime.min.time(), UTC))
+        name: LiveEntry(
+            name, True, datetime.combine(AS_OF - timedelta(days=age), datetime.min.time(), UTC)
+        )
         for name, age in ages.items()
     }
     return LiveView(scope="p/dev/", entries=entries, matrix={})
@@ -30,13 +32,23 @@ def view(ages: dict[str, int]) -> LiveView:
 
 def test_a_value_100_days_old_bumps_exactly_its_epoch() -> None:
     old, young = entry("shared", "JWT_SECRET"), entry("backend", "OTP_PEPPER")
-    plan = due({old.name: old, young.name: young}, view({old.name: 100, young.name: 10}), AS_OF, timedelta(days=14))
+    plan = due(
+        {old.name: old, young.name: young},
+        view({old.name: 100, young.name: 10}),
+        AS_OF,
+        timedelta(days=14),
+    )
     assert plan.bump == {"shared.JWT_SECRET": "2027-03-01"}
 
 
 def test_a_value_within_due_within_is_bumped_and_one_outside_is_not() -> None:
     near, far = entry("a", "K1"), entry("a", "K2")
-    plan = due({near.name: near, far.name: far}, view({near.name: 80, far.name: 70}), AS_OF, timedelta(days=14))
+    plan = due(
+        {near.name: near, far.name: far},
+        view({near.name: 80, far.name: 70}),
+        AS_OF,
+        timedelta(days=14),
+    )
     assert set(plan.bump) == {"a.K1"}
 
 
@@ -46,7 +58,10 @@ def test_a_value_without_a_rotation_period_is_never_due() -> None:
 
 
 def test_config_and_external_secrets_become_tickets_not_edits() -> None:
-    c, x = entry("media", "S3_SECRET_ACCESS_KEY", "config"), entry("linear", "LINEAR_API_KEY", "external")
+    c, x = (
+        entry("media", "S3_SECRET_ACCESS_KEY", "config"),
+        entry("linear", "LINEAR_API_KEY", "external"),
+    )
     plan = due({c.name: c, x.name: x}, view({c.name: 100, x.name: 100}), AS_OF, timedelta(days=14))
     assert plan.bump == {}
     assert {t.config_key: t.runbook for t in plan.tickets} == {
@@ -79,7 +94,10 @@ def test_the_stack_file_edit_keeps_comments_and_secure_lines_byte_identical() ->
     assert [line for line in old_lines if "OTP_PEPPER" not in line] == [
         line for line in new_lines if "2027-03-01" not in line
     ]
-    assert _config(new)[KEY] == {"backend.OTP_PEPPER": "2027-03-01", "shared.JWT_SECRET": "2027-03-01"}
+    assert _config(new)[KEY] == {
+        "backend.OTP_PEPPER": "2027-03-01",
+        "shared.JWT_SECRET": "2027-03-01",
+    }
     assert {k: v for k, v in _config(new).items() if k != KEY} == {
         k: v for k, v in _config(STACK).items() if k != KEY
     }
