@@ -404,6 +404,12 @@ class Settings(_Camel):
         pattern=r"^\d+[smh]$",
         description="How often ESO re-reads the store (picks up rotated values).",
     )
+    restart_on_rotation: bool = Field(
+        default=False,
+        description="Mark each service's synced Secret for stakater Reloader "
+        '(`reloader.stakater.com/match: "true"`), so a Deployment annotated '
+        '`reloader.stakater.com/search: "true"` restarts when a rotated value arrives.',
+    )
     recovery_window_days: Annotated[int, Field(ge=7, le=30)] | None = Field(
         default=None,
         description="Days a deleted entry can be restored; dev default 7, prod always 30.",

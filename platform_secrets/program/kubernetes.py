@@ -37,6 +37,11 @@ class EnvSecret:
     """The field within the entry, for stores whose entries hold fields (Vault's KV: ``value``)."""
 
 
+RELOADER_MATCH = {"reloader.stakater.com/match": "true"}
+"""stakater Reloader's mark on a Secret: workloads with ``reloader.stakater.com/search: "true"`` that
+reference it restart when its data changes (``restartOnRotation``)."""
+
+
 def provider_opts(settings: KubernetesSettings) -> pulumi.ResourceOptions:
     """Options that give a component the stack's Kubernetes provider (children inherit it).
 
@@ -56,10 +61,13 @@ def bind_service(
     refresh_interval: str,
     parent: pulumi.Resource,
     protect: bool = False,
+    restart_annotations: dict[str, str] | None = None,
 ) -> dict[str, pulumi.Output[str] | str]:
     """Create the service's Kubernetes objects; return the names the service team needs.
 
     ``protect`` (prod) protects the namespace; it is retained on delete in every environment.
+    ``restart_annotations`` go on the synced Secret (ESO: through ``target.template.metadata``) for a
+    reloader to restart the workloads that opt in when its data changes.
     """
     labels = {**MANAGED_BY, "app.kubernetes.io/part-of": service.name}
     namespace = k8s.core.v1.Namespace(
@@ -111,6 +119,12 @@ def bind_service(
                     "name": service.secret_name,
                     "creationPolicy": "Owner",
                     "deletionPolicy": "Retain",
+                    # Only metadata: ESO still copies the fetched data as is.
+                    **(
+                        {"template": {"metadata": {"annotations": restart_annotations}}}
+                        if restart_annotations
+                        else {}
+                    ),
                 },
                 "data": [
                     {"secretKey": item.env_var, "remoteRef": _remote_ref(item)} for item in env
@@ -122,7 +136,7 @@ def bind_service(
     else:
         k8s.core.v1.Secret(
             f"{name}-secret",
-            metadata=meta(service.secret_name),
+            metadata=meta(service.secret_name, annotations=dict(restart_annotations or {}) or None),
             type="Opaque",
             string_data=pulumi.Output.secret(
                 {item.env_var: item.value for item in env if item.value is not None}

@@ -10,7 +10,7 @@ import pulumi_random as random
 from platform_secrets.model.catalog import SHARED_OWNER, Source
 from platform_secrets.model.stack_model import Entry, Service, StackModel
 from platform_secrets.program.clouds.base import CloudAdapter, StoredEntry
-from platform_secrets.program.kubernetes import EnvSecret, bind_service
+from platform_secrets.program.kubernetes import RELOADER_MATCH, EnvSecret, bind_service
 
 
 def secret_value(name: str, entry: Entry, parent: pulumi.Resource) -> pulumi.Output[str] | None:
@@ -123,6 +123,7 @@ class ServiceSecrets(pulumi.ComponentResource):
                 model.settings.refresh_interval,
                 self,
                 protect=model.settings.protect,
+                restart_annotations=RELOADER_MATCH if model.settings.restart_on_rotation else None,
             )
         self.register_outputs(
             {
