@@ -13,6 +13,7 @@ from typer._click.exceptions import ClickException  # typer vendors click 8: its
 
 from platform_secrets.cli import audit, derived, diff, env, plan, scan, shards
 from platform_secrets.cli import deploy as deploy_cli
+from platform_secrets.cli import rotate as rotate_cli
 from platform_secrets.exit_codes import COULD_NOT_RUN, FINDINGS, OK
 
 PROG = "platform-secrets"
@@ -35,6 +36,7 @@ app.command(epilog=derived.EXAMPLE)(derived.derived)
 app.command(epilog=scan.EXAMPLE)(scan.scan)
 app.add_typer(shards.app, name="shards")
 app.command(name="deploy", epilog=deploy_cli.EXAMPLE)(deploy_cli.deploy)
+app.command(name="rotate", epilog=rotate_cli.EXAMPLE)(rotate_cli.rotate)
 
 
 def main(argv: list[str] | None = None) -> int:

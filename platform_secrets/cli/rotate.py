@@ -8,14 +8,14 @@ from typing import Annotated
 
 import typer
 
+from platform_secrets.cli import options
 from platform_secrets.rotate.command import rotate as rotate_stack
 
-app = typer.Typer()
+EXAMPLE = "Example: platform-secrets rotate --stack prod --due-within 14d --out rotate.json"
 
 
-@app.command()
 def rotate(
-    stack: Annotated[str, typer.Option(help="stack name (Pulumi.<stack>.yaml)")],
+    stack: options.Stack,
     due_within: Annotated[
         str, typer.Option(help="also rotate what is due within, e.g. 14d")
     ] = "14d",
@@ -23,8 +23,10 @@ def rotate(
         datetime | None, typer.Option(formats=["%Y-%m-%d"], help="judge ages as of (default today)")
     ] = None,
     json_out: Annotated[
-        Path | None, typer.Option("--json", help="also write the result as JSON")
+        Path | None, options.out_option("file to write the result into, as JSON")
     ] = None,
+    endpoint: options.Endpoint = None,
 ) -> None:
     """Bump the rotationEpochs entry of every generated value overdue or due; list the others."""
-    raise typer.Exit(rotate_stack(stack, due_within, as_of.date() if as_of else None, json_out))
+    when = as_of.date() if as_of else None
+    raise typer.Exit(rotate_stack(stack, due_within, when, json_out, endpoint=endpoint))

@@ -22,6 +22,7 @@ from typing import Any
 
 from platform_secrets.audit.command import VIEWS
 from platform_secrets.audit.declared import AuditInputError, Declared, declare
+from platform_secrets.live.endpoints import EndpointRefused
 from platform_secrets.live.readers import ValueReadRefused
 from platform_secrets.offline import runner as offline
 from platform_secrets.rotate.plan import RotationPlan, due
@@ -38,12 +39,16 @@ def parse_within(text: str) -> timedelta:
 
 
 def plan_rotation(
-    declared: Declared, as_of: date, within: timedelta, reader: Any = None
+    declared: Declared,
+    as_of: date,
+    within: timedelta,
+    reader: Any = None,
+    endpoint: str | None = None,
 ) -> RotationPlan:
     view = VIEWS.get(declared.cloud)
     if view is None:
         raise AuditInputError(f"no metadata reader for the {declared.cloud} store yet")
-    live = view(declared, reader) if reader is not None else view(declared)
+    live = view(declared, reader) if reader is not None else view(declared, endpoint=endpoint)
     return due(declared.entries, live, as_of, within)
 
 
@@ -83,6 +88,7 @@ def rotate(
     root: Path = offline.ROOT,
     declared: Declared | None = None,
     reader: Any = None,
+    endpoint: str | None = None,
 ) -> int:
     """Bump the epochs of the stack's due generated values; the exit code (see the module's doc)."""
     try:
@@ -93,7 +99,12 @@ def rotate(
     when = as_of or datetime.now(UTC).date()
     try:
         declared = declared or declare(stack, root=root)
-        plan = plan_rotation(declared, when, within, reader)
+        plan = plan_rotation(declared, when, within, reader, endpoint)
+    except (
+        EndpointRefused
+    ) as error:  # a variable of the shell, or --endpoint, refused: refused input
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     except (AuditInputError, ValueReadRefused) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -29,6 +29,10 @@ from tests.servers.ministack_server import ROOT_SECRET_KEY, running_ministack
 TARGET = ("shared", "JWT_SECRET")
 
 
+ENDPOINT: list[str] = []
+"""The server's address while the module's server runs: the command is pointed at it explicitly."""
+
+
 @pytest.fixture(scope="module")
 def dev_declared(dev_run: RunResult) -> Declared:
     return declare("dev", run=dev_run)
@@ -40,8 +44,8 @@ def live(aws_dev_plan_dir: Path, dev_declared: Declared) -> Iterator[LiveEnv]:
     account = dev_declared.settings.aws.account_id
     with running_ministack() as endpoint, pytest.MonkeyPatch.context() as patch:
         env = replay_plan(aws_dev_plan_dir, endpoint, account_id=account)
+        ENDPOINT[:] = [endpoint]
         for name, value in {
-            "AWS_ENDPOINT_URL": endpoint,
             "AWS_ACCESS_KEY_ID": account,
             "AWS_SECRET_ACCESS_KEY": ROOT_SECRET_KEY,
             "AWS_CONFIG_FILE": "/dev/null",
@@ -70,7 +74,15 @@ def test_rotate_command_on_ministack_bumps_exactly_the_100_day_old_epoch(
     before = (tmp_path / "Pulumi.dev.yaml").read_text()
     as_of = datetime.now(UTC).date() + timedelta(days=100)
     out = tmp_path / "rotate.json"
-    code = rotate("dev", "14d", as_of, out, root=tmp_path, declared=_one_due(dev_declared))
+    code = rotate(
+        "dev",
+        "14d",
+        as_of,
+        out,
+        root=tmp_path,
+        declared=_one_due(dev_declared),
+        endpoint=ENDPOINT[0],
+    )
     result = json.loads(out.read_text())
     assert code == 1, result
     assert result["bumped"] == {"shared.JWT_SECRET": as_of.isoformat()}
@@ -94,7 +106,15 @@ def test_rotate_command_on_ministack_bumps_exactly_the_100_day_old_epoch(
 def test_nothing_due_changes_nothing(live: LiveEnv, dev_declared: Declared, tmp_path: Path) -> None:
     shutil.copy(offline.ROOT / "Pulumi.dev.yaml", tmp_path / "Pulumi.dev.yaml")
     before = (tmp_path / "Pulumi.dev.yaml").read_text()
-    code = rotate("dev", "14d", None, None, root=tmp_path, declared=_one_due(dev_declared))
+    code = rotate(
+        "dev",
+        "14d",
+        None,
+        None,
+        root=tmp_path,
+        declared=_one_due(dev_declared),
+        endpoint=ENDPOINT[0],
+    )
     assert code == 0
     assert (tmp_path / "Pulumi.dev.yaml").read_text() == before
 

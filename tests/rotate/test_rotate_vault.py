@@ -28,6 +28,10 @@ from tests.servers.vault_replay import replay
 RANDOM = "random:index/randomPassword:RandomPassword"
 
 
+ENDPOINT: list[str] = []
+"""The server's address while the module's server runs: the command is pointed at it explicitly."""
+
+
 @pytest.fixture(scope="module")
 def declared(vault_dev_run: RunResult) -> Declared:
     return declare("dev", overrides={"cloud": "vault"}, run=vault_dev_run)
@@ -45,7 +49,7 @@ def server(vault_dev_run: RunResult, declared: Declared) -> Iterator[OpenBao]:
             keys={store["auth_path"]: public, store["ci_auth_path"]: public},
             values=values,
         )
-        patch.setenv("VAULT_ADDR", bao.address)
+        ENDPOINT[:] = [bao.address]
         patch.setenv("VAULT_TOKEN", bao.root_token)
         yield bao
 
@@ -67,7 +71,7 @@ def test_rotate_command_on_openbao_bumps_exactly_the_100_day_old_epoch(
     shutil.copy(offline.ROOT / "Pulumi.dev.yaml", tmp_path / "Pulumi.dev.yaml")
     as_of = datetime.now(UTC).date() + timedelta(days=100)
     out = tmp_path / "rotate.json"
-    code = rotate("dev", "14d", as_of, out, root=tmp_path, declared=one_due)
+    code = rotate("dev", "14d", as_of, out, root=tmp_path, declared=one_due, endpoint=ENDPOINT[0])
     result = json.loads(out.read_text())
     assert code == 1 and result["bumped"] == {"shared.JWT_SECRET": as_of.isoformat()}, result
 
