@@ -3,6 +3,8 @@
 Each cloud's deriver reads the IAM documents, grants and bindings that the program registered and answers: for
 each identity, the entries it can read and the catalog keys they hold. Reading the catalog here would only repeat
 our intent; reading the registrations checks it.
+
+Over 400 lines because it holds the AWS evaluation (identity and resource policies, regions, the two-sided rule) beside the dispatch; the next split is the AWS derivation into ``access/aws.py``, as GCP, Azure and Vault already have theirs.
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 Plain Python and pydantic, no Pulumi. ``environment: prod`` (a typed setting, never the stack's name) turns on
 protection, retention and the strict rules.
+
+Over 400 lines because it is the one typed description of every stack setting of four stores (each field with its description and bounds); the next split is one settings module per store.
 """
 
 from __future__ import annotations

@@ -5,6 +5,8 @@
   the admin roles (``block_public_policy`` on), replicated to the DR region when configured;
 - one IAM role per service, assumable only by its ServiceAccount through the cluster's OIDC provider, with an
   inline policy that reads exactly its entries and decrypts only through Secrets Manager.
+
+Over 400 lines because one adapter is one room (STYLE rule 2): key, entries, replicas, roles and tooling share the adapter's naming and adoption; the documents themselves are pure builders in ``aws_policies``.
 """
 
 from __future__ import annotations
