@@ -191,16 +191,9 @@ def _registered(
         urn=f"live::{type_}::{id_}",
         type=type_,
         name=id_,
-        parent="",
         inputs=inputs,
         outputs=outputs,
         id=id_,
-        dependencies=[],
-        property_dependencies={},
-        protect=False,
-        retain_on_delete=False,
-        import_id="",
-        provider="",
     )
 
 

@@ -27,22 +27,23 @@ def unwrap_secret(value: Any) -> Any:
 
 @dataclass
 class Registered:
-    """One registered resource, as the engine would have received it."""
+    """One registered resource, as the engine would have received it (a live object read by the audit takes
+    the defaults for what only a registration has)."""
 
     urn: str
     type: str
     name: str
-    parent: str
-    inputs: dict[str, Any]
+    parent: str = ""
+    inputs: dict[str, Any] = field(default_factory=dict)
     """Inputs as the SDK serialised them; secret values keep the SDK's secret wrapper."""
-    outputs: dict[str, Any]
-    id: str
-    dependencies: list[str]
-    property_dependencies: dict[str, list[str]]
-    protect: bool
-    retain_on_delete: bool
-    import_id: str
-    provider: str
+    outputs: dict[str, Any] = field(default_factory=dict)
+    id: str = ""
+    dependencies: list[str] = field(default_factory=list)
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    protect: bool = False
+    retain_on_delete: bool = False
+    import_id: str = ""
+    provider: str = ""
     aliases: list[str] = field(default_factory=list)
     custom: bool = True
 

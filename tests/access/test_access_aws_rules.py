@@ -192,16 +192,9 @@ def registered(type_: str, name: str, inputs: dict[str, Any], **outputs: Any) ->
         urn=f"urn:pulumi:dev::p::{type_}::{name}",
         type=type_,
         name=name,
-        parent="",
         inputs=inputs,
         outputs=outputs,
         id=name,
-        dependencies=[],
-        property_dependencies={},
-        protect=False,
-        retain_on_delete=False,
-        import_id="",
-        provider="",
     )
 
 

@@ -102,7 +102,6 @@ def _reg(urn: str, deps: tuple[str, ...] = (), custom: bool = True, parent: str 
         parent=parent,
         inputs={},
         outputs={},
-        id="",
         dependencies=list(deps),
         property_dependencies={},
         protect=False,

@@ -35,16 +35,9 @@ def registered(type_: str, name: str, inputs: dict[str, Any], outputs: Any = Non
         urn=f"urn:pulumi:test::platform-secrets::{type_}::{name}",
         type=type_,
         name=name,
-        parent="",
         inputs=inputs,
         outputs=outputs or {},
         id=name,
-        dependencies=[],
-        property_dependencies={},
-        protect=False,
-        retain_on_delete=False,
-        import_id="",
-        provider="",
     )
 
 
