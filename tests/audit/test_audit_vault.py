@@ -14,25 +14,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from platform_secrets.audit import command as audit
 from platform_secrets.audit.declared import Declared, declare
 from platform_secrets.live.readers import ValueReadRefused
 from platform_secrets.live.readers.vault import ALLOWED, VaultReader
 from platform_secrets.offline.runner import RunResult
-from tests.servers.openbao_server import OpenBao, running_openbao
-from tests.servers.vault_replay import replay
-
-
-def _public_key() -> str:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
+from tests.servers.openbao_server import OpenBao
+from tests.servers.vault_replay import public_key, replayed_dev
 
 
 @pytest.fixture(scope="module")
@@ -42,19 +31,8 @@ def declared(vault_dev_run: RunResult) -> Declared:
 
 @pytest.fixture(scope="module")
 def server(vault_dev_run: RunResult, declared: Declared) -> Iterator[OpenBao]:
-    store = vault_dev_run.outputs["store"]
-    with running_openbao() as bao, pytest.MonkeyPatch.context() as patch:
-        public = _public_key()
-        # Every entry holds a value: the external one and dev's unset config ones filled as their owners would.
-        values = {name: f"fake-value-{n}" for n, name in enumerate(declared.entries)}
-        replay(
-            bao.root_client(),
-            vault_dev_run.resources,
-            keys={store["auth_path"]: public, store["ci_auth_path"]: public},
-            values=values,
-        )
+    with replayed_dev(vault_dev_run, declared.entries) as bao:
         ADDRESS[:] = [bao.address]
-        patch.setenv("VAULT_TOKEN", bao.root_token)
         yield bao
 
 
@@ -318,7 +296,7 @@ def test_a_role_of_another_teams_mount_that_reads_nothing_of_ours_is_no_finding(
     mount = mount_of(declared)
     client.sys.enable_auth_method(method_type="jwt", path="other-team")
     client.adapter.post(
-        "/v1/auth/other-team/config", json={"jwt_validation_pubkeys": [_public_key()]}
+        "/v1/auth/other-team/config", json={"jwt_validation_pubkeys": [public_key()]}
     )
     client.sys.create_or_update_policy(
         name="other-team-app", policy='path "other/data/app" { capabilities = ["read"] }'

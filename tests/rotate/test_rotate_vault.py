@@ -21,9 +21,8 @@ from platform_secrets.offline import runner as offline
 from platform_secrets.offline.runner import RunResult
 from platform_secrets.rotate.command import rotate
 from platform_secrets.rotate.stackfile import KEY
-from tests.audit.test_audit_vault import _public_key
-from tests.servers.openbao_server import OpenBao, running_openbao
-from tests.servers.vault_replay import replay
+from tests.servers.openbao_server import OpenBao
+from tests.servers.vault_replay import replayed_dev
 
 RANDOM = "random:index/randomPassword:RandomPassword"
 
@@ -39,18 +38,8 @@ def declared(vault_dev_run: RunResult) -> Declared:
 
 @pytest.fixture(scope="module")
 def server(vault_dev_run: RunResult, declared: Declared) -> Iterator[OpenBao]:
-    store = vault_dev_run.outputs["store"]
-    with running_openbao() as bao, pytest.MonkeyPatch.context() as patch:
-        public = _public_key()
-        values = {name: f"fake-value-{n}" for n, name in enumerate(declared.entries)}
-        replay(
-            bao.root_client(),
-            vault_dev_run.resources,
-            keys={store["auth_path"]: public, store["ci_auth_path"]: public},
-            values=values,
-        )
+    with replayed_dev(vault_dev_run, declared.entries) as bao:
         ENDPOINT[:] = [bao.address]
-        patch.setenv("VAULT_TOKEN", bao.root_token)
         yield bao
 
 

@@ -17,8 +17,11 @@ roles, configs are overwritten; secrets get a new version.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -176,3 +179,43 @@ def replay(
 def write_role(client: Any, auth_path: str, name: str, data: dict[str, Any]) -> None:
     """Create or replace a JWT role (a role's write replaces every field it names)."""
     client.adapter.post(f"/v1/auth/{auth_path}/role/{name}", json=data)
+
+
+def public_key() -> str:
+    """A fresh RSA public key (PEM) for the JWT auth mounts: the replay's tokens are signed by its pair."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+
+
+@contextlib.contextmanager
+def replayed_dev(run: Any, entries: Any) -> Iterator[Any]:
+    """A real OpenBao holding the dev plan as planned, every entry with a value (the external one and dev's
+    unset config ones filled as their owners would), ``VAULT_TOKEN`` set to its root token for the duration;
+    yields the server (its ``address`` is for the command's explicit ``--endpoint``)."""
+    from tests.servers.openbao_server import running_openbao
+
+    store = run.outputs["store"]
+    with running_openbao() as bao:
+        public = public_key()
+        replay(
+            bao.root_client(),
+            run.resources,
+            keys={store["auth_path"]: public, store["ci_auth_path"]: public},
+            values={name: f"fake-value-{n}" for n, name in enumerate(entries)},
+        )
+        before = os.environ.get("VAULT_TOKEN")
+        os.environ["VAULT_TOKEN"] = bao.root_token
+        try:
+            yield bao
+        finally:
+            if before is None:
+                os.environ.pop("VAULT_TOKEN", None)
+            else:
+                os.environ["VAULT_TOKEN"] = before
