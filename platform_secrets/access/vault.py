@@ -14,14 +14,16 @@ value. ``+`` matches one path segment, a trailing ``*`` any suffix.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import hcl
+from hcl.api import isHcl
 from hcl.lexer import Lexer
+from hcl.parser import HclParser
 
 from platform_secrets.offline.registered import unwrap_secret
 
@@ -175,10 +177,23 @@ def parse_policy(text: str) -> dict[str, list[str]]:
     """
     merged: dict[str, list[str]] = {}
     for block in _top_level_blocks(text):
-        paths = hcl.loads(block).get("path") or {}
+        paths = _loads(block).get("path") or {}
         for path, body in paths.items():
             merged.setdefault(path, []).extend((body or {}).get("capabilities", []))
     return merged
+
+
+@functools.cache
+def _hcl_parser() -> HclParser:
+    """One parser for the process: building one computes HCL's LALR tables (about 0.1 s), and the wheel ships
+    no precomputed table, so ``hcl.loads`` pays it on every call."""
+    return HclParser()
+
+
+def _loads(text: str) -> dict[str, Any]:
+    """``hcl.loads`` with the shared parser: HCL through the parser, JSON through ``json``, as it decides."""
+    loaded: dict[str, Any] = _hcl_parser().parse(text) if isHcl(text) else json.loads(text)
+    return loaded
 
 
 def _top_level_blocks(text: str) -> list[str]:
