@@ -23,13 +23,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from platform_secrets.audit import command as audit
 from platform_secrets.audit import live_view as audit_live
 from platform_secrets.audit.declared import AuditInputError, Declared, declare
 from platform_secrets.cli.app import main as cli_main
+from platform_secrets.live.aws_session import new_session
 from platform_secrets.live.readers import ValueReadRefused
 from platform_secrets.live.readers.aws import ALLOWED, VALUE_READS, AwsReader
 from platform_secrets.offline.runner import RunResult
@@ -290,7 +290,7 @@ def test_the_audit_calls_only_list_describe_and_get_policy(
     live: LiveEnv, dev_declared: Declared
 ) -> None:
     called: list[str] = []
-    session = boto3.Session()
+    session = new_session()
     session.events.register("before-call", lambda model, **_: called.append(model.name))
     reader = AwsReader(live.region, session=session, endpoint_url=ENDPOINT[0])
     audit.audit(dev_declared, today(), reader=reader)
@@ -304,7 +304,7 @@ def test_a_value_read_through_the_audit_reader_is_refused_before_it_is_sent(
 ) -> None:
     entry = entry_of(live, "backend", "OTP_PEPPER")
     sent: list[str] = []
-    session = boto3.Session()
+    session = new_session()
     session.events.register("before-send", lambda request, **_: sent.append(request.url))
     reader = AwsReader(live.region, session=session, endpoint_url=ENDPOINT[0])
     client = reader._clients["secretsmanager"]  # the attack: reach for the value anyway

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from platform_secrets.live.aws_session import new_session
 from platform_secrets.live.clients import StoreClient, StoreError
 from platform_secrets.model.stack_model import Entry, StackModel
 from platform_secrets.program.clouds.aws import AwsAdapter
@@ -30,7 +30,7 @@ class AwsStore(StoreClient):
         assert model.settings.aws is not None  # Settings checks it
         self.adapter = AwsAdapter(model)
         region = model.settings.aws.region
-        self.client = (session or boto3.Session()).client(
+        self.client = (session or new_session()).client(
             "secretsmanager",
             region_name=region,
             endpoint_url=endpoint_url or f"https://secretsmanager.{region}.amazonaws.com",

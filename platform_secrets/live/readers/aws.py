@@ -18,6 +18,7 @@ from urllib.parse import unquote
 
 import boto3
 
+from platform_secrets.live.aws_session import new_session
 from platform_secrets.live.readers import ValueReadRefused
 
 ALLOWED: dict[str, frozenset[str]] = {
@@ -97,7 +98,7 @@ class AwsReader:
     def __init__(
         self, region: str, session: boto3.Session | None = None, endpoint_url: str | None = None
     ) -> None:
-        self._session = session or boto3.Session()
+        self._session = session or new_session()
         self.region = region
         # An explicit address (an emulator): every service's client goes there, as boto3's own
         # AWS_ENDPOINT_URL would send them; otherwise each service's public regional endpoint.
