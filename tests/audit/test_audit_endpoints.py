@@ -7,13 +7,21 @@ another address is chosen only explicitly (``endpoint=``, the command's ``--endp
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 
 import pytest
 
 from platform_secrets.audit import command as audit
-from platform_secrets.audit.declared import declare
+from platform_secrets.audit.declared import Declared, declare
 from platform_secrets.live.endpoints import EndpointRefused
+
+
+@functools.cache
+def declared_for(stack: str, cloud: str) -> Declared:
+    """One offline plan per stack and cloud for the module (the audit only reads it)."""
+    return declare(stack, {"cloud": cloud})
+
 
 LISTENER = "http://127.0.0.1:9"
 """Nothing listens there: a request that reaches it fails with a connection error, not a refusal."""
@@ -32,7 +40,7 @@ LISTENER = "http://127.0.0.1:9"
 def test_a_variable_that_points_the_audit_elsewhere_is_refused(
     monkeypatch: pytest.MonkeyPatch, stack: str, cloud: str, variable: str
 ) -> None:
-    declared = declare(stack, {"cloud": cloud})
+    declared = declared_for(stack, cloud)
     monkeypatch.setenv(variable, "https://login.evil.test" if cloud == "azure" else LISTENER)
     monkeypatch.setenv("VAULT_TOKEN", "not-a-token")
     with pytest.raises(EndpointRefused, match=variable):
@@ -40,6 +48,6 @@ def test_a_variable_that_points_the_audit_elsewhere_is_refused(
 
 
 def test_an_http_endpoint_is_refused_for_a_prod_audit() -> None:
-    declared = declare("prod", {"cloud": "vault"})
+    declared = declared_for("prod", "vault")
     with pytest.raises(EndpointRefused, match="https only"):
         audit.audit(declared, date(2026, 12, 1), endpoint=LISTENER)
