@@ -9,6 +9,7 @@ import typer
 
 from platform_secrets.ci import shard_matrix
 from platform_secrets.offline import shards
+from platform_secrets.paths import PROJECT_ROOT
 
 app = typer.Typer(help="An environment split over several stacks (environments/<env>.yaml).")
 
@@ -49,3 +50,24 @@ def matrix(
 ) -> None:
     """Print the GitHub Actions matrix of the environment's shards (sorted; the foundation runs alone)."""
     raise typer.Exit(shard_matrix.matrix(environment, github_output, stack, plan))
+
+
+@app.command(
+    epilog="Example: platform-secrets shards moves --environment example --base plan-base --head plan-head"
+)
+def moves(
+    environment: Environment,
+    base: Annotated[
+        Path,
+        typer.Option("--base", help="the base's environment plan (DIR/<stack>/resources.json)"),
+    ],
+    head: Annotated[Path, typer.Option("--head", help="the head's environment plan")],
+    project_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--project-dir", help="read environments/ and the catalog from DIR (the head's files)"
+        ),
+    ] = None,
+) -> None:
+    """Refuse a resource changing stack without a `moved:` record; print the `pulumi state move` steps."""
+    raise typer.Exit(shards.moves(environment, base, head, project_dir or PROJECT_ROOT))
