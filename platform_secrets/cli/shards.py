@@ -18,6 +18,12 @@ Plan = Annotated[
     Path | None,
     typer.Option("--plan", help="an offline plan's artifacts (resources.json) to count resources"),
 ]
+ProjectDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--project-dir", help="read environments/ and the catalog from DIR (the head's files)"
+    ),
+]
 
 
 @app.command(epilog="Example: platform-secrets shards check --environment example --plan plan-dev")
@@ -47,9 +53,27 @@ def matrix(
     github_output: Annotated[
         Path | None, typer.Option("--github-output", help="append matrix=<json> to this file")
     ] = None,
+    base: Annotated[
+        Path | None,
+        typer.Option("--base", help="the base's environment plan: list affected shards only"),
+    ] = None,
+    head: Annotated[Path | None, typer.Option("--head", help="the head's environment plan")] = None,
+    changed_files: Annotated[
+        Path | None,
+        typer.Option(
+            "--changed-files", help="the changed paths, one a line (git diff --name-only)"
+        ),
+    ] = None,
+    project_dir: ProjectDir = None,
 ) -> None:
-    """Print the GitHub Actions matrix of the environment's shards (sorted; the foundation runs alone)."""
-    raise typer.Exit(shard_matrix.matrix(environment, github_output, stack, plan))
+    """Print the GitHub Actions matrix of the environment's shards (sorted; the foundation runs alone);
+    with --base/--head, only the shards whose plan differs (every one for a change no plan shows)."""
+    raise typer.Exit(
+        shard_matrix.matrix(
+            environment, github_output, stack, plan, project_dir or PROJECT_ROOT, base, head,
+            changed_files,
+        )
+    )  # fmt: skip
 
 
 @app.command(
@@ -62,12 +86,7 @@ def moves(
         typer.Option("--base", help="the base's environment plan (DIR/<stack>/resources.json)"),
     ],
     head: Annotated[Path, typer.Option("--head", help="the head's environment plan")],
-    project_dir: Annotated[
-        Path | None,
-        typer.Option(
-            "--project-dir", help="read environments/ and the catalog from DIR (the head's files)"
-        ),
-    ] = None,
+    project_dir: ProjectDir = None,
 ) -> None:
     """Refuse a resource changing stack without a `moved:` record; print the `pulumi state move` steps."""
     raise typer.Exit(shards.moves(environment, base, head, project_dir or PROJECT_ROOT))
