@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from platform_secrets.ci import shard_matrix
+from platform_secrets.ci import stack_info as stack_info_module
 from platform_secrets.offline import shards
 from platform_secrets.paths import PROJECT_ROOT
 
@@ -90,3 +91,14 @@ def moves(
 ) -> None:
     """Refuse a resource changing stack without a `moved:` record; print the `pulumi state move` steps."""
     raise typer.Exit(shards.moves(environment, base, head, project_dir or PROJECT_ROOT))
+
+
+@app.command(name="stack-info", epilog="Example: platform-secrets shards stack-info example-a")
+def stack_info(
+    stack: Annotated[str, typer.Argument(help="stack name (Pulumi.<stack>.yaml)")],
+    project_dir: ProjectDir = None,
+) -> None:
+    """Print {"environment","role","github_environment"} of a stack, read from its files (never its name)."""
+    raise typer.Exit(
+        stack_info_module.main([stack, "--project-dir", str(project_dir or PROJECT_ROOT)])
+    )
