@@ -182,3 +182,27 @@ def test_the_shards_matrix_command_takes_the_base_and_the_head(plans, capsys):
     )  # fmt: skip
     assert code == 0
     assert [e["stack"] for e in json.loads(capsys.readouterr().out)["include"]] == ["t-b"]
+
+
+def test_the_pull_request_plans_base_and_head_and_refuses_unrecorded_moves_before_the_matrix():
+    steps = yaml.safe_load(WORKFLOW.read_text())["jobs"]["stacks"]["steps"]
+    runs = [s.get("run", "") for s in steps]
+    plans = next(r for r in runs if "--out plan-head" in r)
+    assert 'plan --environment "$ENVIRONMENT" --out plan-base' in plans
+    assert '--project-dir "$HEAD_DATA" --out plan-head' in plans, (
+        "the head is data, planned by base tools"
+    )
+    order = [i for i, r in enumerate(runs) for key in ("shards moves", "diff plan-base plan-head",
+             "shard_matrix") if key in r]  # fmt: skip
+    assert order == sorted(order) and len(order) == 3, (
+        "moves, then the access diff, then the matrix"
+    )
+    assert 'exit "$rc"' in next(r for r in runs if "shards moves" in r), (
+        "a refused move fails the job"
+    )
+    assert "--base plan-base --head plan-head --changed-files changed-files.txt" in runs[-1]
+    checkouts = [s for s in steps if str(s.get("uses", "")).startswith("actions/checkout@")]
+    assert [c["with"]["ref"] for c in checkouts] == [
+        "${{ github.event.pull_request.base.sha }}",
+        "${{ github.event.pull_request.head.sha }}",
+    ]
