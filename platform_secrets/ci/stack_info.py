@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -45,15 +46,13 @@ def _config(path: Path, origin: str) -> dict[str, Any]:
     try:
         data = read_yaml(path) or {}
     except DocumentError as error:
-        raise Refused(str(error)) from None
+        raise Refused(f"{origin}: {error}") from None
     config = data.get("config") if isinstance(data, dict) else None
     return config if isinstance(config, dict) else {}
 
 
 def stack_info(stack: str, root: Path) -> StackInfo:
     """The stack's facts from ``Pulumi.<stack>.yaml`` and its environment file; ``Refused`` naming why."""
-    import re
-
     if not re.fullmatch(STACK_NAME, stack):
         raise Refused(f"{stack!r} is not a stack name")
     stack_file = f"Pulumi.{stack}.yaml"

@@ -13,7 +13,7 @@ import sys
 import pytest
 
 from platform_secrets.deploy.command import deploy
-from platform_secrets.deploy.orchestrate import run_environment
+from platform_secrets.deploy.orchestrate import render, run_environment, run_moves
 from platform_secrets.model.shards import parse_layout
 from platform_secrets.paths import PROJECT_ROOT
 
@@ -232,8 +232,9 @@ def test_a_recorded_move_runs_state_move_before_the_ups(standin):
 
 
 def test_a_move_already_done_is_not_run_again(standin):
+    (standin.state / "env-0").touch()
     (standin.state / "env-1").write_text(S2.replace("env-0", "env-1") + "\n")
-    reports = standin.run(moved_layout(), action="up")
+    reports = run_moves(moved_layout(), "up", standin.work, standin.command(), standin.env())
     assert standin.calls("state") == []
     assert reports[0].status == "ok" and reports[0].changes == {"already moved": 1}
     exports = [c for c in standin.calls("stack") if c["argv"][1] == "export"]
@@ -254,7 +255,7 @@ def test_a_failed_move_starts_no_stack(standin):
 
 
 def test_a_preview_runs_no_move_and_reports_it_pending(standin):
-    (standin.state / "env-0").write_text(S2 + "\n")
-    reports = standin.run(moved_layout(), action="preview")
-    assert standin.calls("state") == []
+    reports = run_moves(moved_layout(), "preview", standin.work, standin.command(), standin.env())
+    assert not standin.log.exists()  # not one pulumi call
     assert reports[0].status == "pending" and "deploy --up" in reports[0].error
+    assert render(reports).endswith("0 stacks: 0 failed, 0 not started; 1 move(s), 1 pending")
