@@ -27,7 +27,6 @@ from typing import Literal
 
 from pulumi import automation
 
-from platform_secrets.model.documents import read_yaml
 from platform_secrets.model.shard_moves import Move
 from platform_secrets.model.shards import COMPONENT, EnvironmentLayout
 
@@ -80,8 +79,14 @@ def _run_one(
     return StackReport(stack_name, "ok", time.monotonic() - start, changes)
 
 
-def _component_urn(stack: str, project: str, service: str) -> str:
-    return f"urn:pulumi:{stack}::{project}::{COMPONENT}::{service}"
+def component_of(urns: set[str], service: str) -> str | None:
+    """The URN of ``service``'s component among a stack's URNs, found by its type and name (the URN's type
+    chain also names its parents, e.g. ``pulumi:pulumi:Stack$platform-secrets:index:ServiceSecrets``)."""
+    for urn in sorted(urns):
+        parts = urn.split("::")
+        if len(parts) == 4 and parts[2].split("$")[-1] == COMPONENT and parts[3] == service:
+            return urn
+    return None
 
 
 def _stack_urns(
@@ -94,14 +99,12 @@ def _stack_urns(
 
 def _run_move(
     move: Move,
-    project: str,
     work_dir: Path,
     command: automation.PulumiCommand | None,
     env: Mapping[str, str],
 ) -> StackReport:
     name = f"move {move.service} {move.source} -> {move.dest}"
     start = time.monotonic()
-    urn = _component_urn(move.source, project, move.service)
     try:
         for stack in (move.source, move.dest):  # the destination may be a new shard
             workspace = automation.create_or_select_stack(
@@ -110,10 +113,9 @@ def _run_move(
                 opts=automation.LocalWorkspaceOptions(pulumi_command=command, env_vars=dict(env)),
             ).workspace
         cli = workspace.pulumi_command
-        if urn not in _stack_urns(cli, work_dir, env, move.source):
-            done = _component_urn(move.dest, project, move.service) in _stack_urns(
-                cli, work_dir, env, move.dest
-            )
+        urn = component_of(_stack_urns(cli, work_dir, env, move.source), move.service)
+        if urn is None:
+            done = component_of(_stack_urns(cli, work_dir, env, move.dest), move.service)
             key = "already moved" if done else "nothing to move"
             return StackReport(name, "ok", time.monotonic() - start, {key: 1})
         argv = ["state", "move", "--source", move.source, "--dest", move.dest, "--yes", urn]
@@ -140,7 +142,6 @@ def run_moves(
             )
             for m in layout.moved
         ]
-    project = str((read_yaml(work_dir / "Pulumi.yaml") or {}).get("name", ""))
     reports: list[StackReport] = []
     for move in layout.moved:
         if reports and reports[-1].status == "failed":
@@ -148,7 +149,7 @@ def run_moves(
                 StackReport(f"move {move.service} {move.source} -> {move.dest}", "not-started")
             )
         else:
-            reports.append(_run_move(move, project, work_dir, command, env))
+            reports.append(_run_move(move, work_dir, command, env))
     return reports
 
 

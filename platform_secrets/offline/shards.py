@@ -8,6 +8,7 @@ output of a one-stack run of the same catalog): each service's resources are its
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from pathlib import Path
 
@@ -151,7 +152,7 @@ def moves(environment: str, base: Path, head: Path, root: Path = PROJECT_ROOT) -
     if not report.steps:
         print("no service changes stack")
     for step in report.steps:
-        print(f"{step.service}: {' '.join(step.argv())}")
+        print(f"{step.service}: {shlex.join(step.argv())}")  # URNs hold `$`: quoted for a shell
     if report.steps:
         print(
             "The deploy runs these (with --yes) before any up; dry-run one without --yes first "

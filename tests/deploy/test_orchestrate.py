@@ -214,7 +214,8 @@ def moved_layout():
     )
 
 
-S2 = "urn:pulumi:env-0::platform-secrets::platform-secrets:index:ServiceSecrets::s2"
+# The shape the program registers (tests/program/prod_urns.txt): the component is a child of the stack root.
+S2 = "urn:pulumi:env-0::platform-secrets::pulumi:pulumi:Stack$platform-secrets:index:ServiceSecrets::s2"
 
 
 def test_a_recorded_move_runs_state_move_before_the_ups(standin):

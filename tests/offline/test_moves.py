@@ -17,12 +17,13 @@ from platform_secrets.offline.moves import Step, compare
 P = "platform-secrets"
 COMPONENT = "platform-secrets:index:ServiceSecrets"
 SECRET = "aws:secretsmanager/secret:Secret"
+ROOT = "pulumi:pulumi:Stack"
 ORIGIN = "environments/t.yaml"
 
 
 def service(stack, name, protect=False):
     """A service's component, a protected-or-not entry under it, and the stack's provider and root."""
-    top = f"urn:pulumi:{stack}::{P}::{COMPONENT}::{name}"
+    top = f"urn:pulumi:{stack}::{P}::{ROOT}${COMPONENT}::{name}"  # as the program registers it
     return [
         {"urn": top, "type": COMPONENT, "name": name, "parent": "", "protect": False},
         {
@@ -69,7 +70,7 @@ def test_an_unprotected_resource_deleted_in_one_stack_and_created_in_another_is_
         f"2 resource(s) would be deleted in one stack and created in another without a `moved:` "
         f"record in {ORIGIN}: their state and generated values would not follow:"
     ]
-    assert f"  - {P}::{COMPONENT}::s1: a -> b (service s1)" in report.problems[0]
+    assert f"  - {P}::{ROOT}${COMPONENT}::s1: a -> b (service s1)" in report.problems[0]
 
 
 def test_a_recorded_move_is_one_state_move_of_the_services_component():
@@ -78,10 +79,10 @@ def test_a_recorded_move_is_one_state_move_of_the_services_component():
     head = plans(a=[("s1", True)], b=[("s3", True), ("s2", True)])
     report = compare(base, head, [move], ORIGIN)
     assert report.problems == [] and report.notes == []
-    assert report.steps == [Step("s2", "a", "b", (f"urn:pulumi:a::{P}::{COMPONENT}::s2",))]
+    assert report.steps == [Step("s2", "a", "b", (f"urn:pulumi:a::{P}::{ROOT}${COMPONENT}::s2",))]
     assert report.steps[0].argv(yes=True) == [
         "pulumi", "state", "move", "--source", "a", "--dest", "b", "--yes",
-        f"urn:pulumi:a::{P}::{COMPONENT}::s2",
+        f"urn:pulumi:a::{P}::{ROOT}${COMPONENT}::s2",
     ]  # fmt: skip
 
 
@@ -136,7 +137,8 @@ def test_the_moves_command_prints_the_state_move_of_a_recorded_move(project, cap
     text = "foundation: f\nstacks:\n  a: [s1]\n  b: [s2]\nmoved:\n- {service: s2, from: a, to: b}\n"
     assert run_moves(project, text) == 0
     out = capsys.readouterr().out
-    assert f"pulumi state move --source a --dest b urn:pulumi:a::{P}::{COMPONENT}::s2" in out
+    urn = f"urn:pulumi:a::{P}::{ROOT}${COMPONENT}::s2"
+    assert f"s2: pulumi state move --source a --dest b '{urn}'\n" in out
 
 
 def test_the_moves_command_refuses_a_record_that_disagrees_with_the_assignment(project, capsys):
