@@ -260,3 +260,17 @@ def test_a_preview_runs_no_move_and_reports_it_pending(standin):
     assert not standin.log.exists()  # not one pulumi call
     assert reports[0].status == "pending" and "deploy --up" in reports[0].error
     assert render(reports).endswith("0 stacks: 0 failed, 0 not started; 1 move(s), 1 pending")
+
+
+def test_the_move_finds_only_the_services_own_component():
+    from platform_secrets.deploy.orchestrate import component_of
+
+    p = "urn:pulumi:env-0::platform-secrets::"
+    urns = {
+        f"{p}pulumi:pulumi:Stack$platform-secrets:index:SharedSecrets::s2",
+        f"{p}pulumi:pulumi:Stack$platform-secrets:index:ServiceSecrets::s22",
+        f"{p}platform-secrets:index:ServiceSecrets$aws:iam/role:Role::s2",
+        S2,
+    }
+    assert component_of(urns, "s2") == S2
+    assert component_of(urns - {S2}, "s2") is None
