@@ -132,3 +132,31 @@ def _reach(
             if called_job.get("if"):
                 reach.conditions.append(str(called_job["if"]))
     return reach
+
+
+def run_scripts(job: dict[str, Any], env: dict[str, str], cwd: Path, until: str) -> tuple[int, str]:
+    """Run a job's ``run:`` steps in order, as GitHub's default shell does (``bash -eo pipefail``), up to and
+    including the first whose script contains ``until``; ``uses:`` steps are left out (nothing is checked out
+    or installed: ``cwd`` stands for the checkout). The first failing step's exit code and output, or 0."""
+    import os
+    import subprocess
+
+    output = []
+    for step in job["steps"]:
+        script = step.get("run")
+        if script is None:
+            continue
+        done = subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
+            cwd=cwd,
+            env={"PATH": os.environ["PATH"], **env},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        output.append(done.stdout + done.stderr)
+        if done.returncode != 0:
+            return done.returncode, "".join(output)
+        if until in script:
+            return 0, "".join(output)
+    raise AssertionError(f"no step runs {until!r}")

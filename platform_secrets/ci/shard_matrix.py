@@ -4,7 +4,9 @@
 ``{"include": [{"stack", "environment", "github_environment"}, ...]}``, shards sorted, the foundation left out
 (it runs alone, first). One GitHub environment per stack (``github_environment`` is the stack's name) is what
 keeps a shard's deployer from another shard's secrets. ``--stack S`` checks one stack instead: that it belongs to
-the environment, and (with ``--plan``) that it is under the resource limit. Exit 0 fine, 1 refused, 2 could not run.
+the environment, and (with ``--plan``) that it is under the resource limit. ``--base DIR --head DIR
+[--changed-files FILE]`` (two environment plans) lists only the shards a pull request touches
+(``platform_secrets.ci.affected_stacks``). Exit 0 fine, 1 refused, 2 could not run.
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from platform_secrets.ci import affected_stacks
 from platform_secrets.model import shards
 from platform_secrets.model.catalog import CatalogError, load_catalog
 from platform_secrets.model.shards import EnvironmentLayout, LayoutError
@@ -25,18 +29,33 @@ MATRIX_LIMIT = 256
 """GitHub's cap on the jobs one matrix may generate per workflow run."""
 
 
-def matrix_of(layout: EnvironmentLayout, environment: str) -> dict[str, Any]:
-    if len(layout.stacks) > MATRIX_LIMIT:
+def matrix_of(
+    layout: EnvironmentLayout, environment: str, stacks: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """The matrix of ``stacks`` (default: every shard), sorted; refused over GitHub's cap."""
+    chosen = sorted(layout.stacks if stacks is None else stacks)
+    if len(chosen) > MATRIX_LIMIT:
         raise LayoutError(
             f"environments/{environment}.yaml",
-            [f"{len(layout.stacks)} shards: a GitHub matrix runs at most {MATRIX_LIMIT} jobs"],
+            [f"{len(chosen)} shards: a GitHub matrix runs at most {MATRIX_LIMIT} jobs"],
         )
     return {
         "include": [
             {"stack": stack, "environment": environment, "github_environment": stack}
-            for stack in sorted(layout.stacks)
+            for stack in chosen
         ]
     }
+
+
+def _affected(
+    layout: EnvironmentLayout, base: Path, head: Path, changed_files: Path | None
+) -> list[str]:
+    """The shards whose head plan differs from the base's (or all, for a change no plan shows)."""
+    changed = changed_files.read_text(encoding="utf-8").splitlines() if changed_files else []
+    found = affected_stacks.affected(list(layout.stacks), base, head, changed)
+    for stack, reason in found.reasons.items():
+        print(f"{stack}: {reason}", file=sys.stderr)
+    return list(found.stacks)
 
 
 def matrix(
@@ -45,8 +64,19 @@ def matrix(
     stack: str | None = None,
     plan: Path | None = None,
     root: Path = PROJECT_ROOT,
+    base: Path | None = None,
+    head: Path | None = None,
+    changed_files: Path | None = None,
 ) -> int:
-    """Print (or append to ``$GITHUB_OUTPUT`` as ``matrix=<json>``) the matrix; or check one ``stack``."""
+    """Print (or append to ``$GITHUB_OUTPUT`` as ``matrix=<json>``) the matrix; or check one ``stack``.
+
+    With ``base`` and ``head`` (two environment plans) only the shards they show affected are listed; the
+    ``changed_files`` (one path a line, e.g. ``git diff --name-only``) add what no plan shows."""
+    if (base is None) != (head is None) or (changed_files and base is None):
+        print(
+            "error: --base and --head go together (and --changed-files with them)", file=sys.stderr
+        )
+        return 2
     origin = f"environments/{environment}.yaml"
     path = root / "environments" / f"{environment}.yaml"
     if not path.is_file():
@@ -55,10 +85,14 @@ def matrix(
     try:
         layout = shards.read_layout(path, origin)
         catalog = load_catalog(root / "catalog.yaml")
-        data = matrix_of(layout, environment)
+        chosen = _affected(layout, base, head, changed_files) if base and head else None
+        data = matrix_of(layout, environment, chosen)
     except (LayoutError, CatalogError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except (OSError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     counts = None
     if plan is not None:
         records = json.loads((plan / "resources.json").read_text(encoding="utf-8"))
@@ -91,12 +125,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--github-output", action="store_true", help="also write matrix=<json> to $GITHUB_OUTPUT"
     )
+    parser.add_argument("--base", type=Path, help="the base's environment plan (DIR/<stack>/)")
+    parser.add_argument("--head", type=Path, help="the head's environment plan")
+    parser.add_argument("--changed-files", type=Path, help="the changed paths, one a line")
+    parser.add_argument(
+        "--project-dir", type=Path, default=PROJECT_ROOT, help="read environments/ from DIR"
+    )
     args = parser.parse_args(argv)
     output = os.environ.get("GITHUB_OUTPUT") if args.github_output else None
     if args.github_output and not output:
         print("error: --github-output without $GITHUB_OUTPUT", file=sys.stderr)
         return 2
-    return matrix(args.environment, Path(output) if output else None, args.stack, args.plan)
+    return matrix(
+        args.environment,
+        Path(output) if output else None,
+        args.stack,
+        args.plan,
+        args.project_dir,
+        args.base,
+        args.head,
+        args.changed_files,
+    )
 
 
 if __name__ == "__main__":

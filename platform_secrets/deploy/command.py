@@ -56,4 +56,4 @@ def deploy(
         layout, action, bound=parallel, work_dir=root, command=command, env_vars=env_vars
     )
     print(render(reports))
-    return 1 if any(r.status != "ok" for r in reports) else 0
+    return 1 if any(r.status not in ("ok", "pending") for r in reports) else 0

@@ -6,10 +6,17 @@ stops new starts: queued shards are reported ``not-started`` and running ones ar
 so threads are enough; every command carries ``--stack`` and nothing writes the workspace's stack files.
 ``up`` runs with ``show_secrets=False`` (its default would put the stack's decrypted config in the history it
 reads back); no stack's outputs are kept or printed.
+
+Before anything else, ``up`` runs the layout's pending ``moved:`` records: ``pulumi state move --source A --dest B
+--yes <the service's component URN>`` (its children move with it, providers are copied), so that neither stack's
+``up`` deletes or re-creates the service. A record whose component is no longer in the source (already moved) is
+not run again; a failed move starts no stack. ``preview`` runs no move (it changes state) and reports it pending.
+The source's state is read with ``stack export`` without ``--show-secrets`` (its secrets stay ciphertext).
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Mapping
@@ -20,10 +27,11 @@ from typing import Literal
 
 from pulumi import automation
 
-from platform_secrets.model.shards import EnvironmentLayout
+from platform_secrets.model.shard_moves import Move
+from platform_secrets.model.shards import COMPONENT, EnvironmentLayout
 
 Action = Literal["preview", "up"]
-Status = Literal["ok", "failed", "not-started"]
+Status = Literal["ok", "failed", "not-started", "pending"]
 RESOURCE_PARALLELISM = 10
 """Per stack; the stack bound times this bounds the engine's memory (pulumi/pulumi#14989)."""
 
@@ -71,6 +79,80 @@ def _run_one(
     return StackReport(stack_name, "ok", time.monotonic() - start, changes)
 
 
+def component_of(urns: set[str], service: str) -> str | None:
+    """The URN of ``service``'s component among a stack's URNs, found by its type and name (the URN's type
+    chain also names its parents, e.g. ``pulumi:pulumi:Stack$platform-secrets:index:ServiceSecrets``)."""
+    for urn in sorted(urns):
+        parts = urn.split("::")
+        if len(parts) == 4 and parts[2].split("$")[-1] == COMPONENT and parts[3] == service:
+            return urn
+    return None
+
+
+def _stack_urns(
+    command: automation.PulumiCommand, work_dir: Path, env: Mapping[str, str], stack: str
+) -> set[str]:
+    result = command.run(["stack", "export", "--stack", stack], str(work_dir), dict(env))
+    deployment = json.loads(result.stdout or "{}").get("deployment") or {}
+    return {str(r.get("urn")) for r in deployment.get("resources") or []}
+
+
+def _run_move(
+    move: Move,
+    work_dir: Path,
+    command: automation.PulumiCommand | None,
+    env: Mapping[str, str],
+) -> StackReport:
+    name = f"move {move.service} {move.source} -> {move.dest}"
+    start = time.monotonic()
+    try:
+        for stack in (move.source, move.dest):  # the destination may be a new shard
+            workspace = automation.create_or_select_stack(
+                stack,
+                work_dir=str(work_dir),
+                opts=automation.LocalWorkspaceOptions(pulumi_command=command, env_vars=dict(env)),
+            ).workspace
+        cli = workspace.pulumi_command
+        urn = component_of(_stack_urns(cli, work_dir, env, move.source), move.service)
+        if urn is None:
+            done = component_of(_stack_urns(cli, work_dir, env, move.dest), move.service)
+            key = "already moved" if done else "nothing to move"
+            return StackReport(name, "ok", time.monotonic() - start, {key: 1})
+        argv = ["state", "move", "--source", move.source, "--dest", move.dest, "--yes", urn]
+        cli.run(argv, str(work_dir), dict(env))
+    except (automation.errors.CommandError, RuntimeError, ValueError) as error:
+        return StackReport(name, "failed", time.monotonic() - start, {}, _first_error_line(error))
+    return StackReport(name, "ok", time.monotonic() - start, {"moved": 1})
+
+
+def run_moves(
+    layout: EnvironmentLayout,
+    action: Action,
+    work_dir: Path,
+    command: automation.PulumiCommand | None,
+    env: Mapping[str, str],
+) -> list[StackReport]:
+    """One report per ``moved:`` record, in the file's order; the first failure runs no further move."""
+    if action == "preview":
+        return [
+            StackReport(
+                f"move {m.service} {m.source} -> {m.dest}",
+                "pending",
+                error="pulumi state move runs at `platform-secrets deploy --up`, before the ups",
+            )
+            for m in layout.moved
+        ]
+    reports: list[StackReport] = []
+    for move in layout.moved:
+        if reports and reports[-1].status == "failed":
+            reports.append(
+                StackReport(f"move {move.service} {move.source} -> {move.dest}", "not-started")
+            )
+        else:
+            reports.append(_run_move(move, work_dir, command, env))
+    return reports
+
+
 def run_environment(
     layout: EnvironmentLayout,
     action: Action,
@@ -85,9 +167,12 @@ def run_environment(
         raise ValueError("the parallel bound is at least 1")
     env = dict(env_vars or {})
     shards = sorted(layout.stacks)
+    moves = run_moves(layout, action, work_dir, command, env)
+    if any(m.status == "failed" for m in moves):
+        return [*moves, *(StackReport(s, "not-started") for s in layout.all_stacks())]
     foundation = _run_one(layout.foundation, action, work_dir, command, env)
     if foundation.status != "ok":
-        return [foundation, *(StackReport(s, "not-started") for s in shards)]
+        return [*moves, foundation, *(StackReport(s, "not-started") for s in shards)]
     stop = threading.Event()
 
     def shard(name: str) -> StackReport:
@@ -100,7 +185,7 @@ def run_environment(
 
     with ThreadPoolExecutor(max_workers=bound, thread_name_prefix="stack") as pool:
         reports = list(pool.map(shard, shards))
-    return [foundation, *reports]
+    return [*moves, foundation, *reports]
 
 
 def render(reports: list[StackReport]) -> str:
@@ -112,5 +197,9 @@ def render(reports: list[StackReport]) -> str:
         lines.append(line + (f"\n    {r.error}" if r.error else ""))
     failed = sum(r.status == "failed" for r in reports)
     skipped = sum(r.status == "not-started" for r in reports)
-    lines.append(f"{len(reports)} stacks: {failed} failed, {skipped} not started")
+    pending = sum(r.status == "pending" for r in reports)
+    stacks = sum(not r.stack.startswith("move ") for r in reports)
+    moves = len(reports) - stacks
+    tail = f"; {moves} move(s), {pending} pending" if moves else ""
+    lines.append(f"{stacks} stacks: {failed} failed, {skipped} not started{tail}")
     return "\n".join(lines)

@@ -18,6 +18,7 @@ from pydantic.alias_generators import to_camel
 
 from platform_secrets.model.catalog import Catalog, SharedRef, validation_lines
 from platform_secrets.model.documents import DocumentError, read_yaml
+from platform_secrets.model.shard_moves import Move, move_problems
 
 STACK_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
 DEFAULT_LIMIT = 1000
@@ -54,6 +55,11 @@ class EnvironmentLayout(BaseModel):
         ge=10,
         le=5000,
         description="Most resources one stack may hold; the plan names any stack over it.",
+    )
+    moved: tuple[Move, ...] = Field(
+        default=(),
+        description="Services moving between shards ({service, from, to}): the deploy runs "
+        "`pulumi state move` before the ups; remove a record once deployed (runbooks/shards.md).",
     )
 
     def stack_of(self, service: str) -> str | None:
@@ -147,6 +153,8 @@ def dump_layout(layout: EnvironmentLayout) -> str:
     if layout.stack_resource_limit != DEFAULT_LIMIT:
         data["stackResourceLimit"] = layout.stack_resource_limit
     data["stacks"] = {name: list(names) for name, names in layout.stacks.items()}
+    if layout.moved:
+        data["moved"] = [m.model_dump(by_alias=True) for m in layout.moved]
     return yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
 
 
@@ -210,6 +218,7 @@ def layout_problems(
                     f"{origin}: shared secret {key} is read by {reader}, which is in no stack the "
                     f"foundation {layout.foundation} knows: it could not grant it"
                 )
+    problems += move_problems(layout, catalog, origin)
     for stack in sorted(set(stacks) - set(layout.all_stacks())):
         problems.append(
             f"stack {stack} is not in {origin} (its stacks: {', '.join(layout.all_stacks())})"

@@ -1,4 +1,4 @@
-"""``platform-secrets shards check|propose``: an environment's assignment of services to stacks.
+"""``platform-secrets shards check|propose|moves``: an environment's assignment of services to stacks.
 
 Plain functions returning an exit code (0 fine, 1 findings or refused input, 2 could not run); the CLI wraps
 them. The resource counts come from an offline plan's ``resources.json`` (``--plan DIR``, e.g. ``make plan``'s
@@ -8,12 +8,15 @@ output of a one-stack run of the same catalog): each service's resources are its
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from pathlib import Path
 
 from platform_secrets.model import shards
 from platform_secrets.model.catalog import Catalog, CatalogError, load_catalog
+from platform_secrets.model.shard_moves import move_problems
 from platform_secrets.model.shards import EnvironmentLayout, LayoutError
+from platform_secrets.offline import moves as shard_moves
 from platform_secrets.paths import PROJECT_ROOT
 
 
@@ -120,3 +123,39 @@ def _leading(path: Path) -> list[str]:
             break
         lines.append(line)
     return lines
+
+
+def moves(environment: str, base: Path, head: Path, root: Path = PROJECT_ROOT) -> int:
+    """Compare two environment plans (``DIR/<stack>/resources.json``): refuse a resource that changes stack
+    without a ``moved:`` record (exit 1), else print the ``pulumi state move`` steps the deploy runs."""
+    try:
+        layout, catalog, origin = _load(environment, root)
+        report = shard_moves.compare(
+            shard_moves.read_plans(base), shard_moves.read_plans(head), layout.moved, origin
+        )
+    except LayoutError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except (CannotRun, shard_moves.NotAPlan) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    problems = move_problems(layout, catalog, origin) + report.problems
+    for note in report.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if problems:
+        print(
+            f"environment {environment}: {len(problems)} problem(s) with services changing stack:\n"
+            + "\n".join(f"  - {p}" for p in problems),
+            file=sys.stderr,
+        )
+        return 1
+    if not report.steps:
+        print("no service changes stack")
+    for step in report.steps:
+        print(f"{step.service}: {shlex.join(step.argv())}")  # URNs hold `$`: quoted for a shell
+    if report.steps:
+        print(
+            "The deploy runs these (with --yes) before any up; dry-run one without --yes first "
+            "(runbooks/shards.md)"
+        )
+    return 0

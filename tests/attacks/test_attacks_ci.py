@@ -398,3 +398,63 @@ def test_a_head_catalog_outside_its_folder_is_refused(tmp_path: Path, capsys) ->
     (head / "Pulumi.dev.yaml").write_text((ci.ROOT / "Pulumi.dev.yaml").read_text())
     assert cli_main(["plan", "--stack", "dev", "--project-dir", str(head)]) == 1
     assert "lies outside the project directory" in capsys.readouterr().err
+
+
+def _stack_project(tmp_path: Path, stack: str, environment: str) -> Path:
+    """A checkout holding one shard ``stack`` of environments/<environment>.yaml, and a ``.venv/bin/python``
+    that runs this repository's code."""
+    import os
+    import sys
+
+    root = tmp_path / "checkout"
+    (root / "environments").mkdir(parents=True)
+    (root / "environments" / "live.yaml").write_text(
+        f"foundation: live-foundation\nstacks:\n  {stack}: [backend]\n"
+    )
+    (root / f"Pulumi.{stack}.yaml").write_text(
+        "config:\n  platform-secrets:environmentFile: environments/live.yaml\n"
+        f"  platform-secrets:environment: {environment}\n"
+    )
+    python = root / ".venv" / "bin" / "python"
+    python.parent.mkdir(parents=True)
+    python.write_text(f'#!/bin/sh\nPYTHONPATH={ci.ROOT} exec {sys.executable} "$@"\n')
+    python.chmod(0o755)
+    assert os.access(python, os.X_OK)
+    return root
+
+
+def _gate(root: Path, stack: str, environment: str, ref: str, event: str, command: str = "up"):
+    job = ci.load(ci.WORKFLOW_DIR / "pulumi-stack.yml")["jobs"]["pulumi"]
+    env = {
+        "STACK": stack,
+        "COMMAND": command,
+        "ENVIRONMENT": environment,
+        "GITHUB_REF": ref,
+        "GITHUB_EVENT_NAME": event,
+        "GITHUB_OUTPUT": str(root / "github-output"),
+        "GITHUB_STEP_SUMMARY": str(root / "summary.md"),
+        "AWS_ROLE_ARN": "",
+    }
+    return ci.run_scripts(job, env, root, until="platform_secrets.ci.stack_info")
+
+
+def test_a_prod_shard_dispatched_from_a_feature_branch_deploys(tmp_path: Path) -> None:
+    """Attack (issue 19): a prod environment split into shards ``prod-a``, ``prod-b``: dispatch the deploy of
+    ``prod-a`` from a feature branch. A gate that knows stacks by name (``dev|prod``, ``[ "$STACK" = prod ]``)
+    either refuses every shard or lets ``prod-a`` through as "not prod". The gate refuses it for its ref, and
+    lets the same shard run from main under its own GitHub environment."""
+    root = _stack_project(tmp_path, "prod-a", "prod")
+    rc, out = _gate(root, "prod-a", "prod-a", "refs/heads/feature", "workflow_dispatch")
+    assert rc == 1 and "refused on refs/heads/feature (workflow_dispatch)" in out, out
+    rc, out = _gate(root, "prod-a", "prod-a", "refs/heads/main", "push")
+    assert rc == 0, out
+    assert '"environment": "prod"' in out and '"role": "shard"' in out
+
+
+def test_a_prod_shard_whose_name_says_dev_is_judged_by_its_environment(tmp_path: Path) -> None:
+    """Attack: name a prod shard ``dev-payments`` and run it under the unprotected ``dev`` GitHub environment.
+    The stack's files say prod; its own GitHub environment is required (the other mismatches:
+    ``tests/ci/test_stack_info.py``)."""
+    root = _stack_project(tmp_path, "dev-payments", "prod")
+    rc, out = _gate(root, "dev-payments", "dev", "refs/heads/main", "push")
+    assert rc == 1 and "its own is 'dev-payments'" in out, out

@@ -98,7 +98,12 @@ def aws_runs(dev_run: RunResult, prod_run: RunResult) -> list[RunResult]:
 
 
 def test_both_runbooks_exist_and_have_commands() -> None:
-    assert set(RUNBOOKS) == {"audit-findings.md", "disaster-recovery.md", "rotate-secrets.md"}
+    assert set(RUNBOOKS) == {
+        "audit-findings.md",
+        "disaster-recovery.md",
+        "rotate-secrets.md",
+        "shards.md",
+    }
     assert len(COMMAND_LIST) > 60
 
 
@@ -314,3 +319,25 @@ def test_disaster_recovery_covers_the_four_situations() -> None:
         "30 days",
     ):
         assert needle in text, needle
+
+
+def test_the_shards_runbook_moves_a_service_with_a_record_and_a_dry_run_first() -> None:
+    """When to shard (the issue's numbers), add a service, move one (record, CI, dry-run, deploy, remove the
+    record), roll back; every `platform-secrets shards` subcommand it names exists."""
+    from platform_secrets.cli.shards import app
+
+    text = RUNBOOKS["shards.md"]
+    for heading in ("## When to shard", "## Add a service", "## Move a service", "## Rollback"):
+        assert heading in text, heading
+    for number in ("#10960", "#9348", "#7682", "#20323", "#14989", "1,000"):
+        assert number in text, number
+    assert "shards propose notifications --environment example --plan plan-example --write" in text
+    moves = [w for w in COMMAND_LIST if w[:3] == ["pulumi", "state", "move"]]
+    assert moves and all("--yes" not in w for w in moves), "the runbook's own move is a dry run"
+    steps = [line for line in text.splitlines() if re.match(r"\d\. \*\*", line)]
+    assert [s.split("**")[1].split()[0] for s in steps[:6]] == [
+        "Pull", "CI", "Dry-run", "Merge;", "Check", "Remove",
+    ]  # fmt: skip
+    named = set(re.findall(r"platform-secrets shards ([a-z-]+)", text))
+    known = {c.name or c.callback.__name__ for c in app.registered_commands}  # type: ignore[union-attr]
+    assert named and named <= known, named - known

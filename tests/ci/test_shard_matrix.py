@@ -99,3 +99,110 @@ def test_a_generated_matrix_job_is_judged_as_reaching_prod(tmp_path):
     job.pop("environment")
     (tmp_path / "w.yml").write_text(yaml.safe_dump(workflow))
     assert not any(r.reaches_prod() for r in reaches(tmp_path))
+
+
+@pytest.fixture
+def plans(tmp_path):
+    """A project with shards t-a, t-b, t-c and base/head environment plans in which only t-b differs."""
+    (tmp_path / "catalog.yaml").write_text("services:\n  s1: {}\n  s2: {}\n  s3: {}\n")
+    (tmp_path / "environments").mkdir()
+    (tmp_path / "environments" / "t.yaml").write_text(
+        "foundation: t-f\nstacks:\n  t-c: [s3]\n  t-a: [s1]\n  t-b: [s2]\n"
+    )
+    for side in ("base", "head"):
+        for stack in ("t-f", "t-a", "t-b", "t-c"):
+            records = [{"urn": f"urn:pulumi:{stack}::p::x:y:Z::{stack}", "inputs": {"v": 1}}]
+            if side == "head" and stack in ("t-b", "t-f"):
+                records[0]["inputs"] = {"v": 2}
+            (tmp_path / side / stack).mkdir(parents=True)
+            (tmp_path / side / stack / "resources.json").write_text(json.dumps(records))
+    return tmp_path
+
+
+def affected_matrix(root, capsys, changed=()):
+    files = root / "changed.txt"
+    files.write_text("".join(f"{c}\n" for c in changed))
+    code = main(
+        ["--environment", "t", "--base", str(root / "base"), "--head", str(root / "head"),
+         "--changed-files", str(files), "--project-dir", str(root)]
+    )  # fmt: skip
+    out = capsys.readouterr()
+    return code, [e["stack"] for e in json.loads(out.out)["include"]] if code == 0 else out.err
+
+
+def test_matrix_lists_only_affected_stacks_sorted(plans, capsys):
+    assert affected_matrix(plans, capsys, ["catalog.yaml"]) == (0, ["t-b"])
+
+
+def test_a_new_shard_and_a_changed_stack_file_are_affected(plans, capsys):
+    (plans / "base" / "t-c" / "resources.json").unlink()
+    code, stacks = affected_matrix(plans, capsys, ["Pulumi.t-a.yaml"])
+    assert (code, stacks) == (0, ["t-a", "t-b", "t-c"])
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["requirements.lock", "policy/requirements.lock", "policy/rules/x.py", "Pulumi.yaml",
+     "platform_secrets/program/clouds/aws.py", "__main__.py"],
+)  # fmt: skip
+def test_a_provider_pin_change_affects_every_stack(plans, capsys, path):
+    assert affected_matrix(plans, capsys, ["README.md", path]) == (0, ["t-a", "t-b", "t-c"])
+
+
+def test_a_pull_request_touching_no_shard_gives_an_empty_matrix(plans, capsys):
+    for stack in ("t-b", "t-f"):
+        (plans / "head" / stack / "resources.json").write_text(
+            (plans / "base" / stack / "resources.json").read_text()
+        )
+    assert affected_matrix(plans, capsys, ["README.md"]) == (0, [])
+
+
+def test_an_affected_matrix_over_256_stacks_is_refused(tmp_path, capsys):
+    names = [f"s{i:03}" for i in range(257)]
+    (tmp_path / "catalog.yaml").write_text("services:\n" + "".join(f"  {n}: {{}}\n" for n in names))
+    (tmp_path / "environments").mkdir()
+    (tmp_path / "environments" / "t.yaml").write_text(
+        yaml.safe_dump({"foundation": "f", "stacks": {f"t-{n}": [n] for n in names}})
+    )
+    for n in names:
+        (tmp_path / "head" / f"t-{n}").mkdir(parents=True)
+        (tmp_path / "head" / f"t-{n}" / "resources.json").write_text("[]")
+    (tmp_path / "base").mkdir()
+    code, err = affected_matrix(tmp_path, capsys)
+    assert code == 1
+    assert "257 shards: a GitHub matrix runs at most 256 jobs" in err
+
+
+def test_the_shards_matrix_command_takes_the_base_and_the_head(plans, capsys):
+    from platform_secrets.cli.app import main as cli_main
+
+    code = cli_main(
+        ["shards", "matrix", "-e", "t", "--base", str(plans / "base"), "--head",
+         str(plans / "head"), "--project-dir", str(plans)]
+    )  # fmt: skip
+    assert code == 0
+    assert [e["stack"] for e in json.loads(capsys.readouterr().out)["include"]] == ["t-b"]
+
+
+def test_the_pull_request_plans_base_and_head_and_refuses_unrecorded_moves_before_the_matrix():
+    steps = yaml.safe_load(WORKFLOW.read_text())["jobs"]["stacks"]["steps"]
+    runs = [s.get("run", "") for s in steps]
+    plans = next(r for r in runs if "--out plan-head" in r)
+    assert 'plan --environment "$ENVIRONMENT" --out plan-base' in plans
+    assert '--project-dir "$HEAD_DATA" --out plan-head' in plans, (
+        "the head is data, planned by base tools"
+    )
+    order = [i for i, r in enumerate(runs) for key in ("shards moves", "diff plan-base plan-head",
+             "shard_matrix") if key in r]  # fmt: skip
+    assert order == sorted(order) and len(order) == 3, (
+        "moves, then the access diff, then the matrix"
+    )
+    assert 'exit "$rc"' in next(r for r in runs if "shards moves" in r), (
+        "a refused move fails the job"
+    )
+    assert "--base plan-base --head plan-head --changed-files changed-files.txt" in runs[-1]
+    checkouts = [s for s in steps if str(s.get("uses", "")).startswith("actions/checkout@")]
+    assert [c["with"]["ref"] for c in checkouts] == [
+        "${{ github.event.pull_request.base.sha }}",
+        "${{ github.event.pull_request.head.sha }}",
+    ]

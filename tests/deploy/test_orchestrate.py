@@ -13,7 +13,7 @@ import sys
 import pytest
 
 from platform_secrets.deploy.command import deploy
-from platform_secrets.deploy.orchestrate import run_environment
+from platform_secrets.deploy.orchestrate import render, run_environment, run_moves
 from platform_secrets.model.shards import parse_layout
 from platform_secrets.paths import PROJECT_ROOT
 
@@ -201,3 +201,76 @@ def test_deploy_without_a_cli_could_not_run(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("PATH", str(tmp_path))
     assert deploy("t", "preview", root=tmp_path) == 2
     assert "pulumi CLI is not on PATH" in capsys.readouterr().err
+
+
+def moved_layout():
+    return parse_layout(
+        {
+            "foundation": "env-f",
+            "stacks": {"env-0": ["s0"], "env-1": ["s1", "s2"]},
+            "moved": [{"service": "s2", "from": "env-0", "to": "env-1"}],
+        },
+        "env.yaml",
+    )
+
+
+# The shape the program registers (tests/program/prod_urns.txt): the component is a child of the stack root.
+S2 = "urn:pulumi:env-0::platform-secrets::pulumi:pulumi:Stack$platform-secrets:index:ServiceSecrets::s2"
+
+
+def test_a_recorded_move_runs_state_move_before_the_ups(standin):
+    (standin.state / "env-0").write_text(S2 + "\n")
+    reports = standin.run(moved_layout(), action="up")
+    moves = standin.calls("state")
+    assert [c["argv"] for c in moves] == [
+        ["state", "move", "--source", "env-0", "--dest", "env-1", "--yes", S2]
+    ]
+    ups = standin.calls("up")
+    assert len(ups) == 3 and all(c["t0"] >= moves[0]["t1"] for c in ups)
+    assert (standin.state / "env-1").read_text() == S2.replace("env-0", "env-1") + "\n"
+    assert reports[0].stack == "move s2 env-0 -> env-1" and reports[0].status == "ok"
+    assert [r.status for r in reports[1:]] == ["ok", "ok", "ok"]
+
+
+def test_a_move_already_done_is_not_run_again(standin):
+    (standin.state / "env-0").touch()
+    (standin.state / "env-1").write_text(S2.replace("env-0", "env-1") + "\n")
+    reports = run_moves(moved_layout(), "up", standin.work, standin.command(), standin.env())
+    assert standin.calls("state") == []
+    assert reports[0].status == "ok" and reports[0].changes == {"already moved": 1}
+    exports = [c for c in standin.calls("stack") if c["argv"][1] == "export"]
+    assert exports and all("--show-secrets" not in c["argv"] for c in exports)
+
+
+def test_a_failed_move_starts_no_stack(standin):
+    (standin.state / "env-0").write_text(S2 + "\n")
+    standin.scenario = {"state-move": {"fail": True}}
+    reports = standin.run(moved_layout(), action="up")
+    assert [(r.stack, r.status) for r in reports] == [
+        ("move s2 env-0 -> env-1", "failed"),
+        ("env-f", "not-started"),
+        ("env-0", "not-started"),
+        ("env-1", "not-started"),
+    ]
+    assert standin.calls("up") == []
+
+
+def test_a_preview_runs_no_move_and_reports_it_pending(standin):
+    reports = run_moves(moved_layout(), "preview", standin.work, standin.command(), standin.env())
+    assert not standin.log.exists()  # not one pulumi call
+    assert reports[0].status == "pending" and "deploy --up" in reports[0].error
+    assert render(reports).endswith("0 stacks: 0 failed, 0 not started; 1 move(s), 1 pending")
+
+
+def test_the_move_finds_only_the_services_own_component():
+    from platform_secrets.deploy.orchestrate import component_of
+
+    p = "urn:pulumi:env-0::platform-secrets::"
+    urns = {
+        f"{p}pulumi:pulumi:Stack$platform-secrets:index:SharedSecrets::s2",
+        f"{p}pulumi:pulumi:Stack$platform-secrets:index:ServiceSecrets::s22",
+        f"{p}platform-secrets:index:ServiceSecrets$aws:iam/role:Role::s2",
+        S2,
+    }
+    assert component_of(urns, "s2") == S2
+    assert component_of(urns - {S2}, "s2") is None

@@ -2,7 +2,8 @@
 
 Copied by the tests to ``<tmp>/bin/pulumi``. Every call appends one JSON line ``{argv, stack, t0, t1, pid}`` to
 ``$STANDIN_LOG`` (one ``write`` on an ``O_APPEND`` descriptor, atomic across processes). ``$STANDIN_STATE`` is a
-directory with one file per existing stack; ``$STANDIN_SCENARIO`` is JSON ``{stack: {sleep, fail, no_summary}}``.
+directory with one file per existing stack (its URNs, one a line, for ``stack export`` and ``state move``);
+``$STANDIN_SCENARIO`` is JSON ``{stack: {sleep, fail, no_summary}}`` (key ``state-move`` for the moves).
 It reports version 3.205.0, so the SDK reads engine events from a file rather than serving gRPC.
 """
 
@@ -10,6 +11,27 @@ import json
 import os
 import sys
 import time
+
+
+def _urns(state, stack):
+    path = os.path.join(state, stack)
+    return open(path).read().split() if os.path.exists(path) else []
+
+
+def _move(args, state):
+    """``state move --source A --dest B --yes URN...``: the URNs leave A's file for B's, stack part rewritten."""
+    if json.loads(os.environ.get("STANDIN_SCENARIO") or "{}").get("state-move", {}).get("fail"):
+        return 1, "error: scenario failure\n"
+    if "--yes" not in args:
+        return 1, "error: --yes must be passed in to proceed when running in non-interactive mode\n"
+    source, dest = args[args.index("--source") + 1], args[args.index("--dest") + 1]
+    urns = [a for a in args if a.startswith("urn:pulumi:")]
+    kept = [u for u in _urns(state, source) if u not in urns]
+    moved = [u.replace(f"urn:pulumi:{source}::", f"urn:pulumi:{dest}::", 1) for u in urns]
+    for name, lines in ((source, kept), (dest, _urns(state, dest) + moved)):
+        with open(os.path.join(state, name), "w") as f:
+            f.write("".join(f"{u}\n" for u in lines))
+    return 0, ""
 
 
 def main(argv):
@@ -65,8 +87,11 @@ def main(argv):
                 }
             ]
         )
+    elif args[:2] == ["stack", "export"]:
+        urns = _urns(state, stack)
+        out = json.dumps({"version": 3, "deployment": {"resources": [{"urn": u} for u in urns]}})
     elif args[:2] == ["state", "move"]:
-        pass
+        rc, err = _move(args, state)
     else:
         rc, err = 2, "stand-in: unsupported\n"
     record = {"argv": args, "stack": stack, "t0": t0, "t1": time.time(), "pid": os.getpid()}
