@@ -266,3 +266,20 @@ def test_the_matrix_of_a_run_names_the_service_its_role_serves_and_what_it_reads
     assert matrix["backend"]["keys"] == ["DB"]
     assert matrix["backend"]["assumed_by"] == [ADMIN]
     assert access.derive([_role(), inline]) == {}
+
+
+# --- rules the mutation run showed no test stated (make mutation) ---
+
+
+def test_a_principal_that_is_no_arn_is_named_only_by_its_own_name() -> None:
+    """A bare account id or a service name has no account field: an empty or account-less name is not it."""
+    for named in ("", "arn:aws:iam:::root"):
+        policy = doc(
+            {"Effect": "Allow", "Principal": {"AWS": named}, "Action": READ, "Resource": "*"}
+        )
+        assert access.aws_verdict(policy, READ, SECRET, ACCOUNT) is None, named
+        assert access.aws_verdict(policy, READ, SECRET, "ec2.amazonaws.com") is None, named
+    itself = doc(
+        {"Effect": "Allow", "Principal": {"AWS": ACCOUNT}, "Action": READ, "Resource": "*"}
+    )
+    assert access.aws_verdict(itself, READ, SECRET, ACCOUNT) == "Allow"
