@@ -363,7 +363,7 @@ def _principal_matches(principal_block: Any, principal: str | None, *, by_accoun
         return True
     if not isinstance(principal_block, dict):
         return False
-    named = [str(p) for p in _as_list(principal_block.get("AWS", []))]
+    named = [str(p) for p in _as_list(principal_block.get("AWS") or [])]
     if "*" in named:
         return True
     if principal is None:
@@ -450,7 +450,7 @@ def _named_principals(doc: dict[str, Any]) -> set[str]:
                     found.update(str(v) for v in _as_list(values) if "*" not in str(v))
         principal = st.get("Principal")
         if isinstance(principal, dict):
-            found.update(str(p) for p in _as_list(principal.get("AWS", [])) if p != "*")
+            found.update(str(p) for p in _as_list(principal.get("AWS") or []) if p != "*")
     return found
 
 

@@ -432,3 +432,17 @@ def test_the_matrix_of_a_run_holds_its_gcp_and_vault_rows_with_their_env_var_nam
     assert matrix["user:alice@example.com"]["entries"] == ["db"]
     assert matrix["app"]["entries"] == ["kv/app/TOKEN"]
     assert matrix["app"]["keys"] == ["APP_TOKEN"]
+
+
+def test_a_run_with_vault_roles_but_no_vault_entry_has_no_vault_rows() -> None:
+    """As for AWS: the Vault derivation runs for a run that registers entries; roles alone give no row."""
+    role = registered(
+        "vault:jwt/authBackendRole:AuthBackendRole", "r", {"roleName": "app", "tokenPolicies": []}
+    )
+    assert access.derive([role, _role()]) == {}
+
+
+def test_a_null_aws_principal_names_nobody_not_a_principal_called_none() -> None:
+    null = doc({"Effect": "Allow", "Principal": {"AWS": None}, "Action": READ, "Resource": "*"})
+    assert access.aws_verdict(null, READ, SECRET, "None") is None
+    assert access._named_principals(null) == set()
