@@ -38,8 +38,7 @@ def derive(resources: list[Registered]) -> dict[str, dict[str, Any]]:
     return dict(sorted(matrix.items()))
 
 
-def _statements(document: str | dict) -> list[dict[str, Any]]:
-    doc = json.loads(document) if isinstance(document, str) else document
+def _statements(doc: dict[str, Any]) -> list[dict[str, Any]]:
     statements = doc.get("Statement", [])
     return statements if isinstance(statements, list) else [statements]
 
@@ -265,7 +264,7 @@ def derive_aws(
                     changed = changed or bool(gained)
 
     def fill(row: dict[str, Any], principal: str, namespace: str | None) -> dict[str, Any]:
-        arns = readable.get(principal, set())
+        arns = readable[principal]  # every row's principal: a role, an outsider or a door
         names = sorted({by_arn[arn].name for arn in arns})
         row["entries"] = names
         row["keys"] = sorted(env_keys.get((namespace, name)) or by_name[name].key for name in names)
@@ -278,7 +277,7 @@ def derive_aws(
             row["regions"] = partial
         if assumes.get(principal):
             row["assumes"] = sorted(assumes[principal])
-            own = {by_arn[arn].name for arn in direct.get(principal, set())}
+            own = {by_arn[arn].name for arn in direct[principal]}
             via = {
                 name: sorted(r for r in assumes[principal] if set(by_name[name].arns) & readable[r])
                 for name in names
@@ -354,25 +353,24 @@ def _matches(patterns: Any, value: str, *, case: bool) -> bool:
     return False
 
 
-def _principal_matches(
-    principal_block: Any, principal: str | None, *, by_account: bool = True
-) -> bool:
+def _principal_matches(principal_block: Any, principal: str | None, *, by_account: bool) -> bool:
     """Whether a statement's ``Principal`` covers ``principal`` (None: an unnamed one).
 
-    ``by_account`` False: naming the principal's account (its root or bare id) does not count.
+    ``by_account`` False: naming the principal's account (its root or bare id) does not count. A principal
+    that is no ARN (a bare account id, a service name) has no account: only its own name covers it.
     """
     if principal_block == "*":
         return True
     if not isinstance(principal_block, dict):
         return False
-    named = [str(p) for p in _as_list(principal_block.get("AWS", []))]
+    named = [str(p) for p in _as_list(principal_block.get("AWS") or [])]
     if "*" in named:
         return True
     if principal is None:
         return False
-    account = principal.split(":")[4] if principal.count(":") >= 5 else ""
-    if not by_account:
+    if not by_account or principal.count(":") < 5:
         return principal in named
+    account = principal.split(":")[4]
     return principal in named or account in named or f"arn:aws:iam::{account}:root" in named
 
 
@@ -452,7 +450,7 @@ def _named_principals(doc: dict[str, Any]) -> set[str]:
                     found.update(str(v) for v in _as_list(values) if "*" not in str(v))
         principal = st.get("Principal")
         if isinstance(principal, dict):
-            found.update(str(p) for p in _as_list(principal.get("AWS", [])) if p != "*")
+            found.update(str(p) for p in _as_list(principal.get("AWS") or []) if p != "*")
     return found
 
 

@@ -216,7 +216,7 @@ def findings(declared: Declared, live: LiveView, as_of: date) -> list[Finding]:
 
 def _via(live: LiveView, label: str, entry: str) -> str:
     """`` through <policy>`` when the store's matrix says which of the reader's policies grants the entry."""
-    policies = (live.matrix.get(label, {}).get("via") or {}).get(entry)
+    policies = (live.matrix[label].get("via") or {}).get(entry)  # a label is a row of the matrix
     return f" through {', '.join(policies)}" if policies else ""
 
 

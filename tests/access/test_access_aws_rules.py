@@ -9,6 +9,7 @@ from typing import Any
 from platform_secrets.access import matrix as access
 from platform_secrets.access.aws_trust import WayIn
 from platform_secrets.offline.registered import Registered
+from platform_secrets.program.clouds import aws_policies
 
 ACCOUNT = "111122223333"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/app"
@@ -266,3 +267,182 @@ def test_the_matrix_of_a_run_names_the_service_its_role_serves_and_what_it_reads
     assert matrix["backend"]["keys"] == ["DB"]
     assert matrix["backend"]["assumed_by"] == [ADMIN]
     assert access.derive([_role(), inline]) == {}
+
+
+# --- rules the mutation run showed no test stated (make mutation) ---
+
+
+def test_a_principal_that_is_no_arn_is_named_only_by_its_own_name() -> None:
+    """A bare account id or a service name has no account field: an empty or account-less name is not it."""
+    for named in ("", "arn:aws:iam:::root"):
+        policy = doc(
+            {"Effect": "Allow", "Principal": {"AWS": named}, "Action": READ, "Resource": "*"}
+        )
+        assert access.aws_verdict(policy, READ, SECRET, ACCOUNT) is None, named
+        assert access.aws_verdict(policy, READ, SECRET, "ec2.amazonaws.com") is None, named
+    itself = doc(
+        {"Effect": "Allow", "Principal": {"AWS": ACCOUNT}, "Action": READ, "Resource": "*"}
+    )
+    assert access.aws_verdict(itself, READ, SECRET, ACCOUNT) == "Allow"
+
+
+OTHER = SECRET.replace("s-AbCdEf", "t-AbCdEf")
+THIRD = SECRET.replace("s-AbCdEf", "u-AbCdEf")
+
+
+def _entries(*arns: str) -> list[access.AwsEntry]:
+    return [access.AwsEntry(arn.rsplit(":", 1)[-1], (arn,), "K", {"Statement": []}) for arn in arns]
+
+
+def _tool(name: str, trusted: list[str], *policies: dict[str, Any]) -> access.AwsRole:
+    trust = doc({"Effect": "Allow", "Principal": {"AWS": trusted}, "Action": "sts:AssumeRole"})
+    return access.AwsRole(name, f"arn:aws:iam::{ACCOUNT}:role/{name}", trust, policies)
+
+
+def _reads(*arns: str) -> dict[str, Any]:
+    return doc({"Effect": "Allow", "Action": READ, "Resource": list(arns)})
+
+
+def test_a_document_without_statements_allows_nothing_and_names_nobody() -> None:
+    assert access.aws_verdict({}, READ, SECRET, ROLE) is None
+    assert access._named_principals({}) == set()
+
+
+def test_an_identity_deny_refuses_that_entry_only_even_if_another_policy_allows() -> None:
+    deny = doc({"Effect": "Deny", "Action": READ, "Resource": SECRET})
+    role = _tool("app", [ADMIN], _reads(SECRET, OTHER), deny)
+    assert access.derive_aws(_entries(SECRET, OTHER), [role])["app"]["entries"] == ["t-AbCdEf"]
+
+
+def test_a_tooling_roles_named_assumers_are_in_its_row_not_rows_of_their_own() -> None:
+    """The principals a tooling role names are its declared way in: its row, not a reader each."""
+    matrix = access.derive_aws(_entries(SECRET), [_tool("tool", [ADMIN], _reads(SECRET))])
+    assert sorted(matrix) == [f"arn:aws:iam::{ACCOUNT}:root", "tool"]
+    assert matrix["tool"]["assumed_by"] == [ADMIN]
+
+
+def test_a_tooling_role_names_every_way_in_among_who_assumes_it() -> None:
+    other_root = "arn:aws:iam::444455556666:root"
+    role = _tool("tool", [ADMIN, "444455556666"], _reads(SECRET))
+    matrix = access.derive_aws(_entries(SECRET), [role])
+    assert matrix["tool"]["assumed_by"] == [ADMIN, other_root]
+    assert matrix[other_root]["via"] == {"s-AbCdEf": [role.arn]}
+
+
+def test_a_workloads_env_var_names_come_from_its_service_accounts_namespace() -> None:
+    """The namespace is the service account's first half: a workload named unlike its namespace keeps it."""
+    provider = aws_policies.oidc_provider_arn(ACCOUNT, "oidc.example/id/X")
+    trust = aws_policies.irsa_trust_policy(provider, "oidc.example/id/X", "apps", "backend")
+    role = access.AwsRole("backend", ROLE, trust, (_reads(SECRET),))
+    matrix = access.derive_aws(_entries(SECRET), [role], {("apps", "s-AbCdEf"): "DB_URL"})
+    assert matrix["backend"]["service_account"] == "apps/backend"
+    assert matrix["backend"]["keys"] == ["DB_URL"]
+
+
+def test_via_names_only_the_assumed_roles_that_read_each_entry_and_not_its_own() -> None:
+    """An entry a role reads itself has no via; one read through another role names that role alone."""
+    worker = _tool("worker", [ADMIN], _reads(OTHER))
+    both = _tool("both", [worker.arn], _reads(SECRET, OTHER))
+    third = _tool("third", [worker.arn], _reads(THIRD))
+    matrix = access.derive_aws(_entries(SECRET, OTHER, THIRD), [worker, both, third])
+    assert matrix["worker"]["entries"] == ["s-AbCdEf", "t-AbCdEf", "u-AbCdEf"]
+    assert matrix["worker"]["via"] == {"s-AbCdEf": [both.arn], "u-AbCdEf": [third.arn]}
+
+
+def test_a_federated_door_reader_says_which_tokens_it_admits() -> None:
+    provider = f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
+    trust = doc(
+        {
+            "Effect": "Allow",
+            "Principal": {"Federated": provider},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringLike": {"token.actions.githubusercontent.com:sub": "repo:o/*"}},
+        }
+    )
+    role = access.AwsRole("ci", ROLE, trust, (_reads(SECRET),))
+    row = access.derive_aws(_entries(SECRET), [role])[f"{provider} sub~repo:o/*"]
+    assert (row["kind"], row["admits"], row["entries"]) == (
+        "federated",
+        "sub~repo:o/*",
+        ["s-AbCdEf"],
+    )
+
+
+def test_a_role_attached_by_an_arn_with_a_path_holds_its_policies() -> None:
+    """A policy names its role by name or by ARN, and an ARN may hold a path: the name is its last part."""
+    with_path = f"arn:aws:iam::{ACCOUNT}:role/team/app"
+    managed = registered("aws:iam/policy:Policy", "m", {"policy": READ_POLICY}, arn=POLICY_ARN)
+    resources = [
+        _role(),
+        managed,
+        registered(
+            "aws:iam/rolePolicy:RolePolicy", "i", {"role": with_path, "policy": READ_POLICY}
+        ),
+        registered(
+            "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+            "a",
+            {"role": with_path, "policyArn": POLICY_ARN},
+        ),
+    ]
+    _, (role,), _ = access.aws_documents(resources)
+    assert role.policies == (json.loads(READ_POLICY), json.loads(READ_POLICY))
+
+
+def test_the_matrix_of_a_run_holds_its_gcp_and_vault_rows_with_their_env_var_names() -> None:
+    """One run's matrix dispatches to every store it registered entries in, with the ExternalSecrets' names."""
+    gcp_secret = Registered(
+        urn="urn:gcp",
+        type="gcp:secretmanager/secret:Secret",
+        name="s",
+        id="projects/p/secrets/db",
+        inputs={"project": "p", "secretId": "db", "annotations": {"platform-secrets-key": "DB"}},
+    )
+    grant = Registered(
+        urn="urn:grant",
+        type="gcp:secretmanager/secretIamMember:SecretIamMember",
+        name="g",
+        inputs={
+            "secretId": "projects/p/secrets/db",
+            "role": "roles/secretmanager.secretAccessor",
+            "member": "user:alice@example.com",
+        },
+    )
+    kv = registered("vault:kv/secretV2:SecretV2", "kv", {"mount": "kv", "name": "app/TOKEN"})
+    policy = 'path "kv/data/app/TOKEN" { capabilities = ["read"] }'
+    vault_policy = registered("vault:index/policy:Policy", "p", {"name": "p-app", "policy": policy})
+    vault_role = registered(
+        "vault:jwt/authBackendRole:AuthBackendRole",
+        "r",
+        {
+            "backend": "k8s",
+            "roleName": "app",
+            "tokenPolicies": ["p-app"],
+            "boundSubject": "system:serviceaccount:apps:app",
+        },
+    )
+    external = registered(
+        "kubernetes:external-secrets.io/v1:ExternalSecret",
+        "es",
+        {
+            "metadata": {"namespace": "apps"},
+            "spec": {"data": [{"secretKey": "APP_TOKEN", "remoteRef": {"key": "app/TOKEN"}}]},
+        },
+    )
+    matrix = access.derive([gcp_secret, grant, kv, vault_policy, vault_role, external])
+    assert matrix["user:alice@example.com"]["entries"] == ["db"]
+    assert matrix["app"]["entries"] == ["kv/app/TOKEN"]
+    assert matrix["app"]["keys"] == ["APP_TOKEN"]
+
+
+def test_a_run_with_vault_roles_but_no_vault_entry_has_no_vault_rows() -> None:
+    """As for AWS: the Vault derivation runs for a run that registers entries; roles alone give no row."""
+    role = registered(
+        "vault:jwt/authBackendRole:AuthBackendRole", "r", {"roleName": "app", "tokenPolicies": []}
+    )
+    assert access.derive([role, _role()]) == {}
+
+
+def test_a_null_aws_principal_names_nobody_not_a_principal_called_none() -> None:
+    null = doc({"Effect": "Allow", "Principal": {"AWS": None}, "Action": READ, "Resource": "*"})
+    assert access.aws_verdict(null, READ, SECRET, "None") is None
+    assert access._named_principals(null) == set()

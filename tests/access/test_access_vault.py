@@ -426,3 +426,88 @@ def test_an_entry_path_holding_the_word_metadata_keeps_it() -> None:
         dataJson=json.dumps({"custom_metadata": {}}),
     )
     assert documents([endpoint])[0] == [VaultEntry("kv", "team/metadata/KEY", None)]
+
+
+# --- rules the mutation run showed no test stated (make mutation) ---
+
+
+def test_a_role_read_from_the_api_keeps_every_field_that_decides_its_tokens() -> None:
+    from platform_secrets.access.vault import role_from_api
+
+    data = {
+        "token_policies": ["p"],
+        "bound_subject": "s",
+        "bound_audiences": ["vault"],
+        "bound_claims": {"team": "core"},
+        "bound_claims_type": "glob",
+        "user_claim": "email",
+        "token_no_default_policy": True,
+        "token_type": "batch",
+        "token_ttl": 60,
+        "token_max_ttl": 120,
+        "token_bound_cidrs": ["10.0.0.0/8"],
+        "groups_claim": "groups",
+        "claim_mappings": {"team": "team"},
+        "token_policies_template_claims": True,
+    }
+    assert role_from_api("k8s", "app", data) == VaultRole(
+        "k8s",
+        "app",
+        ("p",),
+        bound_subject="s",
+        bound_audiences=("vault",),
+        bound_claims={"team": "core"},
+        bound_claims_type="glob",
+        user_claim="email",
+        no_default_policy=True,
+        token_type="batch",
+        token_ttl=60,
+        token_max_ttl=120,
+        token_bound_cidrs=("10.0.0.0/8",),
+        groups_claim="groups",
+        claim_mappings={"team": "team"},
+        policies_from_claims=True,
+    )
+    assert role_from_api("k8s", "app", {}) == VaultRole("k8s", "app", ())
+
+
+ALIASES = {
+    "e-mine": [("acc-k8s", "system:serviceaccount:media:media")],
+    "e-other-sa": [("acc-k8s", "system:serviceaccount:x:y")],
+}
+GROUPS = [
+    {"id": "g-mine", "name": "mine", "type": "internal", "member_entity_ids": ["e-mine"]},
+    {"id": "g-other", "name": "other", "type": "internal", "member_entity_ids": ["e-other-sa"]},
+]
+
+
+def test_a_bound_subject_pins_the_entity_whose_groups_a_token_may_carry() -> None:
+    from platform_secrets.access.vault import with_groups
+
+    assert with_groups(planned_media(), "acc-k8s", GROUPS, ALIASES).groups == ("mine",)
+
+
+def test_without_a_bound_subject_keyed_on_sub_any_alias_of_the_mount_may_be_the_tokens_entity() -> (
+    None
+):
+    """Another user claim, or no bound subject: the login may land on any entity of the mount."""
+    from platform_secrets.access.vault import with_groups
+
+    for role in (planned_media(user_claim="email"), planned_media(bound_subject="")):
+        assert with_groups(role, "acc-k8s", GROUPS, ALIASES).groups == ("mine", "other"), role
+    assert with_groups(planned_media(bound_subject=""), "acc-ci", GROUPS, ALIASES).groups == ()
+
+
+def test_a_group_applies_through_every_level_of_nesting_and_a_cycle_ends() -> None:
+    from platform_secrets.access.vault import with_groups
+
+    nested = [
+        {"id": "g1", "name": "leaf", "member_entity_ids": ["e-mine"], "policies": ["p1"]},
+        {"id": "g2", "name": "middle", "member_group_ids": ["g1"]},
+        {"id": "g3", "name": "top", "member_group_ids": ["g2"], "policies": ["p3"]},
+        {"id": "c1", "name": "loop-a", "member_group_ids": ["c2"]},
+        {"id": "c2", "name": "loop-b", "member_group_ids": ["c1", "missing"]},
+    ]
+    role = with_groups(planned_media(), "acc-k8s", nested, ALIASES)
+    assert role.groups == ("leaf", "middle", "top")
+    assert role.group_policies == ("p1", "p3")

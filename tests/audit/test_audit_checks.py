@@ -343,3 +343,31 @@ def test_a_declared_reader_shows_by_its_declared_name_and_another_by_its_live_on
     )
     (row,) = rows(declared, live, AS_OF)
     assert row["readers"] == ["p-prod-backend", "x"]
+
+
+# --- rules the mutation run showed no test stated (make mutation) ---
+
+
+def test_an_extra_reader_finding_names_the_policies_through_which_it_reads() -> None:
+    declared = _declared(_entry(), readers={BACKEND: [NAME]})
+    live = _live({NAME: _present()}, {BACKEND: [NAME], WORKER: [NAME]})
+    live.matrix["p-prod-worker"]["via"] = {NAME: ["console-grant", "default"], "other": ["x"]}
+    (found,) = findings(declared, live, AS_OF)
+    assert found.detail == (
+        "p-prod-worker can read it through console-grant, default; the catalog does not declare it"
+    )
+
+
+def test_a_latent_reader_is_a_high_finding_naming_the_entry_the_identity_and_why() -> None:
+    latent = ((NAME, WORKER, "its own policy allows; only the entry's resource policy stops it"),)
+    live = _live({NAME: _present()}, latent_readers=latent)
+    found = findings(_declared(_entry()), live, AS_OF)
+    assert found == [
+        Finding(
+            "latent-reader",
+            "high",
+            NAME,
+            WORKER,
+            "its own policy allows; only the entry's resource policy stops it",
+        )
+    ]
