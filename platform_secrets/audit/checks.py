@@ -65,6 +65,9 @@ class LiveEntry:
     """A deletion is scheduled or done (recoverable until purged): the entry cannot be read."""
     problems: tuple[str, ...] = ()
     """Protection the stack declares for this entry that the store does not show."""
+    current_version: str | None = None
+    """The store's id of the current value (AWS VersionId, Vault/GCP version number), from metadata; None
+    where the guarded reader cannot see it (Azure). The rotate command records it as the previous one."""
 
 
 @dataclass(frozen=True)

@@ -83,6 +83,7 @@ def aws_view(
             or secret.created,
             deleted_on=secret.deleted_on,
             problems=tuple(problems),
+            current_version=secret.current_version,
         )
     matrix = access.derive(_aws_documents(secrets, roles))
     latent = audit_aws.latent_readers(
@@ -244,6 +245,7 @@ def gcp_view(
             has_value=newest is not None and newest[0] == "ENABLED",
             value_set=newest[1] if newest else None,
             problems=tuple(_gcp_protection(planned.resource.inputs, s) if planned else ()),
+            current_version=s.newest_version,
         )
     return LiveView(
         scope=scope,
@@ -432,6 +434,7 @@ def vault_view(
             has_value=s.current_version > 0 and not s.current_deleted,
             value_set=s.current_created,
             problems=tuple(problems),
+            current_version=str(s.current_version) if s.current_version > 0 else None,
         )
     config = reader.mount_config(mount)
     store_problems = []

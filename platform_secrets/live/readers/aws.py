@@ -66,6 +66,8 @@ class LiveSecret:
     rotation_enabled: bool
     replica_keys: dict[str, str | None] = field(default_factory=dict)
     """Replica region -> the KMS key its copy is encrypted with (None: the AWS managed key)."""
+    current_version: str | None = None
+    """The VersionId of the ``AWSCURRENT`` version (DescribeSecret's VersionIdsToStages)."""
 
 
 @dataclass(frozen=True)
@@ -167,6 +169,7 @@ class AwsReader:
                         r["Region"]: r.get("KmsKeyId")
                         for r in described.get("ReplicationStatus") or []
                     },
+                    current_version=str(current[0]) if current else None,
                 )
             )
         return sorted(found, key=lambda s: s.name)

@@ -49,6 +49,8 @@ class LiveGcpSecret:
     """(state, create time) of each version, newest first."""
     bindings: tuple[tuple[str, tuple[str, ...]], ...]
     """(role, members) of the secret's IAM policy."""
+    newest_version: str | None = None
+    """The number of the newest version (the one ``versions`` lists first)."""
 
 
 class GcpReader:
@@ -104,6 +106,7 @@ class GcpReader:
                     else None,
                     versions=tuple((v.state.name, _time(v.create_time)) for v in versions),
                     bindings=tuple((b.role, tuple(b.members)) for b in policy.bindings),
+                    newest_version=versions[0].name.rsplit("/", 1)[-1] if versions else None,
                 )
             )
         return sorted(found, key=lambda s: s.secret_id)
