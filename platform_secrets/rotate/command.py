@@ -15,6 +15,7 @@ was refused; 2 the store or the stack could not be read.
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from datetime import UTC, date, datetime, timedelta
@@ -28,6 +29,7 @@ from platform_secrets.live.readers import ValueReadRefused
 from platform_secrets.offline import runner as offline
 from platform_secrets.rotate.plan import RotationPlan, due
 from platform_secrets.rotate.stackfile import StackEditRefused, write_bumped
+from platform_secrets.rotate.tickets import ticket
 
 _WITHIN = re.compile(r"^(\d{1,3})d$")
 
@@ -53,6 +55,14 @@ def plan_rotation(
     return due(declared.entries, live, as_of, within, declared.settings.rotation_overlaps)
 
 
+def repo_url() -> str:
+    """The repository's address on GitHub Actions (its runbook links are then absolute), else nothing."""
+    server, repo = os.environ.get("GITHUB_SERVER_URL", ""), os.environ.get("GITHUB_REPOSITORY", "")
+    if re.fullmatch(r"https://[A-Za-z0-9.-]+", server) and re.fullmatch(r"[\w.-]+/[\w.-]+", repo):
+        return f"{server}/{repo}"
+    return ""
+
+
 def report(stack: str, plan: RotationPlan, changed: bool) -> dict[str, Any]:
     return {
         "stack": stack,
@@ -63,7 +73,7 @@ def report(stack: str, plan: RotationPlan, changed: bool) -> dict[str, Any]:
         "held": [d.as_dict() for d in plan.held],
         "stack_file_changed": changed,
         "due": [d.as_dict() for d in plan.due],
-        "tickets": [d.as_dict() for d in plan.tickets],
+        "tickets": [ticket(stack, d.as_dict(), repo_url()) for d in plan.tickets],
     }
 
 

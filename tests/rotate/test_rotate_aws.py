@@ -162,6 +162,12 @@ def test_rotate_command_on_ministack_bumps_exactly_the_100_day_old_epoch(
     assert changed == {"shared-jwt-secret-generated"}, changed
 
 
+def test_the_rotate_report_holds_no_value(rotated: Rotated, live: LiveEnv) -> None:
+    text = json.dumps(rotated.result)
+    assert rotated.old_value not in text and rotated.new_value not in text
+    assert not [name for name, value in live.values.items() if value in text]
+
+
 def test_the_recorded_version_is_the_one_before_the_rotation(rotated: Rotated) -> None:
     assert rotated.result["overlaps_set"] == {"shared.JWT_SECRET": rotated.old_version}
     config = yaml.safe_load((rotated.stack_dir / "Pulumi.dev.yaml").read_text())["config"]
