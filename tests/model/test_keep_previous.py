@@ -99,7 +99,8 @@ def test_an_overlap_version_in_the_wrong_format_is_refused(cloud: str, version: 
 
 def test_an_overlap_value_that_would_inject_text_is_refused_by_the_settings() -> None:
     with pytest.raises(SettingsError, match="rotationOverlaps"):
-        parse_settings(stack_settings("dev", rotationOverlaps={"shared.JWT_SECRET": "1\nx: y"}))
+        injected = "1\nx: y"
+        parse_settings(stack_settings("dev", rotationOverlaps={"shared.JWT_SECRET": injected}))
 
 
 def test_vault_keep_previous_needs_at_least_two_versions() -> None:

@@ -29,7 +29,7 @@ VERSIONS = {
     "aws": "6f1f2a4e-0c1d-4b1e-9a7e-3c2b1a0f9e8d",
     "vault": "3",
     "gcp": "3",
-    "azure": "0123456789abcdef0123456789abcdef",
+    "azure": "0123456789abcdef" * 2,  # a Key Vault version id's shape: 32 hex digits
 }
 SELECTOR = {"aws": "AWSPREVIOUS", "vault": "3", "gcp": "3", "azure": VERSIONS["azure"]}
 """What ESO's remoteRef.version must say: AWS's stage that AWS moves by itself, else the recorded id."""
