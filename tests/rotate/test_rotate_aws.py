@@ -24,6 +24,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from platform_secrets.audit.checks import overlap_findings
+from platform_secrets.audit.command import VIEWS
 from platform_secrets.audit.declared import Declared, declare
 from platform_secrets.model.catalog import load_catalog
 from platform_secrets.model.settings import parse_settings
@@ -269,3 +271,20 @@ def _keepers(run: RunResult) -> dict[str, object]:
 
 def _keepers_of(declared: Declared) -> dict[str, object]:
     return {r.name: r.inputs.get("keepers") for r in declared.resources if r.type == RANDOM}
+
+
+def test_the_audit_sees_the_recorded_version_readable_as_the_previous_one(
+    rotated: Rotated, dev_declared: Declared
+) -> None:
+    """The audit's overlap-broken check, on the live store after the rotation: the recorded version is the one a
+    `_PREVIOUS` ref reads, so no finding; a version the store does not serve is one."""
+    view = VIEWS[dev_declared.cloud](dev_declared, endpoint=ENDPOINT[0])
+    for version, kinds in (
+        (rotated.result["overlaps_set"]["shared.JWT_SECRET"], []),
+        ("99", ["overlap-broken"]),
+    ):
+        settings = dev_declared.settings.model_copy(
+            update={"rotation_overlaps": {"shared.JWT_SECRET": version}}
+        )
+        found = overlap_findings(dataclasses.replace(dev_declared, settings=settings), view)
+        assert [f.kind for f in found] == kinds, version

@@ -27,6 +27,8 @@ import jwt
 import pytest
 import yaml
 
+from platform_secrets.audit.checks import overlap_findings
+from platform_secrets.audit.command import VIEWS
 from platform_secrets.audit.declared import Declared, declare
 from platform_secrets.model.catalog import load_catalog
 from platform_secrets.model.settings import parse_settings
@@ -228,3 +230,20 @@ def test_after_the_overlap_the_plan_has_no_previous_ref(
         {"media.S3_ACCESS_KEY_ID": True, "media.S3_SECRET_ACCESS_KEY": True},
     )
     assert [e.config_key for e in model.entries if e.previous_version] == []
+
+
+def test_the_audit_sees_the_recorded_version_readable_as_the_previous_one(
+    rotated: Rotated, declared: Declared
+) -> None:
+    """The audit's overlap-broken check, on the live store after the rotation: the recorded version is the one a
+    `_PREVIOUS` ref reads, so no finding; a version the store does not serve is one."""
+    view = VIEWS[declared.cloud](declared, endpoint=ENDPOINT[0])
+    for version, kinds in (
+        (rotated.result["overlaps_set"]["shared.JWT_SECRET"], []),
+        ("99", ["overlap-broken"]),
+    ):
+        settings = declared.settings.model_copy(
+            update={"rotation_overlaps": {"shared.JWT_SECRET": version}}
+        )
+        found = overlap_findings(dataclasses.replace(declared, settings=settings), view)
+        assert [f.kind for f in found] == kinds, version

@@ -68,6 +68,8 @@ class LiveSecret:
     """Replica region -> the KMS key its copy is encrypted with (None: the AWS managed key)."""
     current_version: str | None = None
     """The VersionId of the ``AWSCURRENT`` version (DescribeSecret's VersionIdsToStages)."""
+    previous_version: str | None = None
+    """The VersionId staged ``AWSPREVIOUS`` (what an ExternalSecret's ``version: AWSPREVIOUS`` reads)."""
 
 
 @dataclass(frozen=True)
@@ -170,6 +172,9 @@ class AwsReader:
                         for r in described.get("ReplicationStatus") or []
                     },
                     current_version=str(current[0]) if current else None,
+                    previous_version=next(
+                        (str(v) for v, s in stages.items() if "AWSPREVIOUS" in s), None
+                    ),
                 )
             )
         return sorted(found, key=lambda s: s.name)
