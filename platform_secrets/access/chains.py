@@ -11,12 +11,17 @@ SERVICE_COMPONENT = "platform-secrets:index:ServiceSecrets"
 
 
 def env_keys(resources: list[Any]) -> dict[tuple[str | None, str], str]:
-    """(namespace, store entry name) -> env var, from ExternalSecrets' data."""
+    """(namespace, store entry name) -> env var, from ExternalSecrets' data.
+
+    An item at a ``remoteRef.version`` (``<KEY>_PREVIOUS`` during an overlap) is the same entry's previous
+    value, not another name for it: the entry keeps its current env var."""
     keys: dict[tuple[str | None, str], str] = {}
     for r in resources:
         if r.type == "kubernetes:external-secrets.io/v1:ExternalSecret":
             ns = r.inputs["metadata"]["namespace"]
             for item in r.inputs["spec"].get("data", []):
+                if item["remoteRef"].get("version") is not None:
+                    continue
                 keys[(ns, item["remoteRef"]["key"])] = item["secretKey"]
     return keys
 

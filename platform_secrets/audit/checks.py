@@ -49,6 +49,11 @@ KINDS = {
     "due-soon": ("due-soon", "plan the rotation before the due date"),
     "orphan": ("orphan", "declare it in catalog.yaml, or delete it after checking nobody uses it"),
     "protection": ("protection", "restore the protection the stack declares: pulumi up"),
+    "overlap-broken": (
+        "overlap-broken",
+        "make the recorded version readable again, or remove its rotationOverlaps entry (the readers "
+        "then get the current value only)",
+    ),
 }
 
 
@@ -65,6 +70,12 @@ class LiveEntry:
     """A deletion is scheduled or done (recoverable until purged): the entry cannot be read."""
     problems: tuple[str, ...] = ()
     """Protection the stack declares for this entry that the store does not show."""
+    current_version: str | None = None
+    """The store's id of the current value (AWS VersionId, Vault/GCP version number), from metadata; None
+    where the guarded reader cannot see it (Azure). The rotate command records it as the previous one."""
+    previous_versions: frozenset[str] | None = None
+    """The versions a ``<KEY>_PREVIOUS`` ref can read (AWS: the one staged ``AWSPREVIOUS``; Vault: those neither
+    deleted nor destroyed; GCP: the enabled ones); None where the metadata cannot tell (Azure)."""
 
 
 @dataclass(frozen=True)
@@ -193,6 +204,7 @@ def findings(declared: Declared, live: LiveView, as_of: date) -> list[Finding]:
                     f"{want[identity]} is declared a reader but the live policies do not let it read",
                 )
             )
+    found.extend(overlap_findings(declared, live))
     for name, state in sorted(live.entries.items()):
         if name in declared.entries or state.deleted_on is not None:
             continue
@@ -212,6 +224,34 @@ def findings(declared: Declared, live: LiveView, as_of: date) -> list[Finding]:
         found.append(Finding("protection", HIGH if prod else LOW, subject, "", problem))
     found.extend(trust_findings(live))
     return sorted(found, key=lambda f: (SEVERITY_ORDER[f.severity], f.kind, f.entry, f.principal))
+
+
+def overlap_findings(declared: Declared, live: LiveView) -> list[Finding]:
+    """An overlap (``rotationOverlaps``) naming a version the store does not hold readable as the previous one.
+
+    High in every environment: ESO fails the whole ExternalSecret when one item cannot be read, so the readers
+    stop receiving the current value too (they keep their last Secret)."""
+    by_key = {f"{e.owner}.{e.key}": e for e in declared.entries.values()}
+    found = []
+    for key, version in sorted(getattr(declared.settings, "rotation_overlaps", {}).items()):
+        entry = by_key.get(key)
+        state = live.entries.get(entry.name) if entry else None
+        if entry is None or state is None or state.previous_versions is None:
+            continue
+        if version not in state.previous_versions:
+            found.append(
+                Finding(
+                    "overlap-broken",
+                    HIGH,
+                    entry.name,
+                    "",
+                    f"rotationOverlaps.{key} names version {version}, which the store does not hold "
+                    f"readable as the previous value (readable: "
+                    f"{', '.join(sorted(state.previous_versions)) or 'none'}): ESO cannot sync the "
+                    "whole Secret of each reader, the current value included",
+                )
+            )
+    return found
 
 
 def _via(live: LiveView, label: str, entry: str) -> str:

@@ -48,6 +48,9 @@ class DeclaredEntry:
     """Required in this stack's environment (``required_in``): it must hold a value."""
     rotation_days: int | None
     resource: Registered = field(repr=False, compare=False)
+    keep_previous: bool = False
+    """Readers get the replaced value as ``<KEY>_PREVIOUS`` for ``overlap_days`` after a rotation."""
+    overlap_days: int = 14
 
 
 @dataclass(frozen=True)
@@ -186,4 +189,6 @@ def _declared(
         required=spec.must_hold_value(settings.environment),
         rotation_days=spec.rotation_days or settings.effective_rotation_days,
         resource=resource,
+        keep_previous=spec.keep_previous,
+        overlap_days=spec.overlap_days,
     )

@@ -83,6 +83,10 @@ def aws_view(
             or secret.created,
             deleted_on=secret.deleted_on,
             problems=tuple(problems),
+            current_version=secret.current_version,
+            previous_versions=frozenset(
+                [secret.previous_version] if secret.previous_version else []
+            ),
         )
     matrix = access.derive(_aws_documents(secrets, roles))
     latent = audit_aws.latent_readers(
@@ -244,6 +248,8 @@ def gcp_view(
             has_value=newest is not None and newest[0] == "ENABLED",
             value_set=newest[1] if newest else None,
             problems=tuple(_gcp_protection(planned.resource.inputs, s) if planned else ()),
+            current_version=s.newest_version,
+            previous_versions=frozenset(s.enabled_versions),
         )
     return LiveView(
         scope=scope,
@@ -432,6 +438,8 @@ def vault_view(
             has_value=s.current_version > 0 and not s.current_deleted,
             value_set=s.current_created,
             problems=tuple(problems),
+            current_version=str(s.current_version) if s.current_version > 0 else None,
+            previous_versions=frozenset(s.readable_versions),
         )
     config = reader.mount_config(mount)
     store_problems = []

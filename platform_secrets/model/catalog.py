@@ -94,6 +94,18 @@ class SecretSpec(_Strict):
     rotation_days: Annotated[int, Field(ge=1, le=365)] | None = Field(
         default=None, description="Rotation period in days; the stack's default when unset."
     )
+    keep_previous: bool = Field(
+        default=False,
+        description="During an overlap after a rotation, each reader's Secret also carries the value being "
+        "replaced as `<KEY>_PREVIOUS` (a signing key: tokens signed before the rotation still verify). "
+        "Generated secrets only; the stack's `rotationOverlaps` (written by `platform-secrets rotate`) "
+        "names the version, binding external-secrets only.",
+    )
+    overlap_days: Annotated[int, Field(ge=1, le=90)] = Field(
+        default=14,
+        description="Days `<KEY>_PREVIOUS` stays delivered after the new value is written (keep_previous "
+        "only): at least the longest lifetime of what the old value signed.",
+    )
     format: str | None = Field(
         default=None,
         description="A Python regular expression the whole value must match (re.fullmatch), e.g. "
@@ -232,6 +244,7 @@ def catalog_problems(data: Any) -> list[str]:
                 specs.append((f"services.{name}.secrets", key, spec))
         for key in secrets.keys() & settings.keys():
             problems.append(f"services.{name}: {key} is both a secret and a setting")
+        problems += _previous_collisions(name, secrets, settings, shared)
         if service.get("workload", True) is not False:
             ns = service.get("namespace") or name
             if ns in namespaces:
@@ -251,6 +264,28 @@ def catalog_problems(data: Any) -> list[str]:
     return problems
 
 
+PREVIOUS_SUFFIX = "_PREVIOUS"
+"""The env var of a ``keep_previous`` secret's value being replaced: ``<KEY>_PREVIOUS``."""
+
+
+def _previous_collisions(
+    service: str, secrets: dict[Any, Any], settings: dict[Any, Any], shared: dict[Any, Any]
+) -> list[str]:
+    """A service's ``<KEY>_PREVIOUS`` would be both the previous value of ``KEY`` and another variable."""
+    problems = []
+    for key, spec in secrets.items():
+        spec = _mapping(spec)
+        if "shared" in spec:
+            spec = _mapping(shared.get(spec["shared"]) if isinstance(spec["shared"], str) else None)
+        previous = f"{key}{PREVIOUS_SUFFIX}"
+        if spec.get("keep_previous") is True and (previous in secrets or previous in settings):
+            problems.append(
+                f"services.{service}: {previous} is declared, but {key} keeps its previous value "
+                f"under that name (keep_previous): rename it"
+            )
+    return problems
+
+
 def _constraint_problems(where: str, spec: dict[Any, Any]) -> list[str]:
     """Constraints of a secret that no step would enforce for its source: refused, never ignored."""
     source = spec.get("source", Source.GENERATED.value)
@@ -266,6 +301,13 @@ def _constraint_problems(where: str, spec: dict[Any, Any]) -> list[str]:
             f"{where}: `format` applies to config and external values; a generated value's shape is "
             "its `length` and `special`"
         )
+    if spec.get("keep_previous") is True and source != Source.GENERATED.value:
+        problems.append(
+            f"{where}: `keep_previous` applies only to generated secrets (the program writes their "
+            f"versions; a {source} value is written out of band, so its previous version is unknown)"
+        )
+    if "overlap_days" in spec and spec.get("keep_previous") is not True:
+        problems.append(f"{where}: `overlap_days` applies only with `keep_previous: true`")
     if source == Source.EXTERNAL.value and spec.get("required_in"):
         problems.append(
             f"{where}: `required_in` cannot hold for an external secret (its entry is created empty and "

@@ -430,6 +430,14 @@ class Settings(_Camel):
         default_factory=dict,
         description="Per-secret epochs, `<owner>.<KEY>: epoch`, to regenerate one value (e.g. after a leak).",
     )
+    rotation_overlaps: dict[
+        Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*\.[A-Z][A-Z0-9_]*$")],
+        Annotated[str, Field(pattern=r"^[A-Za-z0-9-]{1,64}$")],
+    ] = Field(
+        default_factory=dict,
+        description="`<owner>.<KEY>: <store version>` of keep_previous secrets in their overlap: readers "
+        "also get that version as `<KEY>_PREVIOUS`. Written and removed by `platform-secrets rotate`.",
+    )
     settings: dict[str, dict[str, str]] = Field(
         default_factory=dict,
         description="Plain setting values per service: {service: {KEY: value}}; override catalog defaults.",

@@ -25,6 +25,7 @@ from platform_secrets.model.catalog import (
     Source,
     did_you_mean,
 )
+from platform_secrets.model.overlaps import overlap_problems
 from platform_secrets.model.settings import Binding, Settings, config_key, is_config_secret_key
 
 STACK_CONFIG = "the stack's config"
@@ -76,6 +77,8 @@ class Entry:
     """A config-sourced secret with no value yet (non-strict stacks): created empty, reported."""
     epoch: str = ""
     """Rotation epoch of a generated value: the keeper whose change regenerates it."""
+    previous_version: str | None = None
+    """During an overlap (``rotationOverlaps``): the store version readers also get as ``<KEY>_PREVIOUS``."""
 
     @property
     def id(self) -> str:
@@ -229,8 +232,10 @@ def build_model(
                 epoch=settings.rotation_epochs.get(ckey, settings.rotation_epoch)
                 if spec.source is Source.GENERATED
                 else "",
+                previous_version=settings.rotation_overlaps.get(ckey),
             )
         )
+    problems += overlap_problems(settings, entries)
     generated = {e.config_key for e in entries if e.source is Source.GENERATED}
     problems += [
         f"rotationEpochs.{key}: not a generated secret of the catalog"

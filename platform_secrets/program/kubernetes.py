@@ -35,6 +35,8 @@ class EnvSecret:
     value: pulumi.Output[str] | None
     remote_property: str | None = None
     """The field within the entry, for stores whose entries hold fields (Vault's KV: ``value``)."""
+    remote_version: str | None = None
+    """The store version to fetch (a previous value during an overlap); the current one when None."""
 
 
 RELOADER_MATCH = {"reloader.stakater.com/match": "true"}
@@ -189,4 +191,6 @@ def _remote_ref(item: EnvSecret) -> dict[str, str]:
     ref = {"key": item.remote_key}
     if item.remote_property is not None:
         ref["property"] = item.remote_property
+    if item.remote_version is not None:
+        ref["version"] = item.remote_version
     return ref

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 import pulumi
 import pulumi_random as random
 
-from platform_secrets.model.catalog import SHARED_OWNER, Source
+from platform_secrets.model.catalog import PREVIOUS_SUFFIX, SHARED_OWNER, Source
 from platform_secrets.model.stack_model import Entry, Service, StackModel
 from platform_secrets.program.clouds.base import CloudAdapter, StoredEntry
 from platform_secrets.program.kubernetes import RELOADER_MATCH, EnvSecret, bind_service
@@ -46,6 +46,32 @@ def create_entries(
         )
         stored[entry.id] = replace(adapter.create_entry(name, entry, write, parent), value=value)
     return stored
+
+
+def previous_values(
+    adapter: CloudAdapter, service: Service, by_id: dict[str, StoredEntry]
+) -> list[EnvSecret]:
+    """``<KEY>_PREVIOUS`` for each entry the service reads that is in an overlap (``rotationOverlaps``).
+
+    The ref is made from the same stored entry as ``<KEY>``'s, so it cannot name another entry; the identity
+    reads exactly its entries, and every store's grant covers all versions of an entry (no new grant).
+    """
+    found = []
+    for env_var, entry_id in service.env:
+        stored = by_id[entry_id]
+        if stored.entry.previous_version is None:
+            continue
+        ref = adapter.previous_ref(stored)
+        found.append(
+            EnvSecret(
+                env_var=f"{env_var}{PREVIOUS_SUFFIX}",
+                remote_key=ref["key"],
+                value=None,
+                remote_property=ref.get("property"),
+                remote_version=ref["version"],
+            )
+        )
+    return found
 
 
 class SharedSecrets(pulumi.ComponentResource):
@@ -114,6 +140,7 @@ class ServiceSecrets(pulumi.ComponentResource):
                         remote_property=ref.get("property"),
                     )
                 )
+            env += previous_values(adapter, service, by_id)
             self.kubernetes = bind_service(
                 name,
                 service,

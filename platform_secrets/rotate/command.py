@@ -4,8 +4,9 @@ It reads the store's metadata through the audit's guarded readers (``platform_se
 they refuse any value read before it is sent), judges each entry's age against its rotation period
 (``platform_secrets.rotate.plan``), and sets the ``rotationEpochs`` entry of every generated value that is
 overdue or due within the window in ``Pulumi.<stack>.yaml`` (a textual edit: ``platform_secrets.rotate.stackfile``).
-The next ``pulumi up`` regenerates exactly those values. ``config`` and ``external`` values it cannot rotate
-are listed with their runbook section.
+The next ``pulumi up`` regenerates exactly those values. A ``keep_previous`` value's current store version is
+recorded in ``rotationOverlaps`` (its readers get it as ``<KEY>_PREVIOUS``), and removed once the overlap is
+over. ``config`` and ``external`` values it cannot rotate are listed with their runbook section.
 
 Exit codes: 0 nothing due; 1 something due (epochs bumped, or values a person must rotate), or the input
 was refused; 2 the store or the stack could not be read.
@@ -14,6 +15,7 @@ was refused; 2 the store or the stack could not be read.
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from datetime import UTC, date, datetime, timedelta
@@ -27,6 +29,7 @@ from platform_secrets.live.readers import ValueReadRefused
 from platform_secrets.offline import runner as offline
 from platform_secrets.rotate.plan import RotationPlan, due
 from platform_secrets.rotate.stackfile import StackEditRefused, write_bumped
+from platform_secrets.rotate.tickets import ticket
 
 _WITHIN = re.compile(r"^(\d{1,3})d$")
 
@@ -49,7 +52,15 @@ def plan_rotation(
     if view is None:
         raise AuditInputError(f"no metadata reader for the {declared.cloud} store yet")
     live = view(declared, reader) if reader is not None else view(declared, endpoint=endpoint)
-    return due(declared.entries, live, as_of, within)
+    return due(declared.entries, live, as_of, within, declared.settings.rotation_overlaps)
+
+
+def repo_url() -> str:
+    """The repository's address on GitHub Actions (its runbook links are then absolute), else nothing."""
+    server, repo = os.environ.get("GITHUB_SERVER_URL", ""), os.environ.get("GITHUB_REPOSITORY", "")
+    if re.fullmatch(r"https://[A-Za-z0-9.-]+", server) and re.fullmatch(r"[\w.-]+/[\w.-]+", repo):
+        return f"{server}/{repo}"
+    return ""
 
 
 def report(stack: str, plan: RotationPlan, changed: bool) -> dict[str, Any]:
@@ -57,9 +68,12 @@ def report(stack: str, plan: RotationPlan, changed: bool) -> dict[str, Any]:
         "stack": stack,
         "as_of": plan.as_of.isoformat(),
         "bumped": dict(sorted(plan.bump.items())),
+        "overlaps_set": dict(sorted(plan.overlaps_set.items())),
+        "overlaps_ended": list(plan.overlaps_ended),
+        "held": [d.as_dict() for d in plan.held],
         "stack_file_changed": changed,
         "due": [d.as_dict() for d in plan.due],
-        "tickets": [d.as_dict() for d in plan.tickets],
+        "tickets": [ticket(stack, d.as_dict(), repo_url()) for d in plan.tickets],
     }
 
 
@@ -71,11 +85,17 @@ def render(result: dict[str, Any]) -> str:
             if d["due_in_days"] < 0
             else f"due in {d['due_in_days']}d"
         )
-        what = (
-            "epoch bumped" if d["entry"] in result["bumped"] else f"rotate by hand: {d['runbook']}"
-        )
+        if d["entry"] in result["overlaps_set"]:
+            what = f"epoch bumped, version {result['overlaps_set'][d['entry']]} kept as _PREVIOUS"
+        elif d["entry"] in result["bumped"]:
+            what = "epoch bumped"
+        elif d["entry"] in {h["entry"] for h in result["held"]}:
+            what = "held: its current version is not visible, so no previous value could be kept"
+        else:
+            what = f"rotate by hand: {d['runbook']}"
         lines.append(f"  {d['entry']} ({d['source']}, {d['age_days']}d old, {when}): {what}")
-    if not result["due"]:
+    lines += [f"  {key}: overlap over, _PREVIOUS removed" for key in result["overlaps_ended"]]
+    if not result["due"] and not result["overlaps_ended"]:
         lines.append("  nothing due")
     return "\n".join(lines)
 
@@ -112,7 +132,9 @@ def rotate(
         print(f"error: could not read the {stack} store: {error}", file=sys.stderr)
         return 2
     try:
-        changed = write_bumped(root / f"Pulumi.{stack}.yaml", plan.bump)
+        changed = write_bumped(
+            root / f"Pulumi.{stack}.yaml", plan.bump, plan.overlaps_set, plan.overlaps_ended
+        )
     except (StackEditRefused, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -120,4 +142,4 @@ def rotate(
     print(render(result))
     if json_out is not None:
         json_out.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
-    return 1 if plan.due else 0
+    return 1 if plan.due or plan.changes else 0

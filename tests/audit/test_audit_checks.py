@@ -35,10 +35,15 @@ def _entry(
 
 
 def _declared(
-    *entries: DeclaredEntry, prod: bool = True, readers: dict[str, list[str]] | None = None
+    *entries: DeclaredEntry,
+    prod: bool = True,
+    readers: dict[str, list[str]] | None = None,
+    overlaps: dict[str, str] | None = None,
 ) -> Declared:
     settings = SimpleNamespace(
-        environment=SimpleNamespace(value="prod" if prod else "dev"), strict=prod
+        environment=SimpleNamespace(value="prod" if prod else "dev"),
+        strict=prod,
+        rotation_overlaps=overlaps or {},
     )
     matrix = {
         label: {"identity": identity, "entries": names}
@@ -371,3 +376,39 @@ def test_a_latent_reader_is_a_high_finding_naming_the_entry_the_identity_and_why
             "its own policy allows; only the entry's resource policy stops it",
         )
     ]
+
+
+# --- an overlap (rotationOverlaps) whose previous version the store does not hold readable ---
+
+JWT = "p/prod/shared/JWT_SECRET"
+
+
+def _jwt() -> DeclaredEntry:
+    return DeclaredEntry(
+        JWT, "shared", "JWT_SECRET", "generated", True, None, None, keep_previous=True
+    )  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("readable", "kinds"),
+    [
+        (frozenset({"6"}), []),
+        (
+            frozenset({"7"}),
+            [("overlap-broken", "high", JWT, "")],
+        ),  # destroyed, or AWSPREVIOUS moved on
+        (frozenset(), [("overlap-broken", "high", JWT, "")]),
+        (None, []),  # the store's metadata cannot tell (Azure): not judged
+    ],
+)
+def test_an_overlap_version_the_store_cannot_serve_is_a_high_finding(
+    readable: frozenset[str] | None, kinds: list[tuple[str, str, str, str]]
+) -> None:
+    """ESO fails the whole ExternalSecret when one item cannot be read: an unreadable `<KEY>_PREVIOUS` stops
+    the delivery of the new current key too, for every reader."""
+    state = LiveEntry(JWT, True, datetime(2026, 5, 30, tzinfo=UTC), previous_versions=readable)
+    declared = _declared(_jwt(), overlaps={"shared.JWT_SECRET": "6"})
+    found = findings(declared, _live({JWT: state}), AS_OF)
+    assert _kinds(found) == kinds
+    if kinds:
+        assert "version 6" in found[0].detail and "whole Secret" in found[0].detail

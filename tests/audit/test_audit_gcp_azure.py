@@ -153,6 +153,21 @@ def test_gcp_protection_and_a_disabled_value(gcp_declared: Declared) -> None:
     assert ("empty", entry, "") in kinds(report), audit.render(report)
 
 
+def test_gcp_view_gives_the_newest_version_number_for_the_rotate_command(
+    gcp_declared: Declared,
+) -> None:
+    """The version a keep_previous rotation records as the previous one: the newest, read from metadata."""
+    fake = FakeGcp.from_plan(gcp_declared, SET_AT)
+    entry = "platform-secrets-prod-shared-JWT_SECRET"
+    fake.secrets[entry]["versions"] += [("ENABLED", SET_AT), ("ENABLED", SET_AT)]
+    reader = gcp_store.GcpReader(
+        fake.project, credentials=AnonymousCredentials(), adapter=FakeHttp(fake.handle)
+    )
+    view = audit_live.gcp_view(gcp_declared, reader)
+    assert view.entries[entry].current_version == "3"
+    assert {e.current_version for n, e in view.entries.items() if n != entry} == {"1"}
+
+
 def test_gcp_reader_never_accesses_a_version(gcp_declared: Declared) -> None:
     fake = FakeGcp.from_plan(gcp_declared, SET_AT)
     _report, http = gcp_audit(gcp_declared, fake)

@@ -11,19 +11,33 @@ import yaml
 from platform_secrets.audit.checks import LiveEntry, LiveView
 from platform_secrets.audit.declared import DeclaredEntry
 from platform_secrets.rotate.plan import due
-from platform_secrets.rotate.stackfile import KEY, StackEditRefused, bumped
+from platform_secrets.rotate.stackfile import KEY, OVERLAPS, StackEditRefused, bumped, edited
 
 AS_OF = date(2027, 3, 1)
 
 
-def entry(owner: str, key: str, source: str = "generated", days: int | None = 90) -> DeclaredEntry:
-    return DeclaredEntry(f"p/dev/{owner}/{key}", owner, key, source, False, days, resource=None)  # type: ignore[arg-type]
+def entry(
+    owner: str, key: str, source: str = "generated", days: int | None = 90, keep: bool = False
+) -> DeclaredEntry:
+    return DeclaredEntry(
+        f"p/dev/{owner}/{key}",
+        owner,
+        key,
+        source,
+        False,
+        days,
+        resource=None,  # type: ignore[arg-type]
+        keep_previous=keep,
+    )
 
 
-def view(ages: dict[str, int]) -> LiveView:
+def view(ages: dict[str, int], versions: dict[str, str | None] | None = None) -> LiveView:
     entries = {
         name: LiveEntry(
-            name, True, datetime.combine(AS_OF - timedelta(days=age), datetime.min.time(), UTC)
+            name,
+            True,
+            datetime.combine(AS_OF - timedelta(days=age), datetime.min.time(), UTC),
+            current_version=(versions or {}).get(name, "7"),
         )
         for name, age in ages.items()
     }
@@ -69,6 +83,46 @@ def test_config_and_external_secrets_become_tickets_not_edits() -> None:
         "s3_access_key_id--s3_secret_access_key-typesense_api_key-events_database_url",
         "linear.LINEAR_API_KEY": "runbooks/rotate-secrets.md#external-secret-linear_api_key",
     }
+
+
+WITHIN = timedelta(days=14)
+
+
+def test_bumping_a_keep_previous_value_records_its_current_version_as_previous() -> None:
+    jwt, otp = entry("shared", "JWT_SECRET", keep=True), entry("backend", "OTP_PEPPER")
+    plan = due({jwt.name: jwt, otp.name: otp}, view({jwt.name: 100, otp.name: 100}), AS_OF, WITHIN)
+    assert plan.bump == {"shared.JWT_SECRET": "2027-03-01", "backend.OTP_PEPPER": "2027-03-01"}
+    assert plan.overlaps_set == {"shared.JWT_SECRET": "7"}
+
+
+def test_a_keep_previous_value_whose_version_cannot_be_read_is_held_not_bumped() -> None:
+    """Bumping it without recording its version would sign every reader out (no previous value)."""
+    jwt = entry("shared", "JWT_SECRET", keep=True)
+    plan = due({jwt.name: jwt}, view({jwt.name: 100}, {jwt.name: None}), AS_OF, WITHIN)
+    assert plan.bump == {} and plan.overlaps_set == {}
+    assert [d.config_key for d in plan.held] == ["shared.JWT_SECRET"]
+
+
+def test_an_overlap_ends_when_the_new_value_is_older_than_overlap_days() -> None:
+    jwt = entry("shared", "JWT_SECRET", keep=True)
+    recorded = {"shared.JWT_SECRET": "6"}  # the live current is 7: the rotation was deployed
+    assert due({jwt.name: jwt}, view({jwt.name: 14}), AS_OF, WITHIN, recorded).overlaps_ended == (
+        "shared.JWT_SECRET",
+    )
+    assert due({jwt.name: jwt}, view({jwt.name: 13}), AS_OF, WITHIN, recorded).overlaps_ended == ()
+
+
+def test_an_overlap_whose_rotation_is_not_deployed_yet_is_kept() -> None:
+    """The recorded version is still the live current one: the bump is not merged or not deployed."""
+    jwt = entry("shared", "JWT_SECRET", keep=True, days=None)
+    plan = due({jwt.name: jwt}, view({jwt.name: 200}), AS_OF, WITHIN, {"shared.JWT_SECRET": "7"})
+    assert plan.overlaps_ended == ()
+
+
+def test_an_overlap_of_an_entry_that_no_longer_keeps_its_previous_value_ends() -> None:
+    otp = entry("backend", "OTP_PEPPER", days=None)
+    plan = due({otp.name: otp}, view({otp.name: 1}), AS_OF, WITHIN, {"backend.OTP_PEPPER": "6"})
+    assert plan.overlaps_ended == ("backend.OTP_PEPPER",)
 
 
 STACK = """\
@@ -127,6 +181,21 @@ def test_rotate_is_idempotent() -> None:
 def test_an_edit_it_cannot_make_exactly_is_refused_and_writes_nothing(text: str) -> None:
     with pytest.raises(StackEditRefused):
         bumped(text, {"a.K": "2027-03-01"})
+
+
+def test_overlaps_are_set_and_removed_and_the_block_goes_when_empty() -> None:
+    once = edited(STACK, {OVERLAPS: ({"shared.JWT_SECRET": "7"}, ())})
+    assert _config(once)[OVERLAPS] == {"shared.JWT_SECRET": "7"}
+    assert _config(once)[KEY] == _config(STACK)[KEY]
+    twice = edited(once, {OVERLAPS: ({"a.K": "3"}, ("shared.JWT_SECRET",))})
+    assert _config(twice)[OVERLAPS] == {"a.K": "3"}
+    gone = edited(twice, {OVERLAPS: ({}, ("a.K",))})
+    assert gone == STACK
+
+
+def test_an_overlap_version_that_would_inject_yaml_is_refused() -> None:
+    with pytest.raises(StackEditRefused, match="not a version"):
+        edited(STACK, {OVERLAPS: ({"a.K": '7"\n  platform-secrets:cloud: gcp'}, ())})
 
 
 def test_an_epoch_that_would_inject_yaml_is_refused() -> None:

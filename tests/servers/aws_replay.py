@@ -701,3 +701,36 @@ def error_code(call: Callable[..., Any], *args: Any, **kwargs: Any) -> str | Non
     except ClientError as exc:
         return str(exc.response.get("Error", {}).get("Code", "?"))
     return None
+
+
+SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
+
+
+def replay_rotation(env: LiveEnv, before: list[Any], after: list[Any]) -> dict[str, str]:
+    """Write, as the provider's replacement of a SecretVersion would, a new current value for each entry whose
+    planned value changed between two runs' resources (an epoch bump); entry name -> the value written.
+
+    ``PutSecretValue`` moves ``AWSCURRENT`` to the new version and ``AWSPREVIOUS`` to the replaced one, as on
+    AWS. The value is the new plan's (the mocks' fake value for the new keepers), never a real secret.
+    """
+    from pulumi.runtime.rpc import unwrap_rpc_secret
+
+    def values(resources: list[Any]) -> dict[str, tuple[str, str]]:
+        found = {}
+        for r in resources:
+            if r.type == SECRET_VERSION:
+                secret_id = env.substitution.text(str(r.inputs["secretId"]))
+                found[r.name] = (secret_id, str(unwrap_rpc_secret(r.inputs["secretString"])))
+        return found
+
+    old, new = values(before), values(after)
+    by_arn = {arn: name for name, arn in env.secrets.items()}
+    written = {}
+    for name, (secret_id, value) in sorted(new.items()):
+        if old.get(name, (None, None))[1] == value:
+            continue
+        env.client("secretsmanager").put_secret_value(SecretId=secret_id, SecretString=value)
+        entry = by_arn[secret_id]
+        env.values[entry] = value
+        written[entry] = value
+    return written

@@ -194,16 +194,55 @@ def public_key() -> str:
     )
 
 
+def replay_rotation(client: Any, before: list[Any], after: list[Any]) -> dict[str, str]:
+    """Write, as the provider's update of a SecretV2 would, a new version of each entry whose planned value
+    changed between two runs' resources (an epoch bump); ``<mount>/<path>`` -> the value written (the new plan's:
+    the mocks' fake value for the new keepers, never a real secret)."""
+
+    def values(resources: list[Any]) -> dict[str, tuple[str, str, str]]:
+        return {
+            f"{inputs['mount']}/{inputs['name']}": (
+                inputs["mount"],
+                inputs["name"],
+                str(json.loads(inputs["dataJson"])["value"]),
+            )
+            for type_, inputs in _records(resources)
+            if type_ == "vault:kv/secretV2:SecretV2"
+        }
+
+    old, written = values(before), {}
+    for name, (mount, path, value) in sorted(values(after).items()):
+        if old.get(name, ("", "", ""))[2] != value:
+            client.secrets.kv.v2.create_or_update_secret(
+                path=path, secret={"value": value}, mount_point=mount
+            )
+            written[name] = value
+    return written
+
+
+def key_pair() -> tuple[Any, str]:
+    """A fresh RSA private key and its public key (PEM): tokens signed by the one verify with the other."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public = private.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return private, public.decode()
+
+
 @contextlib.contextmanager
-def replayed_dev(run: Any, entries: Any) -> Iterator[Any]:
+def replayed_dev(run: Any, entries: Any, public: str | None = None) -> Iterator[Any]:
     """A real OpenBao holding the dev plan as planned, every entry with a value (the external one and dev's
     unset config ones filled as their owners would), ``VAULT_TOKEN`` set to its root token for the duration;
-    yields the server (its ``address`` is for the command's explicit ``--endpoint``)."""
+    yields the server (its ``address`` is for the command's explicit ``--endpoint``). ``public``: the PEM the
+    auth mounts verify tokens with (``key_pair``), for a test that logs in as a service; a fresh one otherwise."""
     from tests.servers.openbao_server import running_openbao
 
     store = run.outputs["store"]
     with running_openbao() as bao:
-        public = public_key()
+        public = public or public_key()
         replay(
             bao.root_client(),
             run.resources,

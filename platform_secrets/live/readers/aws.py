@@ -67,6 +67,10 @@ class LiveSecret:
     rotation_enabled: bool
     replica_keys: dict[str, str | None] = field(default_factory=dict)
     """Replica region -> the KMS key its copy is encrypted with (None: the AWS managed key)."""
+    current_version: str | None = None
+    """The VersionId of the ``AWSCURRENT`` version (DescribeSecret's VersionIdsToStages)."""
+    previous_version: str | None = None
+    """The VersionId staged ``AWSPREVIOUS`` (what an ExternalSecret's ``version: AWSPREVIOUS`` reads)."""
 
 
 @dataclass(frozen=True)
@@ -168,6 +172,10 @@ class AwsReader:
                         r["Region"]: r.get("KmsKeyId")
                         for r in described.get("ReplicationStatus") or []
                     },
+                    current_version=str(current[0]) if current else None,
+                    previous_version=next(
+                        (str(v) for v, s in stages.items() if "AWSPREVIOUS" in s), None
+                    ),
                 )
             )
         return sorted(found, key=lambda s: s.name)

@@ -49,6 +49,10 @@ class LiveGcpSecret:
     """(state, create time) of each version, newest first."""
     bindings: tuple[tuple[str, tuple[str, ...]], ...]
     """(role, members) of the secret's IAM policy."""
+    newest_version: str | None = None
+    """The number of the newest version (the one ``versions`` lists first)."""
+    enabled_versions: tuple[str, ...] = ()
+    """The numbers of the enabled versions (an access of them returns a value)."""
 
 
 class GcpReader:
@@ -104,6 +108,10 @@ class GcpReader:
                     else None,
                     versions=tuple((v.state.name, _time(v.create_time)) for v in versions),
                     bindings=tuple((b.role, tuple(b.members)) for b in policy.bindings),
+                    newest_version=versions[0].name.rsplit("/", 1)[-1] if versions else None,
+                    enabled_versions=tuple(
+                        v.name.rsplit("/", 1)[-1] for v in versions if v.state.name == "ENABLED"
+                    ),
                 )
             )
         return sorted(found, key=lambda s: s.secret_id)

@@ -50,6 +50,8 @@ class LiveKvSecret:
     max_versions: int
     delete_version_after: str
     custom_metadata: dict[str, str]
+    readable_versions: tuple[str, ...] = ()
+    """The versions neither deleted nor destroyed (a ``?version=N`` read of them returns a value)."""
 
 
 class VaultReader:
@@ -90,6 +92,13 @@ class VaultReader:
                     max_versions=int(meta.get("max_versions") or 0),
                     delete_version_after=str(meta.get("delete_version_after") or "0s"),
                     custom_metadata=dict(meta.get("custom_metadata") or {}),
+                    readable_versions=tuple(
+                        sorted(
+                            n
+                            for n, v in (meta.get("versions") or {}).items()
+                            if not v.get("destroyed") and not v.get("deletion_time")
+                        )
+                    ),
                 )
             )
         return sorted(found, key=lambda s: s.path)

@@ -34,6 +34,9 @@ INLINE_POLICIES_MAX = 10_240
 TAG_VALUE_MAX = 256
 """An entry's ``platform-secrets/key`` tag holds the env var key: a longer key cannot be tagged."""
 
+PREVIOUS_STAGE = "AWSPREVIOUS"
+"""The stage Secrets Manager gives the value a new current one replaced."""
+
 
 class AwsAdapter(CloudAdapter):
     """Secrets Manager + KMS + IRSA."""
@@ -417,6 +420,12 @@ class AwsAdapter(CloudAdapter):
             service_account_annotations={"eks.amazonaws.com/role-arn": role.arn},
             eso_provider=provider,
         )
+
+    def previous_version(self, stored: StoredEntry) -> str:
+        # PutSecretValue moves AWSCURRENT to the new version and AWSPREVIOUS to the one it replaces: ESO
+        # selects the stage (a version not starting with ``uuid/`` is a VersionStage). The recorded
+        # VersionId stays the record of which value that is.
+        return PREVIOUS_STAGE
 
     def exports(self) -> dict[str, Any]:
         assert self.key is not None

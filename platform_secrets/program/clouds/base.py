@@ -112,6 +112,16 @@ class CloudAdapter(ABC):
         """An ESO ``remoteRef`` of the entry: its ``key``, and the ``property`` where an entry holds fields."""
         return {"key": self.remote_key(stored)}
 
+    def previous_version(self, stored: StoredEntry) -> str:
+        """ESO's ``remoteRef.version`` of the entry's previous value during an overlap: the recorded store
+        version (Vault KV v2 and GCP: a version number; Azure: a version id). AWS selects its stage."""
+        assert stored.entry.previous_version is not None, f"{stored.entry.id}: no overlap"
+        return stored.entry.previous_version
+
+    def previous_ref(self, stored: StoredEntry) -> dict[str, str]:
+        """The ``remoteRef`` of the entry's previous value: the same entry's ref, at the previous version."""
+        return {**self.remote_ref(stored), "version": self.previous_version(stored)}
+
     def exports(self) -> dict[str, Any]:
         """Environment-level stack outputs (key ARN, vault URI, ...)."""
         return {}

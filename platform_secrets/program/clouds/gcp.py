@@ -249,7 +249,11 @@ class GcpAdapter(CloudAdapter):
                 secret=secret.id,
                 secret_data=value,
                 # In prod a rotated-out value is disabled, not destroyed: it can be re-enabled in an incident.
-                deletion_policy="DISABLE" if self.settings.protect else None,
+                # A keep_previous value is abandoned: it stays enabled, so readers can still fetch it as
+                # <KEY>_PREVIOUS during the overlap (ESO fails the whole Secret on one unreadable ref).
+                deletion_policy="ABANDON"
+                if entry.spec.keep_previous
+                else ("DISABLE" if self.settings.protect else None),
                 opts=pulumi.ResourceOptions(parent=parent),
             )
         return StoredEntry(entry=entry, name=store_name, ref=secret.id, resource=secret)
