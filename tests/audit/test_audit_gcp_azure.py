@@ -296,6 +296,39 @@ def test_azure_reader_never_gets_a_secret(azure_declared: Declared) -> None:
     assert not [p for _, p in http2.sent if p.endswith("/secrets/backend--redis-url")]
 
 
+VERSION = "0123456789abcdef" * 2
+"""A Key Vault version id's shape (32 hex digits)."""
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"/secrets/backend--redis-url/{VERSION}",  # get_secret(name, version)
+        "/secrets/backend--redis-url",  # get_secret(name): the current value
+        f"/secrets/backend--redis-url/versions/../{VERSION}",  # dot segments: sent as the value read
+        f"/secrets/backend--redis-url%2F{VERSION}/versions",  # an encoded slash inside the name
+        f"/secrets/backend--redis-url%2F{VERSION}%3F/versions",  # ... and a query cut
+        "/secrets/..%2Fsecrets%2Fbackend--redis-url/versions",  # an encoded dot segment
+        f"/secrets/backend--redis-url/versions/{VERSION}",  # a version under the listing
+        "/secrets/backend--redis-url;versions",  # a path parameter
+    ],
+)
+def test_azure_a_value_read_dressed_as_the_versions_listing_is_refused_before_it_is_sent(
+    azure_declared: Declared, path: str
+) -> None:
+    """The versions listing is the one data-plane path with a secret's name in it that the audit may send; a
+    request that could be routed to a value read (a version id, the name alone, a name hiding a ``/`` or a
+    ``?``) is refused before it leaves, through the audit's own client."""
+    from azure.core.rest import HttpRequest
+
+    fake = FakeAzure.from_plan(azure_declared, SET_AT)
+    http = FakeHttp(fake.handle)
+    reader = azure_reader(fake, http)
+    with pytest.raises(ValueReadRefused, match="/secrets"):
+        reader._secrets._client.send_request(HttpRequest("GET", f"{{vaultBaseUrl}}{path}"))
+    assert not [p for _, p in http.sent if "backend--redis-url" in p]
+
+
 CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
 
 

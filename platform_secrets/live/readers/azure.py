@@ -21,6 +21,9 @@ from platform_secrets.live.readers import GuardedAdapter
 ALLOWED: tuple[tuple[str, str], ...] = (
     ("GET", r"/secrets"),  # list properties of secrets (data plane)
     ("GET", r"/deletedsecrets"),  # list deleted secrets' properties (data plane)
+    # list one secret's versions' properties (data plane): only a Key Vault name (letters, digits, dashes) before
+    # /versions, so that no encoded "/", "?" or dot segment can make it route as a value read
+    ("GET", r"/secrets/[0-9A-Za-z-]{1,127}/versions"),
     (
         "GET",
         r"/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.KeyVault/vaults/[^/]+",
