@@ -238,7 +238,7 @@ class FakeAzure:
         """A new version of a secret (its id derived from the name and the count); the secret's listed
         attributes are the newest version's, as Key Vault lists them."""
         found = self.versions.setdefault(name, {})
-        version = hashlib.md5(f"{name}/{len(found)}".encode()).hexdigest()  # noqa: S324 (an id, no hash use)
+        version = hashlib.sha256(f"{name}/{len(found)}".encode()).hexdigest()[:32]
         at = int(created.timestamp())
         found[version] = {"enabled": enabled, "created": at, "updated": at}
         if name in self.secrets and at >= max(v["created"] for v in found.values()):

@@ -300,7 +300,9 @@ def test_azure_reader_never_gets_a_secret(azure_declared: Declared) -> None:
 
 
 def _jwt_entry(declared: Declared) -> str:
-    (name,) = [n for n, e in declared.entries.items() if (e.owner, e.key) == ("shared", "JWT_SECRET")]
+    (name,) = [
+        n for n, e in declared.entries.items() if (e.owner, e.key) == ("shared", "JWT_SECRET")
+    ]
     return name
 
 

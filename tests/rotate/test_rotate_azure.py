@@ -104,7 +104,9 @@ def test_an_azure_overlap_ends_once_the_new_version_is_deployed_and_overlap_days
         reader = _reader(fake, FakeHttp(fake.handle))
         return plan_rotation(with_overlap, as_of, timedelta(days=0), reader).overlaps_ended
 
-    assert ended(entry.overlap_days + 1) == ()  # not deployed: the recorded version is still current
+    assert (
+        ended(entry.overlap_days + 1) == ()
+    )  # not deployed: the recorded version is still current
     fake.add_version(jwt, SET_AT + timedelta(days=1))  # the rotation, deployed
     assert ended(entry.overlap_days) == ()
     assert ended(entry.overlap_days + 1) == ("shared.JWT_SECRET",)
