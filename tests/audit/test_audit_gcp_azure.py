@@ -382,6 +382,30 @@ def test_azure_a_value_read_dressed_as_the_versions_listing_is_refused_before_it
     assert not [p for _, p in http.sent if "backend--redis-url" in p]
 
 
+def test_azure_a_versions_page_that_links_to_a_value_read_is_refused_before_it_is_sent(
+    azure_declared: Declared,
+) -> None:
+    """The client follows a listing's ``nextLink`` as the service gives it: one that names a version (a value
+    read) is refused by the guard like any other, so a hostile or confused answer cannot make the audit read."""
+    fake = FakeAzure.from_plan(azure_declared, SET_AT)
+    jwt = _jwt_entry(azure_declared)
+    (version,) = fake.versions[jwt]
+    value_read = f"/secrets/{jwt}/{version}"
+
+    def handle(method: str, path: str, headers: dict[str, str], body: bytes | None) -> Any:
+        status, payload, more = fake.handle(method, path, headers, body)
+        if path == f"/secrets/{jwt}/versions":
+            payload["nextLink"] = (
+                f"https://{fake.vault}.vault.azure.net:443{value_read}?api-version=7.4"
+            )
+        return status, payload, more
+
+    http = FakeHttp(handle)
+    with pytest.raises(ValueReadRefused, match=re.escape(value_read)):
+        audit_live.azure_view(azure_declared, azure_reader(fake, http))
+    assert not [p for _, p in http.sent if p.endswith(value_read)]
+
+
 CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
 
 
