@@ -10,6 +10,7 @@ identities and vault), then a test changes it (a drift) and audits. Every reques
 from __future__ import annotations
 
 import copy
+import hashlib
 import io
 import json
 import re
@@ -171,6 +172,8 @@ class FakeAzure:
     """The identities' own resource group (the vault's when empty)."""
     credentials: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     """Identity name -> its federated identity credentials, as the management API lists them."""
+    versions: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    """Secret name -> version id (32 hex digits) -> its attributes (enabled, created, updated)."""
 
     @classmethod
     def from_plan(cls, declared: Declared, set_at: datetime) -> FakeAzure:
@@ -193,6 +196,7 @@ class FakeAzure:
                 },
                 "tags": dict(entry.resource.inputs.get("tags") or {}),
             }
+            fake.add_version(name, set_at)
         for identity in declared.of_type("azure-native:managedidentity:UserAssignedIdentity"):
             out = identity.outputs
             fake.identities.append(
@@ -229,6 +233,17 @@ class FakeAzure:
             f"/subscriptions/{self.subscription}/resourceGroups/{self.group}"
             f"/providers/Microsoft.KeyVault/vaults/{self.vault}"
         )
+
+    def add_version(self, name: str, created: datetime, enabled: bool = True) -> str:
+        """A new version of a secret (its id derived from the name and the count); the secret's listed
+        attributes are the newest version's, as Key Vault lists them."""
+        found = self.versions.setdefault(name, {})
+        version = hashlib.sha256(f"{name}/{len(found)}".encode()).hexdigest()[:32]
+        at = int(created.timestamp())
+        found[version] = {"enabled": enabled, "created": at, "updated": at}
+        if name in self.secrets and at >= max(v["created"] for v in found.values()):
+            self.secrets[name]["attributes"] = dict(found[version])
+        return version
 
     def federate(
         self, identity: str, issuer: str, subject: str, audiences: list[str] | None = None
@@ -296,6 +311,13 @@ class FakeAzure:
                         **secret,
                     }
                     for name, secret in sorted(self.deleted.items())
+                ]
+                return 200, {"value": items, "nextLink": None}, {}
+            listing = re.fullmatch(r"/secrets/([^/]+)/versions", path)
+            if method == "GET" and listing and listing[1] in self.secrets:
+                items = [
+                    {"id": f"{host_vault}/secrets/{listing[1]}/{version}", "attributes": attributes}
+                    for version, attributes in self.versions.get(listing[1], {}).items()
                 ]
                 return 200, {"value": items, "nextLink": None}, {}
             if path.startswith("/secrets/"):

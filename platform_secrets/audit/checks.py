@@ -71,11 +71,12 @@ class LiveEntry:
     problems: tuple[str, ...] = ()
     """Protection the stack declares for this entry that the store does not show."""
     current_version: str | None = None
-    """The store's id of the current value (AWS VersionId, Vault/GCP version number), from metadata; None
-    where the guarded reader cannot see it (Azure). The rotate command records it as the previous one."""
+    """The store's id of the current value (AWS VersionId, Vault/GCP version number, Azure version id), from
+    metadata; None where it cannot be seen (an Azure secret whose newest version is disabled). The rotate
+    command records it as the previous one."""
     previous_versions: frozenset[str] | None = None
     """The versions a ``<KEY>_PREVIOUS`` ref can read (AWS: the one staged ``AWSPREVIOUS``; Vault: those neither
-    deleted nor destroyed; GCP: the enabled ones); None where the metadata cannot tell (Azure)."""
+    deleted nor destroyed; GCP and Azure: the enabled ones); None where the metadata cannot tell."""
 
 
 @dataclass(frozen=True)

@@ -357,7 +357,12 @@ def azure_view(
     ]
     entries = {
         s.name: LiveEntry(
-            name=s.name, has_value=s.enabled, value_set=s.updated or s.created, deleted_on=s.deleted
+            name=s.name,
+            has_value=s.enabled,
+            value_set=s.updated or s.created,
+            deleted_on=s.deleted,
+            current_version=s.current_version,
+            previous_versions=frozenset(s.enabled_versions),
         )
         for s in secrets
     }

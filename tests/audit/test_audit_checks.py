@@ -398,7 +398,7 @@ def _jwt() -> DeclaredEntry:
             [("overlap-broken", "high", JWT, "")],
         ),  # destroyed, or AWSPREVIOUS moved on
         (frozenset(), [("overlap-broken", "high", JWT, "")]),
-        (None, []),  # the store's metadata cannot tell (Azure): not judged
+        (None, []),  # the store's metadata cannot tell: not judged
     ],
 )
 def test_an_overlap_version_the_store_cannot_serve_is_a_high_finding(

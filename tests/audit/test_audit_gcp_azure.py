@@ -8,6 +8,7 @@ the cloud, so a reader that asked for the wrong thing, or for a value, would be 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -288,12 +289,121 @@ def test_azure_reader_never_gets_a_secret(azure_declared: Declared) -> None:
     data_plane = [
         path.split("vault.azure.net", 1)[1] for _, path in http.sent if "vault.azure.net" in path
     ]
-    assert set(data_plane) == {"/secrets", "/deletedsecrets"}
+    listings = {f"/secrets/{name}/versions" for name in fake.secrets}
+    assert set(data_plane) == {"/secrets", "/deletedsecrets"} | listings
+    assert not [p for p in data_plane if re.fullmatch(azure_store.VALUE_READS[0], p)]
     http2 = FakeHttp(fake.handle)
     reader = azure_reader(fake, http2)
     with pytest.raises(ValueReadRefused, match="/secrets/backend--redis-url"):
         reader._secrets.get_secret("backend--redis-url")
     assert not [p for _, p in http2.sent if p.endswith("/secrets/backend--redis-url")]
+
+
+def _jwt_entry(declared: Declared) -> str:
+    (name,) = [
+        n for n, e in declared.entries.items() if (e.owner, e.key) == ("shared", "JWT_SECRET")
+    ]
+    return name
+
+
+def test_azure_view_gives_the_newest_enabled_version_for_the_rotate_command(
+    azure_declared: Declared,
+) -> None:
+    """The version a keep_previous rotation records: the newest by creation time, from the versions listing;
+    none when the newest is disabled (Key Vault refuses a read of it: no current value to keep)."""
+    fake = FakeAzure.from_plan(azure_declared, SET_AT)
+    jwt, redis = _jwt_entry(azure_declared), "backend--redis-url"
+    first = next(iter(fake.versions[jwt]))
+    newest = fake.add_version(jwt, SET_AT + timedelta(hours=2))
+    older = fake.add_version(jwt, SET_AT + timedelta(hours=1), enabled=False)
+    fake.add_version(redis, SET_AT + timedelta(hours=1), enabled=False)
+    view = audit_live.azure_view(azure_declared, azure_reader(fake, FakeHttp(fake.handle)))
+    assert view.entries[jwt].current_version == newest
+    assert view.entries[jwt].previous_versions == {first, newest}
+    assert older not in (view.entries[jwt].previous_versions or ())
+    assert view.entries[redis].current_version is None
+    assert view.entries[redis].previous_versions == set(list(fake.versions[redis])[:1])
+
+
+@pytest.mark.parametrize(
+    ("change", "broken"), [("disabled", True), ("gone", True), ("enabled", False)]
+)
+def test_azure_an_overlap_whose_version_is_disabled_or_gone_is_a_high_finding(
+    azure_declared: Declared, change: str, broken: bool
+) -> None:
+    """ESO fails each reader's whole Secret when the ``_PREVIOUS`` version cannot be read (a disabled version
+    is refused by Key Vault): the current value stops arriving too."""
+    fake = FakeAzure.from_plan(azure_declared, SET_AT)
+    jwt = _jwt_entry(azure_declared)
+    (recorded,) = fake.versions[jwt]
+    fake.add_version(jwt, SET_AT + timedelta(hours=1))  # the rotation, deployed
+    if change == "disabled":
+        fake.versions[jwt][recorded]["enabled"] = False
+    elif change == "gone":
+        del fake.versions[jwt][recorded]
+    settings = azure_declared.settings.model_copy(
+        update={"rotation_overlaps": {"shared.JWT_SECRET": recorded}}
+    )
+    report, _ = azure_audit(dataclasses.replace(azure_declared, settings=settings), fake)
+    found = [(f["kind"], f["severity"], f["entry"]) for f in report["findings"]]
+    assert found == ([("overlap-broken", "high", jwt)] if broken else []), audit.render(report)
+
+
+VERSION = "0123456789abcdef" * 2
+"""A Key Vault version id's shape (32 hex digits)."""
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"/secrets/backend--redis-url/{VERSION}",  # get_secret(name, version)
+        "/secrets/backend--redis-url",  # get_secret(name): the current value
+        f"/secrets/backend--redis-url/versions/../{VERSION}",  # dot segments: sent as the value read
+        f"/secrets/backend--redis-url%2F{VERSION}/versions",  # an encoded slash inside the name
+        f"/secrets/backend--redis-url%2F{VERSION}%3F/versions",  # ... and a query cut
+        "/secrets/..%2Fsecrets%2Fbackend--redis-url/versions",  # an encoded dot segment
+        f"/secrets/backend--redis-url/versions/{VERSION}",  # a version under the listing
+        "/secrets/backend--redis-url;versions",  # a path parameter
+    ],
+)
+def test_azure_a_value_read_dressed_as_the_versions_listing_is_refused_before_it_is_sent(
+    azure_declared: Declared, path: str
+) -> None:
+    """The versions listing is the one data-plane path with a secret's name in it that the audit may send; a
+    request that could be routed to a value read (a version id, the name alone, a name hiding a ``/`` or a
+    ``?``) is refused before it leaves, through the audit's own client."""
+    from azure.core.rest import HttpRequest
+
+    fake = FakeAzure.from_plan(azure_declared, SET_AT)
+    http = FakeHttp(fake.handle)
+    reader = azure_reader(fake, http)
+    with pytest.raises(ValueReadRefused, match="/secrets"):
+        reader._secrets._client.send_request(HttpRequest("GET", f"{{vaultBaseUrl}}{path}"))
+    assert not [p for _, p in http.sent if "backend--redis-url" in p]
+
+
+def test_azure_a_versions_page_that_links_to_a_value_read_is_refused_before_it_is_sent(
+    azure_declared: Declared,
+) -> None:
+    """The client follows a listing's ``nextLink`` as the service gives it: one that names a version (a value
+    read) is refused by the guard like any other, so a hostile or confused answer cannot make the audit read."""
+    fake = FakeAzure.from_plan(azure_declared, SET_AT)
+    jwt = _jwt_entry(azure_declared)
+    (version,) = fake.versions[jwt]
+    value_read = f"/secrets/{jwt}/{version}"
+
+    def handle(method: str, path: str, headers: dict[str, str], body: bytes | None) -> Any:
+        status, payload, more = fake.handle(method, path, headers, body)
+        if path == f"/secrets/{jwt}/versions":
+            payload["nextLink"] = (
+                f"https://{fake.vault}.vault.azure.net:443{value_read}?api-version=7.4"
+            )
+        return status, payload, more
+
+    http = FakeHttp(handle)
+    with pytest.raises(ValueReadRefused, match=re.escape(value_read)):
+        audit_live.azure_view(azure_declared, azure_reader(fake, http))
+    assert not [p for _, p in http.sent if p.endswith(value_read)]
 
 
 CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"

@@ -1,6 +1,9 @@
 """Azure, read-only: Key Vault secrets' properties (never a value), the vault's protection, role assignments
 that reach the vault's secrets, and the managed identities of the resource group.
 
+Each live secret's versions are listed (``GET /secrets/<name>/versions``: ids and attributes, no value) for the
+current version id a ``keep_previous`` rotation records and the enabled ones an overlap can read.
+
 Uses ``DefaultAzureCredential`` unless given another, through the official clients on a ``requests`` transport
 whose every request goes through ``GuardedAdapter``: only the listings and gets of ``ALLOWED`` are sent. The data
 plane's value read (``GET /secrets/<name>[/<version>]``, what ``SecretClient.get_secret`` sends) is refused before
@@ -12,8 +15,8 @@ it leaves. A read-only audit principal needs: ``Microsoft.KeyVault/vaults/read``
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from platform_secrets.live.readers import GuardedAdapter
@@ -21,6 +24,9 @@ from platform_secrets.live.readers import GuardedAdapter
 ALLOWED: tuple[tuple[str, str], ...] = (
     ("GET", r"/secrets"),  # list properties of secrets (data plane)
     ("GET", r"/deletedsecrets"),  # list deleted secrets' properties (data plane)
+    # list one secret's versions' properties (data plane): only a Key Vault name (letters, digits, dashes) before
+    # /versions, so that no encoded "/", "?" or dot segment can make it route as a value read
+    ("GET", r"/secrets/[0-9A-Za-z-]{1,127}/versions"),
     (
         "GET",
         r"/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.KeyVault/vaults/[^/]+",
@@ -47,8 +53,9 @@ ALLOWED: tuple[tuple[str, str], ...] = (
     ),
 )
 """(method, path) of every request the audit sends to Azure."""
-VALUE_READS = (r"/secrets/[^/]+(/[^/]+)?",)
-"""``SecretClient.get_secret``: the data-plane call that returns a value."""
+VALUE_READS = (r"/secrets/[^/]+(/(?!versions$)[^/]+)?",)
+"""``SecretClient.get_secret``: the data-plane call that returns a value. ``/secrets/<name>/versions`` is the
+versions listing, not a read of a version called ``versions``: Key Vault's version ids are 32 hex digits."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +67,11 @@ class LiveAzureSecret:
     expires: datetime | None
     tags: dict[str, str]
     deleted: datetime | None = None
+    current_version: str | None = None
+    """The id of the newest version (by its creation time) when it is enabled: what a read without a version
+    returns; None when it is disabled (Key Vault then refuses that read) or the secret is deleted."""
+    enabled_versions: tuple[str, ...] = ()
+    """The ids of the enabled versions (a read of one of them returns a value; a disabled one is refused)."""
 
 
 @dataclass(frozen=True)
@@ -133,6 +145,8 @@ class AzureReader:
             )
             for p in self._secrets.list_properties_of_secrets()
         }
+        for name, secret in found.items():
+            found[name] = replace(secret, **self._versions(name))
         for deleted in self._secrets.list_deleted_secrets():
             p = deleted.properties
             found[str(deleted.name)] = LiveAzureSecret(
@@ -145,6 +159,18 @@ class AzureReader:
                 deleted=deleted.deleted_date or datetime.max,
             )
         return [found[name] for name in sorted(found)]
+
+    def _versions(self, name: str) -> dict[str, Any]:
+        """The current and enabled version ids of one secret, from its versions' properties (never a value)."""
+        versions = sorted(
+            self._secrets.list_properties_of_secret_versions(name),
+            key=lambda v: (v.created_on or datetime.min.replace(tzinfo=UTC), str(v.version)),
+        )
+        newest = versions[-1] if versions else None
+        return {
+            "current_version": str(newest.version) if newest and newest.enabled else None,
+            "enabled_versions": tuple(sorted(str(v.version) for v in versions if v.enabled)),
+        }
 
     def vault_properties(self) -> dict[str, Any]:
         vault = self._vaults.vaults.get(self.resource_group, self.vault_name)
