@@ -234,7 +234,7 @@ def overlap_findings(declared: Declared, live: LiveView) -> list[Finding]:
     stop receiving the current value too (they keep their last Secret)."""
     by_key = {f"{e.owner}.{e.key}": e for e in declared.entries.values()}
     found = []
-    for key, version in sorted(getattr(declared.settings, "rotation_overlaps", {}).items()):
+    for key, version in sorted(declared.settings.rotation_overlaps.items()):
         entry = by_key.get(key)
         state = live.entries.get(entry.name) if entry else None
         if entry is None or state is None or state.previous_versions is None:

@@ -16,6 +16,7 @@ from platform_secrets.audit.checks import (
     LiveView,
     age_days,
     findings,
+    overlap_findings,
     rows,
 )
 from platform_secrets.audit.declared import Declared, DeclaredEntry
@@ -412,3 +413,47 @@ def test_an_overlap_version_the_store_cannot_serve_is_a_high_finding(
     assert _kinds(found) == kinds
     if kinds:
         assert "version 6" in found[0].detail and "whole Secret" in found[0].detail
+
+
+def test_an_overlap_finding_names_the_version_and_every_readable_one_and_why_it_matters() -> None:
+    state = LiveEntry(
+        JWT, True, datetime(2026, 5, 30, tzinfo=UTC), previous_versions=frozenset({"8", "7"})
+    )
+    declared = _declared(_jwt(), overlaps={"shared.JWT_SECRET": "6"})
+    (found,) = findings(declared, _live({JWT: state}), AS_OF)
+    assert found.detail == (
+        "rotationOverlaps.shared.JWT_SECRET names version 6, which the store does not hold readable as the "
+        "previous value (readable: 7, 8): ESO cannot sync the whole Secret of each reader, the current value "
+        "included"
+    )
+
+
+def test_an_overlap_with_no_readable_version_says_none() -> None:
+    state = LiveEntry(JWT, True, datetime(2026, 5, 30, tzinfo=UTC), previous_versions=frozenset())
+    declared = _declared(_jwt(), overlaps={"shared.JWT_SECRET": "6"})
+    (found,) = findings(declared, _live({JWT: state}), AS_OF)
+    assert "(readable: none)" in found.detail
+
+
+def test_an_overlap_of_an_undeclared_or_absent_entry_is_skipped_and_the_next_one_still_judged() -> (
+    None
+):
+    """Sorted keys: an overlap naming no declared entry, then one whose entry is not live (its own
+    finding is ``missing``), come before the broken one; neither stops the judgement of the next."""
+    broken = LiveEntry(
+        JWT, True, datetime(2026, 5, 30, tzinfo=UTC), previous_versions=frozenset({"7"})
+    )
+    absent = "p/prod/backend/A_SIGNING_KEY"
+    declared = _declared(
+        _jwt(),
+        DeclaredEntry(
+            absent, "backend", "A_SIGNING_KEY", "generated", True, None, None, keep_previous=True
+        ),  # type: ignore[arg-type]
+        overlaps={
+            "backend.A_SIGNING_KEY": "3",
+            "a-gone-service.KEY": "1",
+            "shared.JWT_SECRET": "6",
+        },
+    )
+    found = overlap_findings(declared, _live({JWT: broken}))
+    assert _kinds(found) == [("overlap-broken", "high", JWT, "")]
