@@ -10,6 +10,7 @@ logged or put in a message.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
@@ -21,6 +22,7 @@ from pulumi.runtime import config as runtime_config
 from pulumi.runtime import get_config, get_config_env, is_config_secret
 from pydantic import ValidationError
 
+from platform_secrets.model import environment_file as environment
 from platform_secrets.model import values
 from platform_secrets.model.catalog import (
     Catalog,
@@ -31,7 +33,7 @@ from platform_secrets.model.catalog import (
 )
 from platform_secrets.model.documents import DocumentError, read_yaml
 from platform_secrets.model.settings import SETTINGS_KEYS, Settings
-from platform_secrets.model.shards import unsplit_stack_problems
+from platform_secrets.model.shards import StackRole, unjoined_stack_problems
 from platform_secrets.model.stack_model import (
     OFFLINE_PLACEHOLDER,
     ConfigSecret,
@@ -129,7 +131,6 @@ def load_stack_model() -> StackModel:
     problems += unknown_config_keys(
         origins.keys() - {CATALOG_KEY}, SETTINGS_KEYS, catalog, origins, f"{project}:"
     )
-    problems += unsplit_stack_problems(stack, catalog_path.parent / "environments")
     problems += foreign_config_keys(
         _all_config_names(),
         project,
@@ -140,6 +141,14 @@ def load_stack_model() -> StackModel:
     )
 
     raw = _raw_settings(project)
+    role: StackRole | None = None
+    if isinstance(raw.get("environmentFile"), str):
+        role, found = environment.join(
+            stack, raw, origins, catalog, PROJECT_ROOT, raw["environmentFile"]
+        )
+        problems += found
+    else:
+        problems += unjoined_stack_problems(stack, PROJECT_ROOT / "environments")
     settings: Settings | None = None
     dropped: set[str] = set()
     try:
@@ -164,10 +173,13 @@ def load_stack_model() -> StackModel:
             if (state := _secret_state(f"{project}:{key}", specs[key])) is not None
         }
         try:
-            model = build_model(catalog, settings, present, origins)
+            model = build_model(
+                catalog, settings, present, origins, owners=role.owners if role else None
+            )
         except StackError as error:
             problems += [p for p in error.problems if p.split(".")[0].split(":")[0] not in dropped]
         else:
+            model = dataclasses.replace(model, role=role)
             problems += adapter_class(settings.cloud).problems(model)
     if problems:
         env = f" ({settings.environment.value})" if settings is not None else ""
