@@ -34,7 +34,7 @@ from platform_secrets.model.catalog import CatalogError, load_catalog
 from platform_secrets.model.settings import Cloud
 from platform_secrets.offline import artifacts
 from platform_secrets.offline import runner as offline
-from platform_secrets.offline.registered import Registered
+from platform_secrets.offline.registered import Registered, RunResult
 
 
 @dataclass
@@ -159,12 +159,18 @@ def problems_of(
 
 
 def write_union(plans: Mapping[str, StackPlan], out: Path) -> dict[str, Any]:
-    """``resources.json`` (every stack's records, by URN) and ``access.json`` (derived on the union)."""
+    """``resources.json`` (every stack's records, by URN), ``access.json`` (derived on the union), and
+    ``arns.json``."""
     union = [r for plan in plans.values() for r in plan.resources]
     records = sorted((artifacts.resource_record(r) for r in union), key=lambda rec: rec["urn"])
     (out / "resources.json").write_text(json.dumps(records, indent=2, sort_keys=True) + "\n")
     matrix = access.derive(union)
     (out / "access.json").write_text(json.dumps(matrix, indent=2, sort_keys=True) + "\n")
+    # The union's ARNs by name, as a one-stack plan writes them (a replay of the environment reads them).
+    whole = RunResult(stack="", preview=False, resources=union, outputs={}, secret_outputs=set())
+    (out / "arns.json").write_text(
+        json.dumps(artifacts.arns(whole), indent=2, sort_keys=True) + "\n"
+    )
     return matrix
 
 
@@ -176,6 +182,7 @@ def plan_environment(
     config: Mapping[str, Any] | None = None,
     workers: int = 2,
     root: Path = offline.ROOT,
+    on_plans: Callable[[dict[str, StackPlan]], None] | None = None,
 ) -> int:
     """``platform-secrets plan --environment ENV --out DIR``; an exit code of ``platform_secrets.exit_codes``."""
     origin = f"environments/{environment}.yaml"
@@ -210,6 +217,8 @@ def plan_environment(
         executor = process_pool(workers)
         with executor:
             plans = plan_stacks(layout, staging, executor, overrides, origins, project)
+        if on_plans is not None:  # the tests and the benchmark read the plans (pids, memory)
+            on_plans(plans)
         problems = problems_of(layout, plans, origin)
         if problems:
             return _refuse(environment, problems)

@@ -106,6 +106,9 @@ def run(
     captured = _CaptureHandler()
     logger.addHandler(captured)
     logger.propagate = False
+    # Each run its own root Stack: ``set_mocks`` keeps an existing one, so a second run in the same process
+    # would parent its top-level resources to the first stack's root and collect its exports too.
+    pulumi.runtime.settings.ROOT.set(None)
     pulumi.runtime.set_mocks(
         mocks,
         project=project,
