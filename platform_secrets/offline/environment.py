@@ -57,6 +57,7 @@ def plan_stack(
     overrides: Mapping[str, Any],
     origins: Mapping[str, str],
     stack_references: Mapping[str, Mapping[str, Any]] | None = None,
+    secrets: Mapping[str, str] | None = None,
 ) -> StackPlan:
     """Plan one stack (in whichever process runs it) and write its artifacts into ``out`` when it succeeds."""
     import os
@@ -66,6 +67,8 @@ def plan_stack(
         overrides=dict(overrides),
         override_origins=origins,
         stack_references=stack_references,
+        secrets=dict(secrets) if secrets else None,
+        secrets_origin="--stub-secrets",
     )
     if result.error is None and out is not None:
         artifacts.write(result, out)
@@ -110,21 +113,35 @@ def plan_stacks(
     overrides: Mapping[str, Any] | None = None,
     origins: Mapping[str, str] | None = None,
     project: str = "platform-secrets",
+    secrets: Mapping[str, Mapping[str, str]] | None = None,
 ) -> dict[str, StackPlan]:
-    """The foundation first, then every shard (submitted together, so they run side by side)."""
+    """The foundation first, then every shard (submitted together, so they run side by side).
+
+    ``secrets``: stack -> config secrets it is given (a review's stubs; each stack's own only)."""
     given, labels = dict(overrides or {}), dict(origins or {})
+    stubs = dict(secrets or {})
 
     def where(stack: str) -> Path | None:
         return staging / stack if staging is not None else None
 
-    found = executor.submit(plan_stack, layout.foundation, where(layout.foundation), given, labels)
+    found = executor.submit(
+        plan_stack,
+        layout.foundation,
+        where(layout.foundation),
+        given,
+        labels,
+        None,
+        stubs.get(layout.foundation),
+    )
     foundation = found.result()
     plans = {layout.foundation: foundation}
     if foundation.error is not None:
         return plans  # a shard planned against a failed foundation would only repeat its error
     references = {f"{offline.ORGANIZATION}/{project}/{layout.foundation}": foundation.outputs}
     futures = {
-        stack: executor.submit(plan_stack, stack, where(stack), given, labels, references)
+        stack: executor.submit(
+            plan_stack, stack, where(stack), given, labels, references, stubs.get(stack)
+        )
         for stack in sorted(layout.stacks)
     }
     plans.update({stack: future.result() for stack, future in futures.items()})
