@@ -32,7 +32,7 @@ from platform_secrets.model.catalog import (
     validation_lines,
 )
 from platform_secrets.model.documents import DocumentError, read_yaml
-from platform_secrets.model.settings import SETTINGS_KEYS, Settings
+from platform_secrets.model.settings import SETTINGS_KEYS, Binding, Settings
 from platform_secrets.model.shards import StackRole, unjoined_stack_problems
 from platform_secrets.model.stack_model import (
     OFFLINE_PLACEHOLDER,
@@ -162,6 +162,11 @@ def load_stack_model() -> StackModel:
         dropped = {str(item["loc"][0]) for item in error.errors() if item["loc"]}
         with contextlib.suppress(ValidationError):
             settings = Settings.model_validate({k: v for k, v in raw.items() if k not in dropped})
+    if role is not None and settings is not None and settings.binding is Binding.NATIVE:
+        problems.append(
+            "binding: native cannot be split over stacks: a shard's Kubernetes Secrets would need the "
+            "shared secrets' values, which its foundation does not export; use external-secrets"
+        )
     model: StackModel | None = None
     if catalog is not None and settings is not None:
         # Every secret's config key is looked at, so that a value set for a generated or external

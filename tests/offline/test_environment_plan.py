@@ -270,3 +270,21 @@ def test_another_shards_secret_in_this_stack_file_is_refused(tmp_path: Path) -> 
         result.error
     )
     assert result.resources == []
+
+
+def test_a_native_binding_cannot_be_sharded() -> None:
+    """With binding native a shard would write its pods' Secret without the shared values (the foundation
+    exports names and ARNs, never values): refused before anything registers."""
+    result = offline.run("example-b", overrides={"binding": "native"})
+    assert result.error is not None and result.resources == []
+    assert "binding: native cannot be split over stacks" in str(result.error)
+
+
+def test_a_shard_plans_in_preview_mode_too(example_plan) -> None:
+    """`pulumi preview` of a shard reads the stack reference as well: the same registrations as an update."""
+    refs = sharded.references(example_plan.plans[FOUNDATION])
+    preview = offline.run("example-b", preview=True, stack_references=refs)
+    assert preview.error is None, preview.error
+    assert sorted(r.urn for r in preview.resources) == sorted(
+        r.urn for r in example_plan.plans["example-b"].resources
+    )
