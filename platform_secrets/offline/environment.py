@@ -58,6 +58,7 @@ def plan_stack(
     origins: Mapping[str, str],
     stack_references: Mapping[str, Mapping[str, Any]] | None = None,
     secrets: Mapping[str, str] | None = None,
+    config_root: Path | None = None,
 ) -> StackPlan:
     """Plan one stack (in whichever process runs it) and write its artifacts into ``out`` when it succeeds."""
     import os
@@ -69,6 +70,7 @@ def plan_stack(
         stack_references=stack_references,
         secrets=dict(secrets) if secrets else None,
         secrets_origin="--stub-secrets",
+        config_root=config_root,
     )
     if result.error is None and out is not None:
         artifacts.write(result, out)
@@ -114,6 +116,7 @@ def plan_stacks(
     origins: Mapping[str, str] | None = None,
     project: str = "platform-secrets",
     secrets: Mapping[str, Mapping[str, str]] | None = None,
+    config_root: Path | None = None,
 ) -> dict[str, StackPlan]:
     """The foundation first, then every shard (submitted together, so they run side by side).
 
@@ -132,6 +135,7 @@ def plan_stacks(
         labels,
         None,
         stubs.get(layout.foundation),
+        config_root,
     )
     foundation = found.result()
     plans = {layout.foundation: foundation}
@@ -140,7 +144,14 @@ def plan_stacks(
     references = {f"{offline.ORGANIZATION}/{project}/{layout.foundation}": foundation.outputs}
     futures = {
         stack: executor.submit(
-            plan_stack, stack, where(stack), given, labels, references, stubs.get(stack)
+            plan_stack,
+            stack,
+            where(stack),
+            given,
+            labels,
+            references,
+            stubs.get(stack),
+            config_root,
         )
         for stack in sorted(layout.stacks)
     }
@@ -201,7 +212,11 @@ def plan_environment(
     root: Path = offline.ROOT,
     on_plans: Callable[[dict[str, StackPlan]], None] | None = None,
 ) -> int:
-    """``platform-secrets plan --environment ENV --out DIR``; an exit code of ``platform_secrets.exit_codes``."""
+    """``platform-secrets plan --environment ENV --out DIR``; an exit code of ``platform_secrets.exit_codes``.
+
+    ``root``: where ``environments/``, ``catalog.yaml`` and the stack files are read from (the code run is this
+    checkout's); the program reads the environment file beside the catalog it is given (``--config catalog=``).
+    """
     origin = f"environments/{environment}.yaml"
     path = root / origin
     if not path.is_file():
@@ -233,7 +248,15 @@ def plan_environment(
     try:
         executor = process_pool(workers)
         with executor:
-            plans = plan_stacks(layout, staging, executor, overrides, origins, project)
+            plans = plan_stacks(
+                layout,
+                staging,
+                executor,
+                overrides,
+                origins,
+                project,
+                config_root=None if root == offline.ROOT else root,
+            )
         if on_plans is not None:  # the tests and the benchmark read the plans (pids, memory)
             on_plans(plans)
         problems = problems_of(layout, plans, origin)

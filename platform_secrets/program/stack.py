@@ -141,14 +141,15 @@ def load_stack_model() -> StackModel:
     )
 
     raw = _raw_settings(project)
+    # The environment files sit beside the catalog they assign (`environments/` of the project).
     role: StackRole | None = None
     if isinstance(raw.get("environmentFile"), str):
         role, found = environment.join(
-            stack, raw, origins, catalog, PROJECT_ROOT, raw["environmentFile"]
+            stack, raw, origins, catalog, catalog_path.parent, raw["environmentFile"]
         )
         problems += found
     else:
-        problems += unjoined_stack_problems(stack, PROJECT_ROOT / "environments")
+        problems += unjoined_stack_problems(stack, catalog_path.parent / "environments")
     settings: Settings | None = None
     dropped: set[str] = set()
     try:

@@ -193,6 +193,7 @@ def test_a_secure_value_in_the_environment_file_is_refused(tmp_path: Path, capsy
 def _catalog_with(tmp_path: Path, edit) -> str:
     data = yaml.safe_load((PROJECT_ROOT / "catalog.yaml").read_text())
     edit(data)
+    shutil.copytree(PROJECT_ROOT / "environments", tmp_path / "environments")  # beside the catalog
     path = tmp_path / "catalog.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return str(path)
