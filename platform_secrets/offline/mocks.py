@@ -60,7 +60,8 @@ class RealisticMocks(Mocks):
                 # Never a silent None: a shard planned without its foundation's plan would read nothing.
                 raise KeyError(
                     f"stack reference {target} has not been planned (planned: "
-                    f"{', '.join(sorted(self.stack_references)) or 'none'})"
+                    f"{', '.join(sorted(self.stack_references)) or 'none'}): a shard is planned with its "
+                    "environment, `platform-secrets plan --environment ENV`"
                 )
             outputs = dict(self.stack_references[target])
             return target, {"name": target, "outputs": outputs, "secretOutputNames": []}
