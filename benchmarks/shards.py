@@ -7,7 +7,7 @@ service in every shard, fills shards up to ``--limit`` resources (the resources 
 small run; each new service to the least filled shard, as ``shards propose`` does, a new shard when all are full),
 and measures, alternating in one invocation:
 
-- ``one_stack_seconds``: the whole catalog as one stack, in a fresh process;
+- ``one_stack_seconds``: the whole catalog as one stack, in a fresh process, its artifacts written;
 - ``env_seconds``: ``platform-secrets plan --environment`` (the foundation, then the shards in ``--workers``
   spawned processes), wall time; ``ratio`` = env / one stack;
 - ``stacks``, ``max_resources`` per stack (each at most the limit), ``peak_mb``: the one stack's peak, and the
@@ -116,9 +116,10 @@ def per_service_resources(tmp: Path) -> int:
     return max(counts.values())
 
 
-def _one_stack(root: Path, catalog: Path) -> env_plan.StackPlan:
+def _one_stack(root: Path, catalog: Path, out: Path) -> env_plan.StackPlan:
+    # Its artifacts written too (access.json derived), as the environment plan writes its own and the union's.
     return env_plan.plan_stack(
-        "bench", None, {"catalog": str(catalog)}, {}, None, None, config_root=root
+        "bench", out, {"catalog": str(catalog)}, {}, None, None, config_root=root
     )
 
 
@@ -128,7 +129,7 @@ def measure(size: int, limit: int, workers: int, tmp: Path, per_service: int) ->
     ctx = get_context("spawn")
     with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
         started = time.perf_counter()
-        one = pool.submit(_one_stack, root, catalog_path).result()
+        one = pool.submit(_one_stack, root, catalog_path, tmp / f"one-{size}").result()
         one_seconds = time.perf_counter() - started
     assert one.error is None, one.error
     held: dict[str, env_plan.StackPlan] = {}
