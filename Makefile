@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STACK ?= dev
+ENVIRONMENT ?= example
 # CLOUD=gcp|azure plans the stack on another cloud, into its own folder (plan-dev-gcp/), never over plan-dev/.
 CLOUD ?=
 # REVIEW=1 stubs the config secrets the stack lacks (a review-only plan of prod before its secrets exist).
@@ -11,7 +12,7 @@ REVIEW ?=
 OUT ?= plan-$(STACK)$(if $(CLOUD),-$(CLOUD))
 PLAN_ARGS := $(if $(CLOUD),--cloud $(CLOUD)) $(if $(REVIEW),--stub-secrets)
 
-.PHONY: plan test lint scan derived clean lock mutation
+.PHONY: plan plan-env test lint scan derived clean lock mutation
 
 # Installed from the hash-locked files only: pip bootstraps uv from requirements-uv.txt (hash-checking mode),
 # uv installs requirements-dev.lock (everything the tests, lint and scan need) and requirements-scan.txt (the
@@ -43,6 +44,10 @@ lock: $(VENV)/.installed
 
 plan: $(VENV)/.installed
 	$(VENV)/bin/platform-secrets plan --stack $(STACK) --out $(OUT) $(PLAN_ARGS) $(ARGS)
+
+# A sharded environment (environments/$(ENVIRONMENT).yaml): the foundation, then the shards in parallel processes.
+plan-env: $(VENV)/.installed
+	$(VENV)/bin/platform-secrets plan --environment $(ENVIRONMENT) --out plan-$(ENVIRONMENT) $(ARGS)
 
 # One pytest-xdist worker per core, each given whole files (a file's server and replays are set up once).
 test: $(VENV)/.installed

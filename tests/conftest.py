@@ -179,3 +179,24 @@ def openbao():  # type: ignore[no-untyped-def]
 
     with running_openbao() as server:
         yield server
+
+
+# --- The example sharded environment (environments/example.yaml): each stack planned once per session ---
+
+
+@pytest.fixture(scope="session")
+def example_plan(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """``platform-secrets plan --environment example`` (AWS), in two spawned worker processes: its folder and
+    the plans the workers returned (``tests/sharded.py``)."""
+    from tests import sharded
+
+    return sharded.plan_example(tmp_path_factory.mktemp("env") / "example")
+
+
+@pytest.fixture(scope="session")
+def example_cloud_plans(example_plan):  # type: ignore[no-untyped-def]
+    """cloud -> the example environment's stack plans with ``cloud`` overridden as ``--cloud`` does (in this
+    process; AWS's are the worker-planned ones)."""
+    from tests import sharded
+
+    return sharded.CloudPlans(example_plan)

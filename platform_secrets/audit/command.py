@@ -26,6 +26,7 @@ from typing import Any
 from platform_secrets.audit import live_view as audit_live
 from platform_secrets.audit.checks import HIGH, RUNBOOK, Finding, LiveView, findings, rows
 from platform_secrets.audit.declared import AuditInputError, Declared, declare
+from platform_secrets.audit.environment import declare_environment
 from platform_secrets.exit_codes import COULD_NOT_RUN, FINDINGS, OK
 from platform_secrets.live.endpoints import EndpointRefused
 from platform_secrets.live.readers import ValueReadRefused
@@ -101,8 +102,9 @@ def render(report: dict[str, Any]) -> str:
 
 
 def run_audit(
-    stack: str,
+    stack: str | None,
     *,
+    environment: str | None = None,
     out: Path | None = None,
     as_json: bool = False,
     as_of: date | None = None,
@@ -112,14 +114,21 @@ def run_audit(
     status: Status = silent,
 ) -> int:
     """``platform-secrets audit``: audit ``stack``'s live store, print the report (``--json``: as JSON),
-    write it as JSON to ``out``; an exit code of ``platform_secrets.exit_codes``."""
+    write it as JSON to ``out``; an exit code of ``platform_secrets.exit_codes``. With ``environment`` (a
+    sharded one, ``environments/<env>.yaml``) the store is judged against all its stacks' union."""
     overrides: dict[str, Any] = dict(config or {})
     if cloud:
         overrides["cloud"] = cloud.value
     when = as_of or datetime.now(UTC).date()
     try:
-        with status(f"planning stack {stack} offline (the declared side)"):
-            declared = declare(stack, overrides)
+        if environment is not None:
+            with status(f"planning every stack of environment {environment} offline"):
+                declared = declare_environment(environment, overrides)
+        else:
+            assert stack is not None
+            with status(f"planning stack {stack} offline (the declared side)"):
+                declared = declare(stack, overrides)
+        stack = declared.stack
     except AuditInputError as error:
         print(f"error: {error}", file=sys.stderr)
         return FINDINGS

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from platform_secrets.access import matrix as access
+from platform_secrets.model import environment_file
 from platform_secrets.model.catalog import SHARED_OWNER, Catalog, SharedRef, load_catalog
 from platform_secrets.model.settings import SETTINGS_KEYS, Settings, parse_settings
 from platform_secrets.offline import runner as offline
@@ -108,6 +109,14 @@ def settings_of(
             with contextlib.suppress(json.JSONDecodeError):
                 value = json.loads(value)
         raw[key] = value
+    if isinstance(raw.get("environmentFile"), str):
+        # A stack of a sharded environment: the shared settings are in its environment file.
+        origins = {
+            key: "--config" if key in (overrides or {}) else f"Pulumi.{stack}.yaml" for key in raw
+        }
+        _, problems = environment_file.join(stack, raw, origins, None, root, raw["environmentFile"])
+        if problems:
+            raise ValueError("\n".join(problems))
     return parse_settings(raw, f"Pulumi.{stack}.yaml"), config.get(
         f"{project}:catalog", "catalog.yaml"
     )

@@ -2,20 +2,37 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from platform_secrets.cli import options
+from platform_secrets.exit_codes import COULD_NOT_RUN
+from platform_secrets.offline import environment as environment_plan
 from platform_secrets.offline import plan as offline_plan
 from platform_secrets.progress import status_for
 
-EXAMPLE = "Example: platform-secrets plan --stack dev --out plan-dev --cloud gcp"
+EXAMPLE = (
+    "Example: platform-secrets plan --stack dev --out plan-dev --cloud gcp; "
+    "platform-secrets plan --environment example --out plan-example"
+)
 
 
 def plan(
-    stack: options.Stack,
+    stack: Annotated[
+        str | None, typer.Option("--stack", help="stack name (Pulumi.<stack>.yaml)")
+    ] = None,
+    environment: Annotated[
+        str | None,
+        typer.Option(
+            "--environment",
+            help="plan every stack of environments/<env>.yaml (the foundation, then the shards in "
+            "parallel processes): --out gets one folder per stack, the union resources.json and its "
+            "access.json",
+        ),
+    ] = None,
     out: options.OutDir = None,
     as_json: options.Json = False,
     cloud: options.CloudOption = None,
@@ -48,6 +65,21 @@ def plan(
     ] = None,
 ) -> int:
     """Plan a stack under the mock engine (no cloud, no credentials): print the summary, write the artifacts."""
+    if (stack is None) == (environment is None):
+        print("error: give --stack STACK or --environment ENV (one of them)", file=sys.stderr)
+        return COULD_NOT_RUN
+    if environment is not None:
+        if out is None or stub_secrets or diff_against or project_dir:
+            print(
+                "error: --environment takes --out DIR (and --cloud, --config); "
+                "--stub-secrets, --diff-against and --project-dir plan one stack",
+                file=sys.stderr,
+            )
+            return COULD_NOT_RUN
+        return environment_plan.plan_environment(
+            environment, out, cloud=cloud, config=options.parse_config(config)
+        )
+    assert stack is not None
     return offline_plan.plan(
         stack,
         out=out,

@@ -451,6 +451,12 @@ class Settings(_Camel):
         description="Import store entries and keys that exist under their deterministic names instead of "
         "creating them (disaster recovery after the state is lost).",
     )
+    environment_file: str | None = Field(
+        default=None,
+        pattern=r"^environments/[A-Za-z0-9][A-Za-z0-9._-]*\.yaml$",
+        description="The environment file (environments/<env>.yaml, beside the catalog) this stack is the "
+        "foundation or a shard of; its `config:` is merged in. Unset: the stack is the whole environment.",
+    )
     aws: AwsSettings | None = Field(default=None, description="AWS settings (cloud: aws).")
     gcp: GcpSettings | None = Field(default=None, description="GCP settings (cloud: gcp).")
     azure: AzureSettings | None = Field(default=None, description="Azure settings (cloud: azure).")

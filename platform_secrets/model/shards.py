@@ -9,6 +9,7 @@ keeps its URNs. The file is explicit and reviewed, and stable: adding a service 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
-from platform_secrets.model.catalog import Catalog, SharedRef, validation_lines
+from platform_secrets.model.catalog import SHARED_OWNER, Catalog, SharedRef, validation_lines
 from platform_secrets.model.documents import DocumentError, read_yaml
+from platform_secrets.model.settings import SETTINGS_KEYS, is_config_secret_key
 from platform_secrets.model.shard_moves import Move, move_problems
 
 STACK_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
@@ -49,6 +51,12 @@ class EnvironmentLayout(BaseModel):
     )
     stacks: dict[str, tuple[str, ...]] = Field(
         description="Shard stack name -> the services it holds (whole services; each in exactly one).",
+    )
+    config: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Plain settings every stack of the environment shares (short keys, as under the "
+        "`platform-secrets:` namespace), written once here: a key also in a stack file is an error, a "
+        "`secure:` value or a secret's `<owner>.<KEY>` is refused (secrets stay in their stack's file).",
     )
     stack_resource_limit: int = Field(
         default=DEFAULT_LIMIT,
@@ -155,6 +163,8 @@ def dump_layout(layout: EnvironmentLayout) -> str:
     data["stacks"] = {name: list(names) for name, names in layout.stacks.items()}
     if layout.moved:
         data["moved"] = [m.model_dump(by_alias=True) for m in layout.moved]
+    if layout.config:
+        data["config"] = layout.config
     return yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
 
 
@@ -219,6 +229,7 @@ def layout_problems(
                     f"foundation {layout.foundation} knows: it could not grant it"
                 )
     problems += move_problems(layout, catalog, origin)
+    problems += config_problems(layout, origin)
     for stack in sorted(set(stacks) - set(layout.all_stacks())):
         problems.append(
             f"stack {stack} is not in {origin} (its stacks: {', '.join(layout.all_stacks())})"
@@ -234,10 +245,77 @@ def layout_problems(
     return problems
 
 
-def unsplit_stack_problems(stack: str, environments: Path) -> list[str]:
-    """A stack that an environment file names as its foundation or a shard cannot be deployed yet: the program
-    does not split an environment over stacks (issue 19's second step), so it would register every service of
-    the catalog in that stack too, and two stacks would manage one secret and one identity."""
+def config_problems(layout: EnvironmentLayout, origin: str) -> list[str]:
+    """The shared ``config:`` holds plain settings only: no ``secure:`` value (a shard's secrets live in its own
+    stack file, under its own encryption), no secret's ``<owner>.<KEY>``, no other namespace."""
+    problems = []
+    for key, value in sorted(layout.config.items()):
+        if ":" in key:
+            problems.append(
+                f"{origin}: config.{key}: write settings without a namespace "
+                "(the `platform-secrets:` keys only); a provider's key belongs in each stack file"
+            )
+        elif is_config_secret_key(key):
+            problems.append(
+                f"{origin}: config.{key}: a secret's key; set it in its own stack with "
+                f"`pulumi config set --secret {key}`, never in the shared file"
+            )
+        elif key == "environmentFile":
+            problems.append(
+                f"{origin}: config.environmentFile: each stack file names its environment"
+            )
+        elif key not in SETTINGS_KEYS:
+            problems.append(f"{origin}: config.{key}: not a setting of this program")
+        if _holds_secure(value):
+            problems.append(
+                f"{origin}: config.{key} holds a `secure:` value; the environment file is shared by "
+                "every stack and is plain: encrypted values live in one stack's file"
+            )
+    return problems
+
+
+def _holds_secure(value: Any) -> bool:
+    if isinstance(value, dict):
+        return "secure" in value or any(_holds_secure(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_holds_secure(v) for v in value)
+    return False
+
+
+@dataclass(frozen=True)
+class StackRole:
+    """What one stack of a sharded environment holds: the foundation, or a shard's whole services."""
+
+    environment_file: str
+    """``environments/<env>.yaml``."""
+    foundation: str
+    """The foundation's stack name (a shard reads it through a stack reference)."""
+    services: frozenset[str] | None = None
+    """The shard's services; None for the foundation."""
+
+    @property
+    def is_foundation(self) -> bool:
+        return self.services is None
+
+    @property
+    def owners(self) -> frozenset[str]:
+        """Owners of the entries this stack creates and whose config it holds."""
+        return frozenset({SHARED_OWNER}) if self.services is None else self.services
+
+
+def role_of(layout: EnvironmentLayout, stack: str, origin: str) -> StackRole | None:
+    """The stack's role in the layout, or None if the layout does not name it."""
+    if stack == layout.foundation:
+        return StackRole(origin, layout.foundation)
+    if stack in layout.stacks:
+        return StackRole(origin, layout.foundation, frozenset(layout.stacks[stack]))
+    return None
+
+
+def unjoined_stack_problems(stack: str, environments: Path) -> list[str]:
+    """A stack that an environment file names but whose own file does not join it (no ``environmentFile``):
+    as one stack it would register every service of the catalog, and two stacks would manage one secret and
+    one identity."""
     problems = []
     for path in sorted(environments.glob("*.yaml")) if environments.is_dir() else []:
         try:
@@ -247,8 +325,8 @@ def unsplit_stack_problems(stack: str, environments: Path) -> list[str]:
         if stack in layout.all_stacks():
             role = "the foundation" if stack == layout.foundation else "a shard"
             problems.append(
-                f"stack {stack} is {role} of environments/{path.name}, but the program does not split an "
-                "environment over stacks yet: it would register every service of the catalog here too. "
-                'Deploy the environment as one stack until it does (runbooks, README "Shards")'
+                f"stack {stack} is {role} of environments/{path.name}, but its stack file does not set "
+                f"platform-secrets:environmentFile: environments/{path.name}: as one stack it would "
+                "register every service of the catalog here too"
             )
     return problems

@@ -27,6 +27,7 @@ from platform_secrets.model.catalog import (
 )
 from platform_secrets.model.overlaps import overlap_problems
 from platform_secrets.model.settings import Binding, Settings, config_key, is_config_secret_key
+from platform_secrets.model.shards import StackRole
 
 STACK_CONFIG = "the stack's config"
 """Where a config value came from when nothing more precise is known (under the CLI: the stack file, or
@@ -133,6 +134,18 @@ class StackModel:
     services: tuple[Service, ...]
     missing: tuple[str, ...] = field(default=())
     """Config-sourced secrets with no value in a non-strict stack: created empty (pending), reported."""
+    role: StackRole | None = None
+    """In a sharded environment, what this stack holds; None: the stack is the whole environment. The
+    entries and services stay the whole catalog's (the foundation grants readers in every shard); the program
+    registers only the role's."""
+
+    @property
+    def own_services(self) -> tuple[Service, ...]:
+        """The services this stack registers: all of them in one stack, a shard's own, none in a foundation."""
+        if self.role is None:
+            return self.services
+        owners = self.role.owners
+        return tuple(service for service in self.services if service.name in owners)
 
     @cached_property
     def _by_owner(self) -> dict[str, tuple[Entry, ...]]:
@@ -151,13 +164,20 @@ def build_model(
     settings: Settings,
     config_secrets: Mapping[str, bool | ConfigSecret],
     origins: Mapping[str, str] | None = None,
+    owners: frozenset[str] | None = None,
 ) -> StackModel:
     """Resolve the catalog for a stack.
 
     ``config_secrets`` maps each config key that has a value to a ``ConfigSecret`` (or just whether it is
     stored encrypted): values themselves never enter this module. ``origins`` names where each top-level
-    config key came from (``settings`` -> ``Pulumi.prod.yaml``, ``--config``), for the messages.
+    config key came from (``settings`` -> ``Pulumi.prod.yaml``, ``--config``), for the messages. ``owners``
+    (a sharded stack's: its services, or ``shared`` for the foundation) limits the checks of secrets' values and
+    services' settings to what this stack holds: another shard's secrets live in that shard's file.
     """
+
+    def here(owner: str) -> bool:
+        return owners is None or owner in owners
+
     env = settings.environment
     problems: list[str] = []
     missing: list[str] = []
@@ -195,7 +215,13 @@ def build_model(
         pending = False
         given = config_secrets.get(ckey)
         state = ConfigSecret(secure=given) if isinstance(given, bool) else given
-        if spec.source is Source.CONFIG:
+        if not here(owner):
+            if state is not None:
+                problems.append(
+                    f"{ckey}: set in {origin(ckey)}, but {owner} is in another stack of the "
+                    "environment: its secrets live in that stack's file only"
+                )
+        elif spec.source is Source.CONFIG:
             if state is None or state.blank:
                 how = (
                     "not set"
@@ -255,18 +281,21 @@ def build_model(
     if settings.binding is Binding.NATIVE:
         for entry in entries:
             workloads = [name for name in entry.readers if catalog.services[name].workload]
-            if entry.source is Source.EXTERNAL and workloads:
+            if entry.source is Source.EXTERNAL and workloads and here(entry.owner):
                 problems.append(
                     f"{entry.config_key}: external entries have no value Pulumi can write; "
                     f"binding: native cannot deliver it to {', '.join(workloads)}"
                 )
     if settings.strict:
         for entry in entries:
-            if entry.rotation_days is None or entry.rotation_days > 90:
+            if here(entry.owner) and (entry.rotation_days is None or entry.rotation_days > 90):
                 problems.append(f"{entry.config_key}: prod rotates at least every 90 days")
 
     services: list[Service] = []
+    judged = problems
     for name, service in catalog.services.items():
+        # Another shard's service is built (its readers, its kind) but judged in its own stack.
+        problems = judged if here(name) else []
         overrides = settings.settings.get(name, {})
         for key in overrides.keys() - service.settings.keys():
             problems.append(
@@ -310,6 +339,7 @@ def build_model(
             )
         )
 
+    problems = judged
     if problems:
         raise StackError(
             f"stack ({env.value}) has {len(problems)} problem(s); nothing was created:\n"

@@ -5,12 +5,15 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
 
 from platform_secrets.offline.registered import Registered
+
+STACK_REFERENCE = "pulumi:pulumi:StackReference"
 
 
 def _digest(*parts: str, length: int = 32) -> str:
@@ -32,8 +35,10 @@ def _project_number(project: str) -> str:
 class RealisticMocks(Mocks):
     """Echo inputs and add the ids and computed properties the real providers return."""
 
-    def __init__(self) -> None:
+    def __init__(self, stack_references: Mapping[str, Mapping[str, Any]] | None = None) -> None:
         self.providers: dict[str, dict[str, Any]] = {}
+        self.stack_references = dict(stack_references or {})
+        """Qualified stack name -> its planned outputs, served to a ``pulumi.StackReference``."""
 
     def _aws_context(self, args: MockResourceArgs) -> tuple[str, str]:
         provider_id = (args.provider or "").split("::")[-1]
@@ -49,6 +54,17 @@ class RealisticMocks(Mocks):
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict]:
         inputs = dict(args.inputs)
         t = args.typ
+        if t == STACK_REFERENCE:
+            target = str(args.resource_id or inputs.get("name"))
+            if target not in self.stack_references:
+                # Never a silent None: a shard planned without its foundation's plan would read nothing.
+                raise KeyError(
+                    f"stack reference {target} has not been planned (planned: "
+                    f"{', '.join(sorted(self.stack_references)) or 'none'}): a shard is planned with its "
+                    "environment, `platform-secrets plan --environment ENV`"
+                )
+            outputs = dict(self.stack_references[target])
+            return target, {"name": target, "outputs": outputs, "secretOutputNames": []}
         if t.startswith("pulumi:providers:"):
             provider_id = str(uuid.UUID(_digest(t, args.name)))
             self.providers[provider_id] = inputs

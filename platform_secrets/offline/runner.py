@@ -33,7 +33,11 @@ from platform_secrets.offline.config import (
 from platform_secrets.offline.mocks import RealisticMocks, RecordingMonitor
 from platform_secrets.offline.registered import SECRET, UNKNOWN, Registered, RunResult
 
+ORGANIZATION = "organization"
+"""The organization the mock engine runs in (``pulumi.get_organization()``; the DIY backends' name too)."""
+
 __all__ = [
+    "ORGANIZATION",
     "ROOT",
     "SECRET",
     "SECURE_PLACEHOLDER",
@@ -70,11 +74,15 @@ def run(
     override_origins: Mapping[str, str] | None = None,
     secrets_origin: str = "the runner's secrets",
     config_root: Path | None = None,
+    stack_references: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> RunResult:
     """Run ``__main__.py`` of ``root`` for ``stack`` under the mock engine and return what it registered.
 
     ``config_root``: read ``Pulumi.yaml`` and the stack file from there instead (data only: the code run is
     ``root``'s), e.g. a pull request's files planned by the base branch's code.
+
+    ``stack_references``: qualified stack name (``organization/<project>/<stack>``) -> the outputs a
+    ``pulumi.StackReference`` to it reads (a shard's foundation, planned first); any other target raises.
 
     The program is told where each config value came from (``override_origins``: a label per override key,
     ``--config`` by default; ``secrets_origin`` for ``secrets``), so that its messages blame the right input.
@@ -92,14 +100,23 @@ def run(
         override_origins=override_origins,
         secrets_origin=secrets_origin,
     )
-    mocks = RealisticMocks()
+    mocks = RealisticMocks(stack_references)
     monitor = RecordingMonitor(mocks)
     logger = logging.getLogger(f"platform-secrets.offline.{stack}")
     captured = _CaptureHandler()
     logger.addHandler(captured)
     logger.propagate = False
+    # Each run its own root Stack: ``set_mocks`` keeps an existing one, so a second run in the same process
+    # would parent its top-level resources to the first stack's root and collect its exports too.
+    pulumi.runtime.settings.ROOT.set(None)
     pulumi.runtime.set_mocks(
-        mocks, project=project, stack=stack, preview=preview, monitor=monitor, logger=logger
+        mocks,
+        project=project,
+        stack=stack,
+        preview=preview,
+        monitor=monitor,
+        logger=logger,
+        organization=ORGANIZATION,
     )
     pulumi.runtime.set_all_config(config, secret_keys)
     outputs: dict[str, Any] = {}

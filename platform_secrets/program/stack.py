@@ -10,6 +10,7 @@ logged or put in a message.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
@@ -21,6 +22,7 @@ from pulumi.runtime import config as runtime_config
 from pulumi.runtime import get_config, get_config_env, is_config_secret
 from pydantic import ValidationError
 
+from platform_secrets.model import environment_file as environment
 from platform_secrets.model import values
 from platform_secrets.model.catalog import (
     Catalog,
@@ -30,8 +32,8 @@ from platform_secrets.model.catalog import (
     validation_lines,
 )
 from platform_secrets.model.documents import DocumentError, read_yaml
-from platform_secrets.model.settings import SETTINGS_KEYS, Settings
-from platform_secrets.model.shards import unsplit_stack_problems
+from platform_secrets.model.settings import SETTINGS_KEYS, Binding, Settings
+from platform_secrets.model.shards import StackRole, unjoined_stack_problems
 from platform_secrets.model.stack_model import (
     OFFLINE_PLACEHOLDER,
     ConfigSecret,
@@ -129,7 +131,6 @@ def load_stack_model() -> StackModel:
     problems += unknown_config_keys(
         origins.keys() - {CATALOG_KEY}, SETTINGS_KEYS, catalog, origins, f"{project}:"
     )
-    problems += unsplit_stack_problems(stack, catalog_path.parent / "environments")
     problems += foreign_config_keys(
         _all_config_names(),
         project,
@@ -140,6 +141,15 @@ def load_stack_model() -> StackModel:
     )
 
     raw = _raw_settings(project)
+    # The environment files sit beside the catalog they assign (`environments/` of the project).
+    role: StackRole | None = None
+    if isinstance(raw.get("environmentFile"), str):
+        role, found = environment.join(
+            stack, raw, origins, catalog, catalog_path.parent, raw["environmentFile"]
+        )
+        problems += found
+    else:
+        problems += unjoined_stack_problems(stack, catalog_path.parent / "environments")
     settings: Settings | None = None
     dropped: set[str] = set()
     try:
@@ -153,6 +163,11 @@ def load_stack_model() -> StackModel:
         dropped = {str(item["loc"][0]) for item in error.errors() if item["loc"]}
         with contextlib.suppress(ValidationError):
             settings = Settings.model_validate({k: v for k, v in raw.items() if k not in dropped})
+    if role is not None and settings is not None and settings.binding is Binding.NATIVE:
+        problems.append(
+            "binding: native cannot be split over stacks: a shard's Kubernetes Secrets would need the "
+            "shared secrets' values, which its foundation does not export; use external-secrets"
+        )
     model: StackModel | None = None
     if catalog is not None and settings is not None:
         # Every secret's config key is looked at, so that a value set for a generated or external
@@ -164,10 +179,13 @@ def load_stack_model() -> StackModel:
             if (state := _secret_state(f"{project}:{key}", specs[key])) is not None
         }
         try:
-            model = build_model(catalog, settings, present, origins)
+            model = build_model(
+                catalog, settings, present, origins, owners=role.owners if role else None
+            )
         except StackError as error:
             problems += [p for p in error.problems if p.split(".")[0].split(":")[0] not in dropped]
         else:
+            model = dataclasses.replace(model, role=role)
             problems += adapter_class(settings.cloud).problems(model)
     if problems:
         env = f" ({settings.environment.value})" if settings is not None else ""

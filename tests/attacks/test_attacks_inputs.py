@@ -269,11 +269,11 @@ def test_an_external_prod_entry_must_hold_a_value_for_the_audit(
     assert not any(e.required for e in dev.entries.values() if e.source == "external")
 
 
-def test_a_stack_an_environment_file_names_as_a_shard_is_refused_until_the_program_splits(
+def test_a_stack_an_environment_file_names_is_refused_unless_its_file_joins_it(
     tmp_path: Path,
 ) -> None:
-    """`pulumi up` of `example-a`, a shard of environments/example.yaml: the program does not split an
-    environment over stacks yet, so it would register every service of the catalog in that stack too (and
+    """`pulumi up` of `example-a`, a shard of environments/example.yaml, from a stack file that does not set
+    `environmentFile`: as one stack it would register every service of the catalog in that stack too (and
     again in the foundation and every other shard): two stacks fighting over one secret and one identity."""
     root = project_copy(tmp_path)
     shutil.copytree(ROOT / "environments", root / "environments")

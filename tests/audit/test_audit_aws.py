@@ -463,3 +463,32 @@ def test_a_resource_policy_replaced_by_a_permissive_one_is_a_protection_finding(
     finally:
         sm.put_resource_policy(SecretId=entry, ResourcePolicy=planned)
     assert run_audit(dev_declared)["findings"] == []
+
+
+# --- a sharded environment: one store, judged across its stacks ---
+
+
+def test_a_shard_audited_alone_takes_the_other_stacks_entries_for_orphans(
+    live: LiveEnv, example_plan: Any
+) -> None:
+    """The attack on a per-stack audit: shard example-a sees the foundation's and shard b's entries (the same
+    store, the same prefix) as undeclared. This is why a sharded environment is audited as a whole."""
+    plan = example_plan.plans["example-a"]
+    run = RunResult("example-a", False, plan.resources, plan.outputs, set())
+    report = run_audit(declare("example-a", run=run))
+    orphans = {f["entry"] for f in report["findings"] if f["kind"] == "orphan"}
+    assert entry_of(live, "shared", "JWT_SECRET") in orphans
+    assert entry_of(live, "agent9-search", "TYPESENSE_API_KEY") in orphans
+
+
+def test_an_environment_is_audited_across_its_stacks_without_false_orphans(live: LiveEnv) -> None:
+    """The example environment is dev split over three stacks (each planned with its own secrets stubbed, as
+    `platform-secrets audit --environment example` does): its union audits the dev store clean."""
+    from platform_secrets.audit.environment import declare_environment
+
+    declared = declare_environment("example")
+    report = run_audit(declared)
+    assert report["findings"] == [], audit.render(report)
+    assert {e["entry"] for e in report["entries"]} == {name for name in live.secrets}, (
+        "every entry of the store is declared by one of the stacks"
+    )

@@ -121,3 +121,16 @@ def test_depth_counts_provider_round_trips_only():
     assert graph.depth([component, key, secret, policy, waits_for_component]) == 3
     assert graph.depth([]) == 0
     assert graph.cross_service_edges([component, secret, policy], ["c"]) == []
+
+
+def test_the_shard_benchmark_fills_shards_to_the_limit_and_moves_no_service():
+    """benchmarks/shards.py's assignment (pure; the benchmark itself is not run here): every shard within the
+    limit, and one more service appended without moving any other."""
+    from benchmarks import shards as shard_bench
+
+    names = [f"svc-{i:04d}" for i in range(120)]
+    stacks = shard_bench.assign(names, per_service=20, overhead=10, limit=1000)
+    assert all(10 + 20 * len(held) <= 1000 for held in stacks.values()), stacks
+    assert sorted(n for held in stacks.values() for n in held) == names
+    grown = shard_bench.assign([*names, "svc-new"], per_service=20, overhead=10, limit=1000)
+    assert {s: [n for n in held if n != "svc-new"] for s, held in grown.items()} == stacks

@@ -757,3 +757,62 @@ def test_the_cluster_provider_guard_lets_the_irsa_session_read(layered_env: Live
             SecretId=layered_env.secrets[name],
             ResourcePolicy=json.dumps(layered_env.resource_policies[name]),
         )
+
+
+# --------------------------------------------------------------------------------------------------
+# A sharded environment (environments/example.yaml): the foundation's shared secret, read across stacks
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sharded_env(example_plan: Any, ministack_endpoint: str) -> LiveEnv:
+    """The union of the example environment's three stacks, both layers: the foundation's entry policies
+    (readers named by deterministic role ARNs) and each shard's roles (naming the foundation's ARNs)."""
+    return replay_plan(
+        example_plan.out,
+        ministack_endpoint,
+        account_id="000000000005",
+        resource_policies="emulator-compat",
+    )
+
+
+def _shared(env: LiveEnv, key: str) -> str:
+    return next(name for name in env.secrets if name.endswith(f"/shared/{key}"))
+
+
+def test_a_reader_in_shard_b_reads_the_foundations_shared_secret(sharded_env: LiveEnv) -> None:
+    """agent7-messaging (shard example-b) reads JWT_SECRET, created and granted by the foundation."""
+    jwt = _shared(sharded_env, "JWT_SECRET")
+    assert jwt in sharded_env.entries("agent7-messaging")
+    assert _reads(_secrets_client(sharded_env, "agent7-messaging"), sharded_env, [jwt]) == []
+
+
+def test_a_service_in_shard_a_cannot_read_shard_bs_secret(sharded_env: LiveEnv) -> None:
+    """backend (shard example-a) is denied every entry of shard example-b's services, on both layers."""
+    theirs = sorted(
+        {e for s in ("agent9-search", "events-service") for e in sharded_env.entries(s)}
+    )
+    assert theirs and not set(theirs) & set(sharded_env.entries("backend"))
+    assert _not_denied(_secrets_client(sharded_env, "backend"), sharded_env, theirs) == []
+
+
+def test_widened_grant_lets_the_foreign_read_succeed(sharded_env: LiveEnv) -> None:
+    """The control: a role of backend's trust whose grants are widened on both sides (its identity policy to
+    every secret, shard b's entry policy naming it) reads that entry, so the denial above is the grants'."""
+    target = sharded_env.entries("agent9-search")[0]
+    widened = _widened_role(sharded_env, "backend")
+    reader = sharded_env.role_name("agent9-search")
+    planned = sharded_env.resource_policies[target]
+    policy = json.loads(json.dumps(planned).replace(reader, widened.rsplit("/", 1)[1]))
+    client = sharded_env.client("secretsmanager")
+    client.put_resource_policy(
+        SecretId=sharded_env.secrets[target], ResourcePolicy=json.dumps(policy)
+    )
+    try:
+        session = _open_session(sharded_env, "backend", widened)
+        reads = _reads(sharded_env.client("secretsmanager", session), sharded_env, [target])
+    finally:
+        client.put_resource_policy(
+            SecretId=sharded_env.secrets[target], ResourcePolicy=json.dumps(planned)
+        )
+    assert reads == []

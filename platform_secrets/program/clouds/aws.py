@@ -22,7 +22,7 @@ from platform_secrets.model.settings import AwsSettings
 from platform_secrets.model.stack_model import Entry, Service, StackModel
 from platform_secrets.program.clouds import aws_policies as policies
 from platform_secrets.program.clouds.aws_roles import own_role_problems
-from platform_secrets.program.clouds.base import CloudAdapter, Identity, StoredEntry
+from platform_secrets.program.clouds.base import CloudAdapter, Foundation, Identity, StoredEntry
 
 TOOLING_ROLE = re.compile(
     r"arn:aws:iam::(?P<account>\d{12}):role/(?:[\w+=,.@-]+/)*(?P<name>[\w+=,.@-]+)"
@@ -47,6 +47,9 @@ class AwsAdapter(CloudAdapter):
         self.aws: AwsSettings = model.settings.aws
         self.key: aws.kms.Key | None = None
         self.replica_key: aws.kms.ReplicaKey | None = None
+        self._key_arn: pulumi.Output[str] | None = None
+        """The secrets key's ARN: this stack's key, or in a shard the foundation's (``attach_foundation``)."""
+        self._replica_key_arn: pulumi.Output[str] | None = None
         self._provider: aws.Provider | None = None
 
     # --- names (pure, deterministic: a fresh stack re-creates the same ones) ---
@@ -235,6 +238,7 @@ class AwsAdapter(CloudAdapter):
             policy=json.dumps(self._key_policy()),
             opts=self.durable(parent, adopt_id=key_id),
         )
+        self._key_arn = self.key.arn
         aws.kms.Alias(
             "secrets-key-alias",
             name=self._alias,
@@ -252,6 +256,7 @@ class AwsAdapter(CloudAdapter):
                 # A multi-region replica keeps its primary's key id.
                 opts=self.durable(parent, adopt_id=key_id),
             )
+            self._replica_key_arn = self.replica_key.arn
             # Aliases are regional: the same alias in the DR region lets a DR stack adopt the key by name.
             aws.kms.Alias(
                 "secrets-key-replica-alias",
@@ -274,11 +279,22 @@ class AwsAdapter(CloudAdapter):
             self.aws.account_id, list(self.aws.admin_role_arns), self.regions
         )
 
+    def foundation_outputs(self) -> frozenset[str]:
+        return frozenset(
+            {"kms_key_arn"} | ({"replica_kms_key_arn"} if self.aws.replica_region else set())
+        )
+
+    def attach_foundation(self, foundation: Foundation) -> None:
+        # The key is the foundation's: a shard's entries are encrypted by it and its roles decrypt with it.
+        self._key_arn = foundation.store("kms_key_arn")
+        if self.aws.replica_region:
+            self._replica_key_arn = foundation.store("replica_kms_key_arn")
+
     def _key_arns(self) -> list[pulumi.Output[str]]:
-        assert self.key is not None, "create_foundation first"
-        keys = [self.key.arn]
-        if self.replica_key is not None:
-            keys.append(self.replica_key.arn)
+        assert self._key_arn is not None, "create_foundation (or attach_foundation) first"
+        keys = [self._key_arn]
+        if self._replica_key_arn is not None:
+            keys.append(self._replica_key_arn)
         return keys
 
     def create_entry(
@@ -288,15 +304,15 @@ class AwsAdapter(CloudAdapter):
         value: pulumi.Output[str] | None,
         parent: pulumi.Resource,
     ) -> StoredEntry:
-        assert self.key is not None, "create_foundation first"
+        assert self._key_arn is not None, "create_foundation (or attach_foundation) first"
         store_name = self.entry_name(entry)
         replicas = (
             [
                 aws.secretsmanager.SecretReplicaArgs(
-                    region=self.aws.replica_region, kms_key_id=self.replica_key.arn
+                    region=self.aws.replica_region, kms_key_id=self._replica_key_arn
                 )
             ]
-            if self.replica_key is not None and self.aws.replica_region
+            if self._replica_key_arn is not None and self.aws.replica_region
             else None
         )
         secret_arn = self._adopt(
@@ -306,7 +322,7 @@ class AwsAdapter(CloudAdapter):
             f"{name}-entry",
             name=store_name,
             description=entry.spec.description or f"{entry.key} of {entry.owner}",
-            kms_key_id=self.key.arn,
+            kms_key_id=self._key_arn,
             recovery_window_in_days=self.settings.effective_recovery_window_days,
             replicas=replicas,
             tags={

@@ -29,7 +29,7 @@ from platform_secrets.model.catalog import Source
 from platform_secrets.model.settings import AzureSettings, Settings, epoch_date
 from platform_secrets.model.stack_model import Entry, Service, StackModel
 from platform_secrets.program.clouds import azure_naming as naming
-from platform_secrets.program.clouds.base import CloudAdapter, Identity, StoredEntry
+from platform_secrets.program.clouds.base import CloudAdapter, Foundation, Identity, StoredEntry
 
 
 class AzureAdapter(CloudAdapter):
@@ -41,6 +41,10 @@ class AzureAdapter(CloudAdapter):
         self.azure: AzureSettings = model.settings.azure
         self.vault: keyvault.Vault | None = None
         self.identity_group: resources.ResourceGroup | None = None
+        self._vault_name: pulumi.Input[str] | None = None
+        """The vault's name: this stack's vault, or in a shard the foundation's (deterministic)."""
+        self._vault_uri: pulumi.Output[str] | None = None
+        self._identity_deps: list[pulumi.Resource] = []
         self._provider: azure_native.Provider | None = None
 
     # --- names (pure, deterministic: a fresh stack re-creates the same ones) ---
@@ -225,6 +229,19 @@ class AzureAdapter(CloudAdapter):
             tags=self._vault_tags(),
             opts=self.durable(parent, adopt_id=self.vault_id),
         )
+        self._vault_name = self.vault.name
+        self._vault_uri = self.vault.properties.apply(lambda p: p.vault_uri)
+        self._identity_deps = [self.identity_group]
+
+    def foundation_outputs(self) -> frozenset[str]:
+        return frozenset({"vault_uri"})
+
+    def attach_foundation(self, foundation: Foundation) -> None:
+        # Azure cannot be granted from the foundation: a role assignment names the identity's principalId,
+        # which Entra assigns when the identity is created (in its shard). The shard grants itself, on the
+        # foundation's vault and shared secrets, by their deterministic ids.
+        self._vault_name = self.vault_name
+        self._vault_uri = foundation.store("vault_uri")
 
     def create_entry(
         self,
@@ -233,7 +250,7 @@ class AzureAdapter(CloudAdapter):
         value: pulumi.Output[str] | None,
         parent: pulumi.Resource,
     ) -> StoredEntry:
-        assert self.vault is not None, "create_foundation first"
+        assert self._vault_name is not None, "create_foundation (or attach_foundation) first"
         store_name = self.entry_name(entry)
         start = _rotation_start(entry, self.settings.rotation_epoch)
         expiry = (
@@ -249,7 +266,7 @@ class AzureAdapter(CloudAdapter):
         secret = keyvault.Secret(
             f"{name}-entry",
             secret_name=store_name,
-            vault_name=self.vault.name,
+            vault_name=self._vault_name,
             resource_group_name=self.azure.resource_group_name,
             properties=keyvault.SecretPropertiesArgs(
                 value=value,
@@ -275,7 +292,7 @@ class AzureAdapter(CloudAdapter):
         entries: list[StoredEntry],
         parent: pulumi.Resource,
     ) -> Identity | None:
-        assert self.vault is not None, "create_foundation first"
+        assert self._vault_uri is not None, "create_foundation (or attach_foundation) first"
         if service.workload:
             credentials = [
                 (
@@ -300,7 +317,6 @@ class AzureAdapter(CloudAdapter):
                 "entries"
             )
             return None
-        assert self.identity_group is not None, "create_foundation first"
         sub, group = self.azure.subscription_id, self.azure.identity_group
         identity_name = self.identity_name(service.name)
         identity_id = naming.identity_id(sub, group, identity_name)
@@ -310,7 +326,7 @@ class AzureAdapter(CloudAdapter):
             resource_group_name=group,
             location=self.azure.location,
             tags=self._tags(**{"platform-secrets-service": service.name}),
-            opts=self._adopting(parent, identity_id, depends_on=[self.identity_group]),
+            opts=self._adopting(parent, identity_id, depends_on=self._identity_deps),
         )
         previous: list[pulumi.Resource] = []
         for logical, credential, issuer, subject in credentials:
@@ -346,7 +362,7 @@ class AzureAdapter(CloudAdapter):
         provider = {
             "azurekv": {
                 "authType": "WorkloadIdentity",
-                "vaultUrl": self.vault.properties.apply(lambda p: p.vault_uri),
+                "vaultUrl": self._vault_uri,
                 "tenantId": self.azure.tenant_id,
                 "serviceAccountRef": {"name": service.service_account},
             }

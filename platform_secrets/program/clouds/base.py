@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import pulumi
 
@@ -125,3 +125,25 @@ class CloudAdapter(ABC):
     def exports(self) -> dict[str, Any]:
         """Environment-level stack outputs (key ARN, vault URI, ...)."""
         return {}
+
+    def foundation_outputs(self) -> frozenset[str]:
+        """The ``store`` outputs a shard of this stack's settings reads from its foundation (each must be
+        in the foundation's ``exports()``)."""
+        return frozenset()
+
+    def attach_foundation(self, foundation: Foundation) -> None:
+        """In a shard: take the foundation's pieces (keys, mount paths) from its outputs, instead of
+        ``create_foundation``. The foundation has been deployed first, so nothing here waits on it."""
+        raise NotImplementedError(f"{type(self).__name__} cannot be sharded")
+
+
+class Foundation(Protocol):
+    """What a shard reads of its foundation stack (``program.foundation_ref.FoundationRef``)."""
+
+    def store(self, key: str) -> pulumi.Output[Any]:
+        """The foundation's ``store.<key>`` output; the run fails naming it if the foundation lacks it."""
+        ...
+
+    def store_item(self, key: str, item: str) -> pulumi.Output[Any]:
+        """``store.<key>.<item>`` (a per-location key id, ...), failing the same way."""
+        ...

@@ -26,7 +26,7 @@ import pulumi_gcp as gcp
 from platform_secrets.model.settings import GcpSettings, epoch_date
 from platform_secrets.model.stack_model import Entry, Service, StackModel
 from platform_secrets.program.clouds import gcp_naming as naming
-from platform_secrets.program.clouds.base import CloudAdapter, Identity, StoredEntry
+from platform_secrets.program.clouds.base import CloudAdapter, Foundation, Identity, StoredEntry
 
 
 class GcpAdapter(CloudAdapter):
@@ -38,6 +38,9 @@ class GcpAdapter(CloudAdapter):
         self.gcp: GcpSettings = model.settings.gcp
         self.keys: dict[str, gcp.kms.CryptoKey] = {}
         self.topic: gcp.pubsub.Topic | None = None
+        self._key_ids: dict[str, pulumi.Output[str]] = {}
+        """Location -> the secrets key's id: this stack's keys, or in a shard the foundation's."""
+        self._topic_id: pulumi.Output[str] | None = None
         self._store_grants: list[pulumi.Resource] = []
         """Grants the service agent needs before a secret can use the keys and the topic."""
         self._provider: gcp.Provider | None = None
@@ -156,6 +159,7 @@ class GcpAdapter(CloudAdapter):
                     opts=self.durable(parent, adopt_id=f"{ring_id}/cryptoKeys/{key_name}"),
                 )
                 self.keys[location] = key
+                self._key_ids[location] = key.id
                 self._store_grants.append(
                     gcp.kms.CryptoKeyIAMMember(
                         f"secrets-key-{location}-secret-manager",
@@ -175,6 +179,7 @@ class GcpAdapter(CloudAdapter):
                 message_retention_duration=naming.duration(7),
                 opts=self._adopting(parent, naming.topic_id(project, name)),
             )
+            self._topic_id = self.topic.id
             self._store_grants.append(
                 gcp.pubsub.TopicIAMMember(
                     "rotation-topic-publisher",
@@ -184,6 +189,20 @@ class GcpAdapter(CloudAdapter):
                     opts=child,
                 )
             )
+
+    def foundation_outputs(self) -> frozenset[str]:
+        needs = {"kms_keys"} if self.gcp.customer_managed_key else set()
+        return frozenset(needs | ({"rotation_topic"} if self._rotating else set()))
+
+    def attach_foundation(self, foundation: Foundation) -> None:
+        # The foundation's keys and topic; their grants to the service agent were made there, before.
+        if self.gcp.customer_managed_key:
+            self._key_ids = {
+                location: foundation.store_item("kms_keys", location)
+                for location in self.gcp.locations
+            }
+        if self._rotating:
+            self._topic_id = foundation.store("rotation_topic")
 
     def create_entry(
         self,
@@ -199,9 +218,9 @@ class GcpAdapter(CloudAdapter):
                 location=location,
                 customer_managed_encryption=(
                     gcp.secretmanager.SecretReplicationUserManagedReplicaCustomerManagedEncryptionArgs(
-                        kms_key_name=self.keys[location].id
+                        kms_key_name=self._key_ids[location]
                     )
-                    if location in self.keys
+                    if location in self._key_ids
                     else None
                 ),
             )
@@ -211,12 +230,14 @@ class GcpAdapter(CloudAdapter):
         ignore: list[str] = []
         if entry.rotation_days:
             start = _rotation_start(entry, self.settings.rotation_epoch)
-            assert start is not None and self.topic is not None  # problems() and Settings check it
+            assert (
+                start is not None and self._topic_id is not None
+            )  # problems() and Settings check it
             rotation = gcp.secretmanager.SecretRotationArgs(
                 next_rotation_time=naming.next_rotation_time(start, entry.rotation_days),
                 rotation_period=naming.duration(entry.rotation_days),
             )
-            topics = [gcp.secretmanager.SecretTopicArgs(name=self.topic.id)]
+            topics = [gcp.secretmanager.SecretTopicArgs(name=self._topic_id)]
             # Secret Manager moves the next rotation time on by itself after each notice; re-sending the
             # first one would be refused as a time in the past.
             ignore.append("rotation.nextRotationTime")

@@ -35,7 +35,7 @@ from platform_secrets.model.catalog import Source
 from platform_secrets.model.settings import VaultSettings
 from platform_secrets.model.stack_model import Entry, Service, StackModel
 from platform_secrets.program.clouds import vault_naming as naming
-from platform_secrets.program.clouds.base import CloudAdapter, Identity, StoredEntry
+from platform_secrets.program.clouds.base import CloudAdapter, Foundation, Identity, StoredEntry
 from platform_secrets.program.clouds.vault_policies import TOKEN_TYPE, guard_policy, read_policy
 
 
@@ -51,6 +51,11 @@ class VaultAdapter(CloudAdapter):
         self.mount: vault.Mount | None = None
         self.workload_auth: vault.jwt.AuthBackend | None = None
         self.ci_auth: vault.jwt.AuthBackend | None = None
+        self._mount_path: pulumi.Output[str] | None = None
+        """The KV mount's path: this stack's mount, or in a shard the foundation's."""
+        self._mount_deps: list[pulumi.Resource] = []
+        self._auth_paths: dict[bool, pulumi.Output[str]] = {}
+        """workload? -> the auth mount's path its roles are written under."""
 
     # --- names (pure, deterministic) ---
 
@@ -118,6 +123,7 @@ class VaultAdapter(CloudAdapter):
             description=f"platform-secrets {self.settings.environment.value}: one secret per entry",
             opts=self.durable(parent, adopt_id=naming.mount_import_id(mount_path)),
         )
+        self._mount_path, self._mount_deps = self.mount.path, [self.mount]
         vault.kv.SecretBackendV2(
             "kv-config",
             mount=self.mount.path,
@@ -138,6 +144,7 @@ class VaultAdapter(CloudAdapter):
             jwt_validation_pubkeys=list(self.vault.jwt_validation_pubkeys) or None,
             opts=self.durable(parent, adopt_id=naming.auth_backend_import_id(self.paths.auth)),
         )
+        self._auth_paths[True] = self.workload_auth.path
         if self.vault.tooling_claims:
             self.ci_auth = vault.jwt.AuthBackend(
                 "ci-auth",
@@ -150,6 +157,19 @@ class VaultAdapter(CloudAdapter):
                     parent, adopt_id=naming.auth_backend_import_id(self.paths.ci_auth)
                 ),
             )
+            self._auth_paths[False] = self.ci_auth.path
+
+    def foundation_outputs(self) -> frozenset[str]:
+        return frozenset(
+            {"kv_mount", "auth_path"} | ({"ci_auth_path"} if self.vault.tooling_claims else set())
+        )
+
+    def attach_foundation(self, foundation: Foundation) -> None:
+        # The foundation's mounts; a shard's policies and roles name them by their paths.
+        self._mount_path = foundation.store("kv_mount")
+        self._auth_paths[True] = foundation.store("auth_path")
+        if self.vault.tooling_claims:
+            self._auth_paths[False] = foundation.store("ci_auth_path")
 
     def create_entry(
         self,
@@ -158,7 +178,7 @@ class VaultAdapter(CloudAdapter):
         value: pulumi.Output[str] | None,
         parent: pulumi.Resource,
     ) -> StoredEntry:
-        assert self.mount is not None  # create_foundation runs first
+        assert self._mount_path is not None  # create_foundation (or attach_foundation) first
         mount = self.paths.mount
         path = naming.secret_path(entry.owner, entry.key)
         metadata = naming.custom_metadata(entry.owner, entry.key, entry.source.value)
@@ -176,7 +196,7 @@ class VaultAdapter(CloudAdapter):
                 ignore_absent_fields=True,
                 opts=pulumi.ResourceOptions(
                     parent=parent,
-                    depends_on=[self.mount],
+                    depends_on=self._mount_deps,
                     protect=self.settings.protect,
                     retain_on_delete=self.settings.protect,
                 ),
@@ -191,7 +211,7 @@ class VaultAdapter(CloudAdapter):
                 )
             secret = vault.kv.SecretV2(
                 f"{name}-entry",
-                mount=self.mount.path,
+                mount=self._mount_path,
                 name=path,
                 # ``value`` is a secret Output and ``apply`` keeps the mark (the policy pack checks it).
                 data_json=None if value is None else value.apply(_kv_data),
@@ -219,8 +239,8 @@ class VaultAdapter(CloudAdapter):
                 f"{service.name}: no vault.toolingClaims in this stack, so no role reads its entries"
             )
             return None
-        auth = self.workload_auth if service.workload else self.ci_auth
-        assert auth is not None
+        auth_backend = self._auth_paths.get(service.workload)
+        assert auth_backend is not None
         auth_path = self.paths.auth if service.workload else self.paths.ci_auth
         mount = self.paths.mount
         policy_name = self.policy_name(service.name)
@@ -257,7 +277,7 @@ class VaultAdapter(CloudAdapter):
             }
         role = vault.jwt.AuthBackendRole(
             f"{name}-role",
-            backend=auth.path,
+            backend=auth_backend,
             role_name=role_name,
             role_type="jwt",
             user_claim="sub",
