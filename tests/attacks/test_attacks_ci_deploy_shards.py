@@ -184,3 +184,49 @@ def test_a_stack_named_like_another_stacks_github_environment_is_refused(project
     for name in ("preview-prod", "preview-live-a"):
         assert f"GitHub environment {name} would be shared by two stacks" in text, text
     assert "stack live-b is in both environments/lab.yaml and environments/live.yaml" in text, text
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        "always() && github.ref == 'refs/heads/main'",
+        "!cancelled() && !failure() && github.ref == 'refs/heads/main'",
+        "github.ref == 'refs/heads/main' && needs.sharded-stacks.outputs.shards != '{\"include\":[]}'",
+    ],
+    ids=["always", "not-failure-alone", "default-success"],
+)
+def test_control_a_weaker_shard_guard_is_seen(condition: str) -> None:
+    """Control for the ordering attack: the same reading flags each guard that is not enough (``always()`` runs
+    after a failed foundation, ``!cancelled() && !failure()`` after a skipped one) or too much (the default
+    ``success()`` never deploys a dev shard, whose skipped preview job it counts as not a success)."""
+    jobs = deploy_jobs()
+    jobs["up-shard"] = {**jobs["up-shard"], "if": condition}
+    scenarios = [
+        ({"up-foundation": "failure"}, generated(), "skipped"),
+        ({"up-foundation": "skipped"}, generated(), "skipped"),
+        ({}, generated(previews=False), "success"),
+    ]
+    wrong = [
+        (outcomes, expected)
+        for outcomes, outputs, expected in scenarios
+        if ci_conditions.run(jobs, outcomes=outcomes, outputs=outputs)["up-shard"] != expected
+    ]
+    assert wrong, "this guard should have been seen as wrong"
+
+
+def test_an_empty_matrix_is_the_literal_each_job_skips_on(tmp_path: Path, monkeypatch) -> None:
+    """Attack: the generator writes an empty matrix as ``{"include": []}`` (a space) while the jobs compare with
+    ``'{"include":[]}'``: the comparison never matches, ``fromJSON`` gets an empty matrix and the job fails on
+    every push without a sharded environment. The generator's empty output is byte for byte the workflow's."""
+    from platform_secrets.ci.deploy_matrix import OUTPUTS, main
+
+    (tmp_path / "catalog.yaml").write_text("services: {}\n")
+    (tmp_path / "environments").mkdir()
+    out = tmp_path / "out"
+    monkeypatch.setenv("GITHUB_OUTPUT", str(out))
+    assert main(["--github-output", "--project-dir", str(tmp_path)]) == 0
+    assert out.read_text().splitlines() == [f"{name}={EMPTY}" for name in OUTPUTS]
+    jobs = deploy_jobs()
+    for name, output in [("preview-foundation", "foundation_previews"), ("up-foundation", "foundations"),
+                         ("preview-shard", "shard_previews"), ("up-shard", "shards")]:  # fmt: skip
+        assert f"needs.sharded-stacks.outputs.{output} != '{EMPTY}'" in jobs[name]["if"], name
