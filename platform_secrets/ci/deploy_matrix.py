@@ -9,10 +9,11 @@ four GitHub Actions matrices, each ``{"include": [{"stack", "environment", "gith
 - ``shards`` and ``shard_previews``: the same for the shards, started only once every foundation is up.
 
 A stack's prod-ness comes from its files (``platform_secrets.ci.stack_info``), never its name. Refused, every
-problem named at once (exit 1): an environment file that does not validate, a stack that has no stack file or
-does not join its environment file, a stack in two environment files, more than 256 entries in one matrix, and
-a GitHub environment two stacks would share (a stack called ``preview-<other>``, or one that a one-stack
-environment already uses). Exit 2: could not run.
+problem named at once (exit 1): an environment file that does not validate, a pending ``moved:`` record (the
+per-stack ups run no ``pulumi state move``; ``platform-secrets deploy --up`` does), a stack that has no stack
+file or does not join its environment file, a stack in two environment files, more than 256 entries in one
+matrix, and a GitHub environment two stacks would share (a stack called ``preview-<other>``, or one that a
+one-stack environment already uses). Exit 2: could not run.
 """
 
 from __future__ import annotations
@@ -67,6 +68,13 @@ def deploy_matrices(root: Path = PROJECT_ROOT) -> dict[str, dict[str, list[Entry
             problems += error.problems
             continue
         problems += shards.layout_problems(layout, catalog, origin=origin)
+        problems += [
+            f"{origin}: pending move {m.service} {m.source} -> {m.dest}: the per-stack ups run no "
+            f"`pulumi state move` (the old shard would delete the service, the new one create it again); "
+            f"run `platform-secrets deploy --environment {environment} --up` (it moves first), then remove "
+            "the record (runbooks/shards.md)"
+            for m in layout.moved
+        ]
         for stack in layout.all_stacks():
             if stack in owner:
                 problems.append(f"stack {stack} is in both {owner[stack]} and {origin}")

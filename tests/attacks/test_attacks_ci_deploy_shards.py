@@ -230,3 +230,18 @@ def test_an_empty_matrix_is_the_literal_each_job_skips_on(tmp_path: Path, monkey
     for name, output in [("preview-foundation", "foundation_previews"), ("up-foundation", "foundations"),
                          ("preview-shard", "shard_previews"), ("up-shard", "shards")]:  # fmt: skip
         assert f"needs.sharded-stacks.outputs.{output} != '{EMPTY}'" in jobs[name]["if"], name
+
+
+def test_a_recorded_move_is_deployed_by_two_parallel_ups(project: Path) -> None:
+    """Attack: merge a ``moved:`` record (s3 from live-a to live-b). The CI's per-stack ups run no ``pulumi
+    state move``: live-a's up deletes the service (new generated values in dev; a protected prod entry refuses,
+    half-way) while live-b's up creates it again beside it. The deploy of an environment with a pending move is
+    refused before any stack, pointing to the orchestration that moves first (runbooks/shards.md)."""
+    path = project / "environments" / "live.yaml"
+    layout = yaml.safe_load(path.read_text())
+    layout["stacks"] = {"live-a": ["s1"], "live-b": ["s2", "s3"]}
+    layout["moved"] = [{"service": "s3", "from": "live-a", "to": "live-b"}]
+    path.write_text(yaml.safe_dump(layout))
+    with pytest.raises(LayoutError, match=r"pending move s3 live-a -> live-b") as error:
+        deploy_matrices(project)
+    assert "platform-secrets deploy --environment live --up" in str(error.value)
