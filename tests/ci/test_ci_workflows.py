@@ -151,8 +151,15 @@ def test_main_deploys_dev_then_previews_and_deploys_prod_behind_its_environment(
     }
     assert jobs["up-prod"]["with"] == {"stack": "prod", "command": "up", "environment": "prod"}
     assert jobs["up-prod"]["needs"] == ["up-dev", "preview-prod"]
-    for name, job in jobs.items():
-        assert job["if"] == "github.ref == 'refs/heads/main'", name
+    for name in ("up-dev", "preview-prod", "up-prod"):
+        assert jobs[name]["if"] == "github.ref == 'refs/heads/main'", name
+    for (
+        name,
+        job,
+    ) in (
+        jobs.items()
+    ):  # the sharded environments' jobs too (tests/attacks/test_attacks_ci_deploy_shards.py)
+        assert "github.ref == 'refs/heads/main'" in job["if"], name
     assert deploy["concurrency"]["cancel-in-progress"] is False
 
 
