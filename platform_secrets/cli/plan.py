@@ -12,6 +12,8 @@ from platform_secrets.cli import options
 from platform_secrets.exit_codes import COULD_NOT_RUN
 from platform_secrets.offline import environment as environment_plan
 from platform_secrets.offline import plan as offline_plan
+from platform_secrets.offline import project_dir as project_dir_
+from platform_secrets.offline import runner as offline
 from platform_secrets.progress import status_for
 
 EXAMPLE = (
@@ -69,15 +71,23 @@ def plan(
         print("error: give --stack STACK or --environment ENV (one of them)", file=sys.stderr)
         return COULD_NOT_RUN
     if environment is not None:
-        if out is None or stub_secrets or diff_against or project_dir:
+        if out is None or stub_secrets or diff_against:
             print(
-                "error: --environment takes --out DIR (and --cloud, --config); "
-                "--stub-secrets, --diff-against and --project-dir plan one stack",
+                "error: --environment takes --out DIR (and --cloud, --config, --project-dir); "
+                "--stub-secrets and --diff-against plan one stack",
                 file=sys.stderr,
             )
             return COULD_NOT_RUN
+        overrides = dict(options.parse_config(config) or {})
+        root = offline.ROOT
+        if project_dir is not None:
+            try:
+                root = project_dir_.environment_root(project_dir, overrides)
+            except project_dir_.ProjectDirError as error:
+                print(f"error: {error}", file=sys.stderr)
+                return COULD_NOT_RUN
         return environment_plan.plan_environment(
-            environment, out, cloud=cloud, config=options.parse_config(config)
+            environment, out, cloud=cloud, config=overrides or None, root=root
         )
     assert stack is not None
     return offline_plan.plan(

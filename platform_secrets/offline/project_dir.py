@@ -43,3 +43,22 @@ def data_root(
     overrides["catalog"] = str(catalog)
     origins.setdefault("catalog", ORIGIN)
     return root
+
+
+def environment_root(directory: Path, overrides: dict[str, Any]) -> Path:
+    """``plan --environment ENV --project-dir DIR``: DIR's environment files, stack files and catalog, as data.
+
+    ``overrides['catalog']`` is pointed at DIR's catalog (the program reads the environment file beside it), which
+    must lie inside DIR.
+    """
+    root = directory.resolve()
+    if not (root / "Pulumi.yaml").is_file():
+        raise ProjectDirError(f"{directory}: no Pulumi.yaml, not a project directory")
+    named = str(overrides.get("catalog") or "catalog.yaml")
+    catalog = (root / named).resolve()
+    if not catalog.is_relative_to(root):
+        raise ProjectDirError(
+            f"{directory}: the catalog `{named}` lies outside the project directory"
+        )
+    overrides["catalog"] = str(catalog)
+    return root
