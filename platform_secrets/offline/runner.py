@@ -10,6 +10,7 @@ It is not ``pulumi preview``: it diffs against no state and asks no provider.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import inspect
 import logging
@@ -109,6 +110,7 @@ def run(
     # Each run its own root Stack: ``set_mocks`` keeps an existing one, so a second run in the same process
     # would parent its top-level resources to the first stack's root and collect its exports too.
     pulumi.runtime.settings.ROOT.set(None)
+    _ensure_event_loop()  # the new root Stack registers through the thread's loop
     pulumi.runtime.set_mocks(
         mocks,
         project=project,
@@ -209,3 +211,14 @@ async def _resolve(value: Any) -> tuple[Any, bool, bool]:
     if inspect.isawaitable(value):
         return await _resolve(await value)
     return value, True, False
+
+
+def _ensure_event_loop() -> None:
+    """A usable event loop for this thread: a run before this one (or ``asyncio.run`` anywhere in the process)
+    may have closed or unset it, and the SDK registers the root Stack through ``get_event_loop()``."""
+    try:
+        loop = asyncio.get_event_loop_policy().get_event_loop()
+    except RuntimeError:
+        loop = None
+    if loop is None or loop.is_closed():
+        asyncio.set_event_loop(asyncio.new_event_loop())
