@@ -1,7 +1,8 @@
 """The README's promise, run: adding a service is one edit of catalog.yaml and one regeneration command.
 
 A copy of the repository gets a new service (a generated, a config secret required in prod, the shared
-JWT_SECRET and a setting), runs ``platform-secrets derived`` as the README says, and then the program, artifact
+JWT_SECRET and a setting), runs ``platform-secrets derived`` and, for the sharded example environment,
+``platform-secrets shards propose --write`` as the README says, and then the program, artifact
 and least-privilege tiers (ministack) run on it unchanged: they read the catalog, so the new service is
 planned, validated, replayed and held to least privilege like the others. Nothing else is edited.
 """
@@ -78,6 +79,35 @@ def test_a_service_added_to_the_catalog_passes_every_tier_with_no_other_edit(tmp
         env=env,
     )
     assert regenerated.returncode == 0, regenerated.stderr
+    # A sharded environment places the new service too: refused, naming the command, until it is placed.
+    unplaced = subprocess.run(
+        [*run, "platform_secrets", "shards", "check", "--environment", "example"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert (
+        unplaced.returncode == 1
+        and "notifications is in no stack" in unplaced.stderr + unplaced.stdout
+    )
+    placed = subprocess.run(
+        [
+            *run,
+            "platform_secrets",
+            "shards",
+            "propose",
+            "notifications",
+            "-e",
+            "example",
+            "--write",
+        ],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert placed.returncode == 0, placed.stderr
 
     report = tmp_path / "tiers.xml"
     pytest = [*run, "pytest", "-q", "-p", "no:randomly", "-p", "no:cacheprovider"]
