@@ -17,6 +17,8 @@ PLAN_ARGS := $(if $(CLOUD),--cloud $(CLOUD)) $(if $(REVIEW),--stub-secrets)
 # Installed from the hash-locked files only: pip bootstraps uv from requirements-uv.txt (hash-checking mode),
 # uv installs requirements-dev.lock (everything the tests, lint and scan need) and requirements-scan.txt (the
 # gitleaks wheel, one hash) with --require-hashes: a package or a file that is not in the lock is refused.
+# --compile-bytecode: the dependencies' bytecode is written once here, not by every test process (CI runs with
+# PYTHONDONTWRITEBYTECODE, so each worker, server and subprocess would otherwise compile pulumi_aws anew).
 # Then the project itself, editable and with no dependency of its own (all locked above): the
 # `platform-secrets` command in $(VENV)/bin.
 # The ranges live in requirements*.txt; `make lock` compiles them into the locks (tests/ci/test_locks.py checks
@@ -28,7 +30,8 @@ $(VENV)/.installed: requirements-uv.txt requirements-dev.lock requirements-scan.
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps --upgrade \
 		--target $(VENV)/uv -r requirements-uv.txt
-	$(UV) pip sync --quiet --python $(PY) --require-hashes requirements-dev.lock requirements-scan.txt
+	$(UV) pip sync --quiet --compile-bytecode --python $(PY) --require-hashes \
+		requirements-dev.lock requirements-scan.txt
 	$(UV) pip install --quiet --python $(PY) --no-deps --no-build-isolation -e .
 	touch $@
 
