@@ -30,8 +30,8 @@ $(VENV)/.installed: requirements-uv.txt requirements-dev.lock requirements-scan.
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps --upgrade \
 		--target $(VENV)/uv -r requirements-uv.txt
-	$(UV) pip sync --quiet --compile-bytecode --python $(PY) --require-hashes \
-		requirements-dev.lock requirements-scan.txt
+	$(UV) pip sync --quiet --compile-bytecode --python $(PY) \
+		--require-hashes requirements-dev.lock requirements-scan.txt
 	$(UV) pip install --quiet --python $(PY) --no-deps --no-build-isolation -e .
 	touch $@
 
