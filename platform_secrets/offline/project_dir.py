@@ -29,18 +29,11 @@ def data_root(
     """
     if directory is None:
         return None
-    root = directory.resolve()
-    if not (root / "Pulumi.yaml").is_file():
-        raise ProjectDirError(f"{directory}: no Pulumi.yaml, not a project directory")
+    root = _project_root(directory)
     project, config, _ = offline.load_config(stack, root, overrides)
     key = f"{project}:catalog"
     named = str(overrides.get("catalog") or config.get(key) or "catalog.yaml")
-    catalog = (root / named).resolve()
-    if not catalog.is_relative_to(root):
-        raise ProjectDirError(
-            f"{directory}: the catalog `{named}` lies outside the project directory"
-        )
-    overrides["catalog"] = str(catalog)
+    overrides["catalog"] = _catalog_inside(root, named, directory)
     origins.setdefault("catalog", ORIGIN)
     return root
 
@@ -51,14 +44,25 @@ def environment_root(directory: Path, overrides: dict[str, Any]) -> Path:
     ``overrides['catalog']`` is pointed at DIR's catalog (the program reads the environment file beside it), which
     must lie inside DIR.
     """
+    root = _project_root(directory)
+    overrides["catalog"] = _catalog_inside(
+        root, str(overrides.get("catalog") or "catalog.yaml"), directory
+    )
+    return root
+
+
+def _project_root(directory: Path) -> Path:
     root = directory.resolve()
     if not (root / "Pulumi.yaml").is_file():
         raise ProjectDirError(f"{directory}: no Pulumi.yaml, not a project directory")
-    named = str(overrides.get("catalog") or "catalog.yaml")
+    return root
+
+
+def _catalog_inside(root: Path, named: str, directory: Path) -> str:
+    """The absolute path of the catalog ``named`` in ``root``; refused when it resolves outside it."""
     catalog = (root / named).resolve()
     if not catalog.is_relative_to(root):
         raise ProjectDirError(
             f"{directory}: the catalog `{named}` lies outside the project directory"
         )
-    overrides["catalog"] = str(catalog)
-    return root
+    return str(catalog)
