@@ -4,12 +4,13 @@ Each cloud's deriver reads the IAM documents, grants and bindings that the progr
 each identity, the entries it can read and the catalog keys they hold. Reading the catalog here would only repeat
 our intent; reading the registrations checks it.
 
-Over 400 lines because it holds the AWS evaluation (identity and resource policies, regions, the two-sided rule) beside the dispatch; the next split is the AWS derivation into ``access/aws.py``, as GCP, Azure and Vault already have theirs.
+The AWS derivation (identity and resource policies, regions, the two-sided rule, trust chains) is here beside the
+dispatch; the evaluation of one document is ``platform_secrets.access.aws_iam``'s. The next split is the AWS
+derivation into ``access/aws.py``, as GCP, Azure and Vault already have theirs.
 """
 
 from __future__ import annotations
 
-import fnmatch
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -19,6 +20,14 @@ from platform_secrets.access import aws_trust as trust
 from platform_secrets.access import azure as access_azure
 from platform_secrets.access import gcp as access_gcp
 from platform_secrets.access import vault as access_vault
+from platform_secrets.access.aws_iam import (
+    READ_VALUE,
+    ArnIndex,
+    _named_principals,
+    allow_names,
+    aws_verdict,
+    identity_reach,
+)
 from platform_secrets.access.chains import env_keys
 from platform_secrets.offline.registered import Registered
 
@@ -38,19 +47,7 @@ def derive(resources: list[Registered]) -> dict[str, dict[str, Any]]:
     return dict(sorted(matrix.items()))
 
 
-def _statements(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    statements = doc.get("Statement", [])
-    return statements if isinstance(statements, list) else [statements]
-
-
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
 # --- AWS: identity policies, resource policies and trust chains, over plain documents ---
-
-READ_VALUE = "secretsmanager:GetSecretValue"
-"""The action that reads a value: an entry is readable by whoever may perform it on its ARN."""
 
 
 @dataclass(frozen=True)
@@ -175,16 +172,39 @@ def derive_aws(
     by_arn = {arn: entry for entry in entries for arn in entry.arns}
     by_name = {entry.name: entry for entry in entries}
     role_by_arn = {role.arn: role for role in roles}
+    # A role is judged on the regional ARNs it may reach only: those its identity policies allow, those whose
+    # resource policy names it in an Allow, and those whose resource policy may allow anyone. Any other ARN it
+    # cannot read (no Allow on either side), so the derivation stays linear in the catalog.
+    index = ArnIndex(by_arn)
+    open_to_anyone: set[str] = set()
+    allowed_by_name: dict[str, set[str]] = defaultdict(set)
+    for entry in entries:
+        names = allow_names(entry.policy)
+        if names is None:
+            open_to_anyone.update(entry.arns)
+        for name in names or ():
+            allowed_by_name[name].update(entry.arns)
 
     def reads(principal: str, identity: tuple[dict[str, Any], ...] | None) -> set[str]:
         """Regional ARNs ``principal`` reads (identity None: its IAM policy is not ours to see)."""
+        denied: set[str] = set()
+        allows: set[str] = set()
+        for doc in identity or ():
+            deny, allow = identity_reach(doc, READ_VALUE, index)
+            denied |= deny
+            allows |= allow
+        allows -= denied
+        if identity is None:
+            candidates: set[str] | frozenset[str] = index.all
+        else:
+            candidates = allows | open_to_anyone | allowed_by_name.get(principal, set())
         found = set()
-        for arn, entry in by_arn.items():
-            verdicts = [aws_verdict(doc, READ_VALUE, arn, None) for doc in identity or ()]
+        for arn in candidates:
+            entry = by_arn[arn]
             resource = (
                 aws_verdict(entry.policy, READ_VALUE, arn, principal) if entry.policy else None
             )
-            if "Deny" in verdicts or resource == "Deny":
+            if arn in denied or resource == "Deny":
                 continue
             if identity is None:
                 found.add(arn)
@@ -193,7 +213,7 @@ def derive_aws(
             named = entry.policy is not None and (
                 aws_verdict(entry.policy, READ_VALUE, arn, principal, by_account=False) == "Allow"
             )
-            allowed = "Allow" in verdicts
+            allowed = arn in allows
             if (allowed or named) if same_account else (allowed and resource == "Allow"):
                 found.add(arn)
         return found
@@ -342,116 +362,6 @@ def _aws(resources: list[Registered]) -> dict[str, dict[str, Any]]:
 def _document(document: str | dict[str, Any]) -> dict[str, Any]:
     doc = json.loads(document) if isinstance(document, str) else document
     return dict(doc)
-
-
-def _matches(patterns: Any, value: str, *, case: bool) -> bool:
-    """IAM matching with ``*`` and ``?`` (actions case-insensitive, ARNs case-sensitive)."""
-    for pattern in _as_list(patterns):
-        pattern, subject = (str(pattern), value) if case else (str(pattern).lower(), value.lower())
-        if fnmatch.fnmatchcase(subject, pattern.replace("[", "[[]")):
-            return True
-    return False
-
-
-def _principal_matches(principal_block: Any, principal: str | None, *, by_account: bool) -> bool:
-    """Whether a statement's ``Principal`` covers ``principal`` (None: an unnamed one).
-
-    ``by_account`` False: naming the principal's account (its root or bare id) does not count. A principal
-    that is no ARN (a bare account id, a service name) has no account: only its own name covers it.
-    """
-    if principal_block == "*":
-        return True
-    if not isinstance(principal_block, dict):
-        return False
-    named = [str(p) for p in _as_list(principal_block.get("AWS") or [])]
-    if "*" in named:
-        return True
-    if principal is None:
-        return False
-    if not by_account or principal.count(":") < 5:
-        return principal in named
-    account = principal.split(":")[4]
-    return principal in named or account in named or f"arn:aws:iam::{account}:root" in named
-
-
-_NEGATED = {"StringNotEquals", "ArnNotEquals", "StringNotLike", "ArnNotLike"}
-_POSITIVE = {"StringEquals", "ArnEquals", "StringLike", "ArnLike"}
-
-
-def _conditions_hold(condition: dict[str, Any], principal: str | None) -> bool | None:
-    """Whether a statement's aws:PrincipalArn conditions hold for ``principal``.
-
-    True or False when every condition is on ``aws:PrincipalArn`` (None: an unnamed principal,
-    which no list names); None when another condition decides (unknown here).
-    """
-    result = True
-    for operator, block in (condition or {}).items():
-        op = operator.removeprefix("ForAnyValue:").removeprefix("ForAllValues:")
-        op = op.removesuffix("IfExists")
-        for key, values in (block or {}).items():
-            if key.lower() != "aws:principalarn" or op not in _NEGATED | _POSITIVE:
-                return None
-            listed = principal is not None and (
-                _matches(values, principal, case=True)
-                if op.endswith("Like")
-                else principal in _as_list(values)
-            )
-            result = result and (not listed if op in _NEGATED else listed)
-    return result
-
-
-def aws_verdict(
-    doc: dict[str, Any] | None,
-    action: str,
-    arn: str,
-    principal: str | None,
-    *,
-    by_account: bool = True,
-) -> str | None:
-    """ "Deny", "Allow" or None: what ``doc`` says about ``principal`` doing ``action`` on ``arn``.
-
-    ``principal`` None evaluates an identity policy (no Principal element), or, for a resource
-    policy, a principal that no statement names. A statement whose conditions are unknown here
-    counts as allowing (it may) and not as denying (it may not): readers are over-reported, never
-    hidden. ``by_account`` False: an Allow that names only the principal's account (its root) does
-    not count (a deny naming the account still does).
-    """
-    if doc is None:
-        return None
-    verdict = None
-    for st in _statements(doc):
-        if "Action" in st and not _matches(st["Action"], action, case=False):
-            continue
-        if "NotAction" in st and _matches(st["NotAction"], action, case=False):
-            continue
-        if "Resource" in st and not _matches(st["Resource"], arn, case=True):
-            continue
-        if "NotResource" in st and _matches(st["NotResource"], arn, case=True):
-            continue
-        if "Principal" in st and not _principal_matches(
-            st["Principal"], principal, by_account=by_account or st.get("Effect") == "Deny"
-        ):
-            continue
-        holds = _conditions_hold(st.get("Condition", {}), principal)
-        if st.get("Effect") == "Deny" and holds:
-            return "Deny"
-        if st.get("Effect") == "Allow" and holds is not False:
-            verdict = "Allow"
-    return verdict
-
-
-def _named_principals(doc: dict[str, Any]) -> set[str]:
-    """Principals a resource policy names (in Principal or an aws:PrincipalArn condition)."""
-    found: set[str] = set()
-    for st in _statements(doc):
-        for block in (st.get("Condition") or {}).values():
-            for key, values in (block or {}).items():
-                if key.lower() == "aws:principalarn":
-                    found.update(str(v) for v in _as_list(values) if "*" not in str(v))
-        principal = st.get("Principal")
-        if isinstance(principal, dict):
-            found.update(str(p) for p in _as_list(principal.get("AWS") or []) if p != "*")
-    return found
 
 
 # --- GCP and Azure: one module each (platform_secrets/access/gcp.py, platform_secrets/access/azure.py) ---

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from platform_secrets.access import aws_iam
 from platform_secrets.access import diff as access_diff
 from platform_secrets.access import matrix as access
 from platform_secrets.offline import artifacts, plan
@@ -288,14 +289,14 @@ def _denies(policy: dict[str, Any], action: str, context: dict[str, str]) -> boo
     for st in policy["Statement"]:
         if st["Effect"] != "Deny":
             continue
-        if "Action" in st and not access._matches(st["Action"], action, case=False):
+        if "Action" in st and not aws_iam._matches(st["Action"], action, case=False):
             continue
-        if "NotAction" in st and access._matches(st["NotAction"], action, case=False):
+        if "NotAction" in st and aws_iam._matches(st["NotAction"], action, case=False):
             continue
         holds = True
         for operator, block in st.get("Condition", {}).items():
             for key, values in block.items():
-                value, listed = context.get(key), access._as_list(values)
+                value, listed = context.get(key), aws_iam._as_list(values)
                 if operator == "StringEquals":
                     holds = holds and value in listed
                 elif operator == "StringNotEquals":
