@@ -201,16 +201,14 @@ def derive_aws(
         found = set()
         for arn in candidates:
             entry = by_arn[arn]
-            resource = (
-                aws_verdict(entry.policy, READ_VALUE, arn, principal) if entry.policy else None
-            )
+            resource = aws_verdict(entry.policy, READ_VALUE, arn, principal)
             if arn in denied or resource == "Deny":
                 continue
             if identity is None:
                 found.add(arn)
                 continue
             same_account = _account(principal) == arn.split(":")[4]
-            named = entry.policy is not None and (
+            named = (
                 aws_verdict(entry.policy, READ_VALUE, arn, principal, by_account=False) == "Allow"
             )
             allowed = arn in allows

@@ -122,6 +122,24 @@ IDENTITY_DOCS: list[dict[str, Any]] = [
         ]
     },
     {"Statement": []},
+    {"Statement": [{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"}]},
+    {
+        "Statement": [
+            {"Effect": "Allow", "NotAction": "secretsmanager:*", "Resource": "*"},
+            {"Effect": "Allow", "Action": READ, "Resource": arn("a/DB")},
+        ]
+    },
+    {
+        "Statement": [
+            {"Effect": "Allow", "NotAction": "SecretsManager:GetSecretValue", "Resource": "*"}
+        ]
+    },
+    {
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": ADMIN}, "Action": READ, "Resource": "*"},
+            {"Effect": "Allow", "Action": READ, "Resource": arn("b/DB")},
+        ]
+    },
 ]
 
 
@@ -163,6 +181,7 @@ def test_the_reach_of_the_documents_above_is_not_empty_everywhere() -> None:
             {arn("a/DB"), arn("a/DB", "us-east-1")},
         ),
         ("ARN:aws:*", set()),
+        (f"arn:aws:secretsmanager:*:{ACCOUNT}:secret:P/DEV/a/DB-*", set()),
         (None, set()),
     ],
 )
@@ -201,6 +220,15 @@ def test_an_arn_index_finds_what_each_pattern_matches(patterns: Any, expected: s
         (
             {
                 "Statement": [
+                    {"Effect": "Deny", "Principal": "*"},
+                    {"Effect": "Allow", "Principal": {"AWS": ADMIN}},
+                ]
+            },
+            frozenset({ADMIN}),
+        ),
+        (
+            {
+                "Statement": [
                     {"Effect": "Allow", "Principal": {"AWS": ADMIN}},
                     {"Effect": "Allow", "Principal": "*"},
                 ]
@@ -221,7 +249,14 @@ def test_a_resource_policy_allows_by_name_only_the_principals_it_lists(
     if expected is not None:  # the verdict agrees: nobody outside the set is allowed by name
         for principal in (ADMIN, role_arn("x"), role_arn("other"), f"arn:aws:iam::{ACCOUNT}:root"):
             verdict = aws_iam.aws_verdict(doc, READ, arn("a/DB"), principal, by_account=False)
-            assert (verdict == "Allow") == (principal in expected)
+            assert verdict != "Allow" or principal in expected
+
+
+@pytest.mark.parametrize(
+    ("pattern", "at"), [("abc", -1), ("", -1), ("a*b?", 1), ("ab?c*", 2), ("*", 0), ("a?", 1)]
+)
+def test_a_patterns_literal_part_ends_at_its_first_wildcard(pattern: str, at: int) -> None:
+    assert aws_iam._wildcard_at(pattern) == at
 
 
 def _catalog(size: int) -> tuple[list[access.AwsEntry], list[access.AwsRole]]:

@@ -446,3 +446,38 @@ def test_a_null_aws_principal_names_nobody_not_a_principal_called_none() -> None
     null = doc({"Effect": "Allow", "Principal": {"AWS": None}, "Action": READ, "Resource": "*"})
     assert access.aws_verdict(null, READ, SECRET, "None") is None
     assert access._named_principals(null) == set()
+
+
+def test_a_deny_in_the_first_identity_policy_refuses_what_a_later_one_allows() -> None:
+    """The denies of every identity policy count, not the last one's only."""
+    deny = doc({"Effect": "Deny", "Action": READ, "Resource": SECRET})
+    role = _tool("app", [ADMIN], deny, _reads(SECRET, OTHER))
+    assert access.derive_aws(_entries(SECRET, OTHER), [role])["app"]["entries"] == ["t-AbCdEf"]
+
+
+def test_a_resource_policy_that_allows_anyone_is_read_by_a_role_with_no_identity_policy() -> None:
+    """In the entry's account a resource policy's Allow to ``*`` is enough: every role reads it."""
+    open_policy = doc({"Effect": "Allow", "Principal": "*", "Action": READ, "Resource": "*"})
+    entries = [access.AwsEntry("s-AbCdEf", (SECRET,), "K", open_policy), *_entries(OTHER)]
+    matrix = access.derive_aws(entries, [_tool("app", [ADMIN])])
+    assert matrix["app"]["entries"] == ["s-AbCdEf"]
+
+
+def test_a_resource_policy_naming_a_role_for_another_action_does_not_let_the_account_root_grant_it() -> (
+    None
+):
+    """A role named by an Allow of another action, and the account root allowed the read: the role reads
+    only if its own IAM policy allows (the account principal grants a role nothing by itself)."""
+    policy = doc(
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:role/app"},
+            "Action": "secretsmanager:DescribeSecret",
+        },
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": READ},
+    )
+    entries = [access.AwsEntry("s-AbCdEf", (SECRET,), "K", policy)]
+    matrix = access.derive_aws(entries, [_tool("app", [ADMIN])])
+    assert matrix["app"]["entries"] == []
+    allowed = access.derive_aws(entries, [_tool("app", [ADMIN], _reads(SECRET))])
+    assert allowed["app"]["entries"] == ["s-AbCdEf"]
