@@ -73,8 +73,14 @@ def _entries(access: dict[str, Any], resources: list[dict[str, Any]]) -> set[str
     return found
 
 
-def _protection(resources: list[dict[str, Any]]) -> dict[str, tuple[bool, bool]]:
-    return {r["urn"]: (bool(r["protect"]), bool(r["retain_on_delete"])) for r in resources}
+def _protection(resources: list[dict[str, Any]]) -> dict[str, tuple[str, tuple[bool, bool]]]:
+    """Each resource's flags, keyed by its URN without the stack: a service moved to another stack of the
+    environment with its state (``pulumi state move``) is the same resource (``shards moves`` refuses a
+    protected one changing stack without a record)."""
+    return {
+        r["urn"].split("::", 1)[-1]: (r["urn"], (bool(r["protect"]), bool(r["retain_on_delete"])))
+        for r in resources
+    }
 
 
 def diff(base: Path, head: Path) -> dict[str, Any]:
@@ -101,8 +107,9 @@ def diff(base: Path, head: Path) -> dict[str, Any]:
     entries_after = _entries(head_access, head_resources)
     protect_before, protect_after = _protection(base_resources), _protection(head_resources)
     protection = []
-    for urn in sorted(protect_before.keys() | protect_after.keys()):
-        was, now = protect_before.get(urn), protect_after.get(urn)
+    for key in sorted(protect_before.keys() | protect_after.keys()):
+        urn, was = protect_before.get(key, ("", None))
+        urn, now = protect_after.get(key, (urn, None))
         if was == now or (not any(was or ()) and not any(now or ())):
             continue  # unchanged, or never protected (an unprotected resource added or removed)
         protection.append(

@@ -128,3 +128,37 @@ def test_protection_dropped_in_prod_is_named(tmp_path, aws_prod_plan_dir, prod_r
 def test_the_diff_needs_a_plan_to_compare_with(tmp_path, capsys):
     assert cli_main(["plan", "--stack", "dev", "--diff-against", str(tmp_path)]) == 1
     assert "access.json not found" in capsys.readouterr().err
+
+
+def _moved(run: RunResult, service: str, stack: str) -> RunResult:
+    """``service``'s resources in another stack of the environment (a recorded move: same names, same flags)."""
+    moved = copy.deepcopy(run)
+    for resource in moved.resources:
+        if f"::{service}-" in resource.urn or resource.urn.endswith(f"::{service}"):
+            head, rest = resource.urn.split("::", 1)
+            resource.urn = f"{head.rsplit(':', 1)[0]}:{stack}::{rest}"
+    return moved
+
+
+def test_a_service_moved_to_another_stack_keeps_its_protection_in_the_diff(
+    tmp_path, aws_prod_plan_dir, prod_run
+):
+    """A recorded move (``pulumi state move``) keeps every flag: the environment's diff shows no protection
+    removed from one stack and added in another."""
+    moved = _moved(prod_run, "backend", "prod-b")
+    assert any(":prod-b::" in r.urn and r.protect for r in moved.resources)
+    result = access_diff.diff(aws_prod_plan_dir, write(moved, tmp_path / "head"))
+    assert result["protection_changed"] == []
+
+
+def test_a_moved_service_that_lost_its_protection_is_named_once_by_its_new_urn(
+    tmp_path, aws_prod_plan_dir, prod_run
+):
+    moved = _moved(prod_run, "backend", "prod-b")
+    entry = moved.by_name("backend-otp-pepper-entry")
+    entry.protect = False
+    result = access_diff.diff(aws_prod_plan_dir, write(moved, tmp_path / "head"))
+    assert ":prod-b::" in entry.urn
+    assert result["protection_changed"] == [
+        {"urn": entry.urn, "before": "protect+retain_on_delete", "after": "retain_on_delete"}
+    ]
