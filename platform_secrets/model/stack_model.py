@@ -158,6 +158,18 @@ class StackModel:
         """The entries a service (or ``shared``) owns; grouped once, not scanned per service."""
         return self._by_owner.get(owner, ())
 
+    @cached_property
+    def _by_reader(self) -> dict[str, tuple[Entry, ...]]:
+        grouped: dict[str, list[Entry]] = {}
+        for entry in self.entries:
+            for reader in dict.fromkeys(entry.readers):  # a reader named twice reads it once
+                grouped.setdefault(reader, []).append(entry)
+        return {reader: tuple(entries) for reader, entries in grouped.items()}
+
+    def entries_read_by(self, service: str) -> tuple[Entry, ...]:
+        """The entries a service reads, in the entries' order; grouped once, not scanned per service."""
+        return self._by_reader.get(service, ())
+
 
 def build_model(
     catalog: Catalog,

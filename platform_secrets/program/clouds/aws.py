@@ -470,7 +470,7 @@ def read_policy_size(model: StackModel, service: str) -> int:
     """Characters (whitespace excluded, as IAM counts) of ``service``'s inline read policy; 0 if none."""
     aws_settings = model.settings.aws
     assert aws_settings is not None
-    names = [_entry_name(model.settings, e) for e in model.entries if service in e.readers]
+    names = [_entry_name(model.settings, e) for e in model.entries_read_by(service)]
     if not names:
         return 0
     regions = [aws_settings.region] + (
