@@ -140,6 +140,12 @@ IDENTITY_DOCS: list[dict[str, Any]] = [
             {"Effect": "Allow", "Action": READ, "Resource": arn("b/DB")},
         ]
     },
+    {
+        "Statement": [
+            {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"},
+            {"Effect": "Allow", "Action": READ, "Resource": arn("b/DB")},
+        ]
+    },
 ]
 
 
