@@ -607,6 +607,35 @@ def test_read_policy_size_is_measured_as_the_program_writes_it(tmp_path):
     assert read_policy_size(model, "bulk") == _written_size(result)
 
 
+def test_a_shared_secret_read_under_two_names_is_one_arn_in_the_policy_and_in_its_size(tmp_path):
+    """A service may read one shared secret under two env var names: its read policy names the ARN once
+    (per region), and the size checked before registration is the registered document's."""
+    from platform_secrets.model.catalog import parse_catalog
+    from platform_secrets.model.settings import parse_settings
+    from platform_secrets.model.stack_model import build_model
+    from platform_secrets.program.clouds.aws import read_policy_size
+
+    catalog = {
+        "shared": {"SIGNING_KEY": {"source": "generated"}},
+        "services": {
+            "bulk": {
+                "secrets": {
+                    "SIGNING_KEY": {"shared": "SIGNING_KEY"},
+                    "LEGACY_SIGNING_KEY": {"shared": "SIGNING_KEY"},
+                    "OWN": {"source": "generated"},
+                }
+            }
+        },
+    }
+    result = _plan(tmp_path, catalog)
+    assert result.error is None, result.error
+    (policy,) = result.of_type("aws:iam/rolePolicy:RolePolicy")
+    (reads, _) = json.loads(policy.inputs["policy"])["Statement"]
+    assert len(reads["Resource"]) == len(set(reads["Resource"])) == 4  # two entries, two regions
+    model = build_model(parse_catalog(catalog), parse_settings(_dev_settings_with_replica()), {})
+    assert read_policy_size(model, "bulk") == _written_size(result)
+
+
 def test_read_policy_at_the_size_limit(tmp_path):
     """Just under 10,240 characters registers; one more entry is refused, naming the service."""
     from platform_secrets.program.clouds.aws import INLINE_POLICIES_MAX
@@ -662,6 +691,9 @@ def test_the_read_policy_limits_look_up_each_services_entries_not_scan_every_ent
     from platform_secrets.program.clouds.aws import AwsAdapter, read_policy_size
 
     model = build_model(parse_catalog_file(), parse_settings(_dev_settings_with_replica()), {})
+    for service in model.services:  # the index against a plain scan
+        scan = tuple(e for e in model.entries if service.name in e.readers)
+        assert model.entries_read_by(service.name) == scan
     before = {s.name: read_policy_size(model, s.name) for s in model.services}
     counted = dataclasses.replace(
         model,

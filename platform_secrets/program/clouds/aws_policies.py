@@ -67,7 +67,11 @@ def principal_trust_policy(principal_arns: list[str]) -> dict:
 
 
 def read_secrets_policy(secret_arns: list[str], key_arns: list[str], regions: list[str]) -> dict:
-    """Read exactly these entries, and decrypt with the environment's key only through Secrets Manager."""
+    """Read exactly these entries, and decrypt with the environment's key only through Secrets Manager.
+
+    Each ARN once: a service may read one shared secret under two env var names, and an ARN listed twice
+    grants nothing more but counts twice against the inline-policy size.
+    """
     return {
         "Version": VERSION,
         "Statement": [
@@ -75,7 +79,7 @@ def read_secrets_policy(secret_arns: list[str], key_arns: list[str], regions: li
                 "Sid": "ReadOwnEntries",
                 "Effect": "Allow",
                 "Action": list(READ_ACTIONS),
-                "Resource": sorted(secret_arns),
+                "Resource": sorted(set(secret_arns)),
             },
             {
                 "Sid": "DecryptThroughSecretsManager",
