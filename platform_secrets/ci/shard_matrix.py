@@ -6,7 +6,11 @@
 keeps a shard's deployer from another shard's secrets. ``--stack S`` checks one stack instead: that it belongs to
 the environment, and (with ``--plan``) that it is under the resource limit. ``--base DIR --head DIR
 [--changed-files FILE]`` (two environment plans) lists only the shards a pull request touches
-(``platform_secrets.ci.affected_stacks``). Exit 0 fine, 1 refused, 2 could not run.
+(``platform_secrets.ci.affected_stacks``). ``--every-environment`` makes one matrix of every
+``environments/*.yaml`` (what ``shards.yml`` runs: a pull request previews the touched shards of each sharded
+environment, not of one named in the workflow), ``--base``/``--head`` then holding ``DIR/<env>/``;
+``--list-environments`` prints their names, a line each (a file name that is no stack name is refused: the
+names reach the workflow's log). Exit 0 fine, 1 refused, 2 could not run.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -58,8 +63,70 @@ def _affected(
     return list(found.stacks)
 
 
-def matrix(
+class _Stop(Exception):
+    """One environment's matrix could not be made: exit ``code`` (1 refused, 2 could not run)."""
+
+    def __init__(self, code: int, message: str) -> None:
+        self.code = code
+        super().__init__(message)
+
+
+def _entries(
     environment: str,
+    root: Path,
+    stack: str | None,
+    plan: Path | None,
+    plans: tuple[Path, Path] | None,
+    changed_files: Path | None,
+) -> list[dict[str, str]]:
+    """One environment's matrix entries (none when checking ``stack``, whose line is printed); ``_Stop``."""
+    origin = f"environments/{environment}.yaml"
+    path = root / "environments" / f"{environment}.yaml"
+    if not path.is_file():
+        raise _Stop(2, f"error: {origin} not found")
+    try:
+        layout = shards.read_layout(path, origin)
+        catalog = load_catalog(root / "catalog.yaml")
+        chosen = _affected(layout, *plans, changed_files) if plans else None
+        entries: list[dict[str, str]] = matrix_of(layout, environment, chosen)["include"]
+    except (LayoutError, CatalogError) as error:
+        raise _Stop(1, f"error: {error}") from None
+    except (OSError, ValueError) as error:
+        raise _Stop(2, f"error: {error}") from None
+    counts = None
+    if plan is not None:
+        records = json.loads((plan / "resources.json").read_text(encoding="utf-8"))
+        counts = shards.stack_counts(layout, *shards.counts_from_records(records))
+    problems = shards.layout_problems(
+        layout, catalog, origin=origin, counts=counts, stacks=[stack] if stack else []
+    )
+    if problems:
+        raise _Stop(1, "error:\n" + "\n".join(f"  - {p}" for p in problems))
+    if stack is not None:
+        size = f", {counts[stack]} resources" if counts is not None else ""
+        print(f"{stack}: in {origin}{size} (limit {layout.stack_resource_limit})")
+        return []
+    return entries
+
+
+def environments(root: Path = PROJECT_ROOT) -> list[str]:
+    """Every sharded environment (``environments/*.yaml``), sorted; a file name that is no stack name is
+    refused (``LayoutError``): the names reach the workflow's log and paths."""
+    names = sorted(p.stem for p in (root / "environments").glob("*.yaml"))
+    bad = [n for n in names if not re.fullmatch(shards.STACK_NAME, n)]
+    if bad:
+        raise LayoutError(
+            "environments/",
+            [
+                f"environments/{n}.yaml: an environment's name must match {shards.STACK_NAME}"
+                for n in bad
+            ],
+        )
+    return names
+
+
+def matrix(
+    environment: str | None,
     github_output: Path | None = None,
     stack: str | None = None,
     plan: Path | None = None,
@@ -71,43 +138,45 @@ def matrix(
     """Print (or append to ``$GITHUB_OUTPUT`` as ``matrix=<json>``) the matrix; or check one ``stack``.
 
     With ``base`` and ``head`` (two environment plans) only the shards they show affected are listed; the
-    ``changed_files`` (one path a line, e.g. ``git diff --name-only``) add what no plan shows."""
+    ``changed_files`` (one path a line, e.g. ``git diff --name-only``) add what no plan shows.
+    ``environment`` None: every environment's shards in one matrix, ``base`` and ``head`` then holding one
+    environment plan per environment (``DIR/<env>/<stack>/``); each environment's problems are named."""
     if (base is None) != (head is None) or (changed_files and base is None):
         print(
             "error: --base and --head go together (and --changed-files with them)", file=sys.stderr
         )
         return 2
-    origin = f"environments/{environment}.yaml"
-    path = root / "environments" / f"{environment}.yaml"
-    if not path.is_file():
-        print(f"error: {origin} not found", file=sys.stderr)
+    if environment is None and (stack or plan):
+        print("error: --stack and --plan check one --environment", file=sys.stderr)
         return 2
     try:
-        layout = shards.read_layout(path, origin)
-        catalog = load_catalog(root / "catalog.yaml")
-        chosen = _affected(layout, base, head, changed_files) if base and head else None
-        data = matrix_of(layout, environment, chosen)
-    except (LayoutError, CatalogError) as error:
+        names = [environment] if environment is not None else environments(root)
+    except LayoutError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    except (OSError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    counts = None
-    if plan is not None:
-        records = json.loads((plan / "resources.json").read_text(encoding="utf-8"))
-        counts = shards.stack_counts(layout, *shards.counts_from_records(records))
-    problems = shards.layout_problems(
-        layout, catalog, origin=origin, counts=counts, stacks=[stack] if stack else []
-    )
-    if problems:
-        print("error:\n" + "\n".join(f"  - {p}" for p in problems), file=sys.stderr)
+    entries: list[dict[str, str]] = []
+    refused = 0
+    for name in names:
+        plans = None
+        if base and head:
+            plans = (base, head) if environment is not None else (base / name, head / name)
+        try:
+            entries += _entries(name, root, stack, plan, plans, changed_files)
+        except _Stop as stop:
+            print(stop, file=sys.stderr)
+            if stop.code == 2:
+                return 2
+            refused = 1
+    if refused or stack is not None:
+        return refused
+    if len(entries) > MATRIX_LIMIT:
+        print(
+            f"error: {len(entries)} shards in {len(names)} environments: a GitHub matrix runs at most "
+            f"{MATRIX_LIMIT} jobs",
+            file=sys.stderr,
+        )
         return 1
-    if stack is not None:
-        size = f", {counts[stack]} resources" if counts is not None else ""
-        print(f"{stack}: in {origin}{size} (limit {layout.stack_resource_limit})")
-        return 0
-    text = json.dumps(data, separators=(",", ":"))
+    text = json.dumps({"include": entries}, separators=(",", ":"))
     if github_output is not None:
         with github_output.open("a", encoding="utf-8") as out:
             out.write(f"matrix={text}\n")
@@ -117,7 +186,18 @@ def matrix(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m platform_secrets.ci.shard_matrix")
-    parser.add_argument("--environment", required=True)
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--environment")
+    which.add_argument(
+        "--every-environment",
+        action="store_true",
+        help="every environments/*.yaml in one matrix (--base/--head: DIR/<env>/ each)",
+    )
+    which.add_argument(
+        "--list-environments",
+        action="store_true",
+        help="print every environment's name, a line each",
+    )
     parser.add_argument("--stack", help="check this stack only")
     parser.add_argument(
         "--plan", type=Path, help="an offline plan's artifacts, for the resource limit"
@@ -132,6 +212,13 @@ def main(argv: list[str] | None = None) -> int:
         "--project-dir", type=Path, default=PROJECT_ROOT, help="read environments/ from DIR"
     )
     args = parser.parse_args(argv)
+    if args.list_environments:
+        try:
+            print("".join(f"{name}\n" for name in environments(args.project_dir)), end="")
+        except LayoutError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        return 0
     output = os.environ.get("GITHUB_OUTPUT") if args.github_output else None
     if args.github_output and not output:
         print("error: --github-output without $GITHUB_OUTPUT", file=sys.stderr)

@@ -187,11 +187,12 @@ def test_the_shards_matrix_command_takes_the_base_and_the_head(plans, capsys):
 def test_the_pull_request_plans_base_and_head_and_refuses_unrecorded_moves_before_the_matrix():
     steps = yaml.safe_load(WORKFLOW.read_text())["jobs"]["stacks"]["steps"]
     runs = [s.get("run", "") for s in steps]
-    plans = next(r for r in runs if "--out plan-head" in r)
-    assert 'plan --environment "$ENVIRONMENT" --out plan-base' in plans
-    assert '--project-dir "$HEAD_DATA" --out plan-head' in plans, (
+    plans = next(r for r in runs if '--out "plan-head/$env"' in r)
+    assert 'plan --environment "$env" --out "plan-base/$env"' in plans
+    assert '--project-dir "$HEAD_DATA" --out "plan-head/$env"' in plans, (
         "the head is data, planned by base tools"
     )
+    assert "--list-environments" in plans, "every environment of the head, their names checked"
     order = [i for i, r in enumerate(runs) for key in ("shards moves", "diff plan-base plan-head",
              "shard_matrix") if key in r]  # fmt: skip
     assert order == sorted(order) and len(order) == 3, (
@@ -200,9 +201,73 @@ def test_the_pull_request_plans_base_and_head_and_refuses_unrecorded_moves_befor
     assert 'exit "$rc"' in next(r for r in runs if "shards moves" in r), (
         "a refused move fails the job"
     )
+    assert "--every-environment" in runs[-1]
     assert "--base plan-base --head plan-head --changed-files changed-files.txt" in runs[-1]
     checkouts = [s for s in steps if str(s.get("uses", "")).startswith("actions/checkout@")]
     assert [c["with"]["ref"] for c in checkouts] == [
         "${{ github.event.pull_request.base.sha }}",
         "${{ github.event.pull_request.head.sha }}",
     ]
+
+
+def _two_environments(root):
+    (root / "catalog.yaml").write_text("services:\n  s1: {}\n  s2: {}\n")
+    (root / "environments").mkdir()
+    (root / "environments" / "u.yaml").write_text("foundation: u-f\nstacks:\n  u-a: [s1, s2]\n")
+    (root / "environments" / "t.yaml").write_text(
+        "foundation: t-f\nstacks:\n  t-b: [s2]\n  t-a: [s1]\n"
+    )
+
+
+def test_every_environment_is_one_matrix_environment_by_environment(tmp_path, capsys):
+    _two_environments(tmp_path)
+    assert main(["--every-environment", "--project-dir", str(tmp_path)]) == 0
+    found = [(e["environment"], e["stack"]) for e in json.loads(capsys.readouterr().out)["include"]]
+    assert found == [("t", "t-a"), ("t", "t-b"), ("u", "u-a")]
+
+
+def test_every_environment_reads_each_ones_plans_from_its_own_folder(plans, capsys):
+    # `plans`' environment t, its base and head plans moved under DIR/t/ as the workflow writes them.
+    for side in ("base", "head"):
+        (plans / side).rename(plans / f"{side}-t")
+        (plans / side).mkdir()
+        (plans / f"{side}-t").rename(plans / side / "t")
+    code = main(
+        ["--every-environment", "--base", str(plans / "base"), "--head", str(plans / "head"),
+         "--project-dir", str(plans)]
+    )  # fmt: skip
+    assert code == 0
+    assert [e["stack"] for e in json.loads(capsys.readouterr().out)["include"]] == ["t-b"]
+
+
+def test_every_environment_names_the_problems_of_each_environment(tmp_path, capsys):
+    _two_environments(tmp_path)
+    (tmp_path / "environments" / "u.yaml").write_text("foundation: u-f\nstacks:\n  u-a: [s1]\n")
+    (tmp_path / "environments" / "t.yaml").write_text("foundation: t-f\nstacks:\n  t-a: [s1, s9]\n")
+    assert main(["--every-environment", "--project-dir", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "environments/t.yaml" in err and "s9" in err
+    assert "environments/u.yaml" in err and "s2" in err
+
+
+def test_every_environment_counts_github_s_cap_over_all_of_them(tmp_path, capsys):
+    # Each environment holds every service: 130 shards in t, 127 in u (one holds four), each under the cap.
+    names = [f"s{i:03}" for i in range(130)]
+    (tmp_path / "catalog.yaml").write_text("services:\n" + "".join(f"  {n}: {{}}\n" for n in names))
+    (tmp_path / "environments").mkdir()
+    layouts = {"t": {f"t-{n}": [n] for n in names}, "u": {f"u-{n}": [n] for n in names[:126]}}
+    layouts["u"]["u-rest"] = names[126:]
+    for env, stacks in layouts.items():
+        (tmp_path / "environments" / f"{env}.yaml").write_text(
+            yaml.safe_dump({"foundation": f"{env}-f", "stacks": stacks})
+        )
+    assert main(["--every-environment", "--project-dir", str(tmp_path)]) == 1
+    assert (
+        "257 shards in 2 environments: a GitHub matrix runs at most 256 jobs"
+        in capsys.readouterr().err
+    )
+
+
+def test_every_environment_checks_no_single_stack(capsys):
+    assert main(["--every-environment", "--stack", "example-a"]) == 2
+    assert "--stack and --plan check one --environment" in capsys.readouterr().err
