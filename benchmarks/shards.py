@@ -13,7 +13,9 @@ and measures, alternating in one invocation:
 - ``stacks``, ``max_resources`` per stack (each at most the limit), ``peak_mb``: the one stack's peak, and the
   largest peak of the environment's worker processes (each planned many stacks: a bound on any one stack's);
 - a one-service change (a secret added to a service of the first shard, the environment planned again):
-  ``others_identical`` (every other shard's ``resources.json`` byte-identical) and ``foundation_changed``.
+  ``others_identical`` (every other shard's ``resources.json`` byte-identical) and ``foundation_changed``;
+- ``shard_job_seconds``: that change's shard previewed as a ``shards.yml`` shard job does (``plan --environment
+  --shard``: the foundation and that shard only), wall time.
 
 Not a timed test (``tests/offline/test_benchmark_smoke.py`` runs it at a few services). AWS only.
 """
@@ -164,7 +166,23 @@ def measure(size: int, limit: int, workers: int, tmp: Path, per_service: int) ->
             root=root,
         )
     assert code == 0
+    started = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()):
+        code = env_plan.plan_environment(
+            ENVIRONMENT,
+            tmp / f"out-{size}-shard",
+            config={"catalog": str(catalog_path)},
+            workers=workers,
+            root=root,
+            shards_only=[first],
+        )
+    shard_job_seconds = time.perf_counter() - started
+    assert code == 0
     base, head = tmp / f"out-{size}", tmp / f"out-{size}-changed"
+    alone = tmp / f"out-{size}-shard"
+    assert (alone / first / "resources.json").read_bytes() == (
+        head / first / "resources.json"
+    ).read_bytes(), "the shard planned alone differs from its plan in the environment"
 
     def same(stack: str) -> bool:
         return (base / stack / "resources.json").read_bytes() == (
@@ -185,6 +203,7 @@ def measure(size: int, limit: int, workers: int, tmp: Path, per_service: int) ->
         "others_identical": all(same(s) for s in others),
         "changed_shard_differs": not same(first),
         "foundation_changed": not same(layout.foundation),
+        "shard_job_seconds": round(shard_job_seconds, 2),
     }
 
 
@@ -192,15 +211,15 @@ def table(rows: list[dict[str, Any]]) -> str:
     head = (
         "| services | stacks | max resources/stack | env plan s (2 workers) | one stack s | ratio | "
         "peak MB one stack | peak MB per env worker | one-service change: others identical | "
-        "foundation changed |"
+        "foundation changed | one shard job s (foundation + shard) |"
     )
-    lines = [head, "|" + "---|" * 10]
+    lines = [head, "|" + "---|" * 11]
     for r in rows:
         lines.append(
             f"| {r['size']} | {r['stacks']} | {r['max_resources']} | {r['env_seconds']} | "
             f"{r['one_stack_seconds']} | {r['ratio']} | {r['one_stack_peak_mb']} | "
             f"{r['env_worker_peak_mb']} | {'y' if r['others_identical'] else 'n'} | "
-            f"{'y' if r['foundation_changed'] else 'n'} |"
+            f"{'y' if r['foundation_changed'] else 'n'} | {r['shard_job_seconds']} |"
         )
     return "\n".join(lines)
 

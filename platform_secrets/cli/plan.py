@@ -35,6 +35,15 @@ def plan(
             "access.json",
         ),
     ] = None,
+    shard: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--shard",
+            metavar="STACK",
+            help="with --environment: plan the foundation and this shard only (repeatable; a CI shard "
+            "job's preview): no union, no access.json",
+        ),
+    ] = None,
     out: options.OutDir = None,
     as_json: options.Json = False,
     cloud: options.CloudOption = None,
@@ -87,8 +96,11 @@ def plan(
                 print(f"error: {error}", file=sys.stderr)
                 return COULD_NOT_RUN
         return environment_plan.plan_environment(
-            environment, out, cloud=cloud, config=overrides or None, root=root
+            environment, out, cloud=cloud, config=overrides or None, root=root, shards_only=shard
         )
+    if shard:
+        print("error: --shard plans part of an --environment", file=sys.stderr)
+        return COULD_NOT_RUN
     assert stack is not None
     return offline_plan.plan(
         stack,

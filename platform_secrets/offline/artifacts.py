@@ -187,12 +187,22 @@ def clear(out: Path) -> None:
     """Remove an earlier plan's artifacts from ``out``; refuse a folder that is not a plan's."""
     if not out.exists():
         return
-    if not out.is_dir() or (any(out.iterdir()) and not (out / "resources.json").exists()):
+    plan = any((out / name).is_file() for name in ("resources.json", PARTIAL))
+    if not out.is_dir() or (any(out.iterdir()) and not plan):
         raise NotAPlanError(
             f"{out} exists and holds no plan (no resources.json): refusing to empty it; "
             "choose another --out"
         )
     shutil.rmtree(out)
+
+
+PARTIAL = "partial.json"
+"""What a part of an environment's plan (``plan --environment E --shard S``) writes at its top instead of the
+union: the environment and the stacks planned. No union and no access matrix: they need every stack."""
+
+
+def write_partial(out: Path, environment: str, stacks: list[str]) -> None:
+    _dump_json(out / PARTIAL, {"environment": environment, "stacks": stacks})
 
 
 def write(result: RunResult, out: Path) -> dict[str, Any]:

@@ -9,6 +9,11 @@ run sets the SDK's global runtime state), each reading the foundation's planned 
 - ``DIR/resources.json``: the union of every stack's registrations;
 - ``DIR/access.json``: the access derivation on the union, which equals the one-stack plan's of the same catalog.
 
+``--shard S`` (repeatable; ``shards``) plans the foundation and those shards only, the per-shard CI job's
+preview: its stack's artifacts and its count under the limit, in two plans rather than the environment's (at
+5,000 services, 92). The layout is still checked against the whole catalog; the union (``resources.json``,
+``access.json``, ``arns.json`` at the top) is not written, since it needs every stack.
+
 Any problem (the layout against the catalog, a stack's run, a stack over ``stackResourceLimit``) is named, all
 at once, and nothing is written.
 """
@@ -21,7 +26,7 @@ import resource
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -117,8 +122,10 @@ def plan_stacks(
     project: str = "platform-secrets",
     secrets: Mapping[str, Mapping[str, str]] | None = None,
     config_root: Path | None = None,
+    shards_only: Sequence[str] | None = None,
 ) -> dict[str, StackPlan]:
-    """The foundation first, then every shard (submitted together, so they run side by side).
+    """The foundation first, then every shard (or ``shards_only``; submitted together, so they run side by
+    side).
 
     ``secrets``: stack -> config secrets it is given (a review's stubs; each stack's own only)."""
     given, labels = dict(overrides or {}), dict(origins or {})
@@ -153,7 +160,7 @@ def plan_stacks(
             stubs.get(stack),
             config_root,
         )
-        for stack in sorted(layout.stacks)
+        for stack in sorted(layout.stacks if shards_only is None else shards_only)
     }
     plans.update({stack: future.result() for stack, future in futures.items()})
     return plans
@@ -211,6 +218,7 @@ def plan_environment(
     workers: int = 2,
     root: Path = offline.ROOT,
     on_plans: Callable[[dict[str, StackPlan]], None] | None = None,
+    shards_only: Sequence[str] | None = None,
 ) -> int:
     """``platform-secrets plan --environment ENV --out DIR``; an exit code of ``platform_secrets.exit_codes``.
 
@@ -227,13 +235,22 @@ def plan_environment(
     try:
         layout = shards.read_layout(path, origin)
         catalog = load_catalog(root / "catalog.yaml")
-        artifacts.clear(out)
-    except (shards.LayoutError, CatalogError, artifacts.NotAPlanError) as error:
+    except (shards.LayoutError, CatalogError) as error:
         print(f"error: {error}", file=sys.stderr)
         return FINDINGS
     problems = shards.layout_problems(layout, catalog, origin=origin)
+    problems += [
+        f"--shard {s}: not a shard of {origin} (its shards: {', '.join(sorted(layout.stacks))})"
+        for s in shards_only or ()
+        if s not in layout.stacks
+    ]
     if problems:
         return _refuse(environment, problems)
+    try:
+        artifacts.clear(out)
+    except artifacts.NotAPlanError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return FINDINGS
     overrides = dict(config or {})
     origins = {key: f"--config {key}=..." for key in overrides}
     if cloud is not None:
@@ -256,13 +273,18 @@ def plan_environment(
                 origins,
                 project,
                 config_root=None if root == offline.ROOT else root,
+                shards_only=None if shards_only is None else sorted(set(shards_only)),
             )
         if on_plans is not None:  # the tests and the benchmark read the plans (pids, memory)
             on_plans(plans)
         problems = problems_of(layout, plans, origin)
         if problems:
             return _refuse(environment, problems)
-        matrix = write_union(plans, staging)
+        if shards_only is None:
+            matrix = write_union(plans, staging)
+        else:
+            matrix = None
+            artifacts.write_partial(staging, environment, sorted(plans))
         staging.chmod(0o755)  # mkdtemp's 0700 is for the half-written folder only
         staging.rename(out)
     finally:
@@ -274,6 +296,12 @@ def plan_environment(
         print(
             f"stack {stack} ({role}): {len(plan.resources)} resources, peak {plan.peak_kb // 1024} MB"
         )
+    if matrix is None:
+        print(
+            f"only {', '.join(sorted(plans))} planned: no union, no access.json (it needs every stack)"
+        )
+        print(f"artifacts written to {out}/ (one folder per stack)")
+        return OK
     print(f"access.json: {len(matrix)} principals, derived on the union of {len(plans)} stacks")
     print(f"artifacts written to {out}/ (one folder per stack, the union at the top)")
     return OK

@@ -82,7 +82,8 @@ def _head(root: Path) -> tuple[Path, str]:
 
 @pytest.fixture(scope="module")
 def stacks_job(tmp_path_factory):
-    """The ``stacks`` job run once on a head with two sharded environments: (rc, output, outputs, summary)."""
+    """The ``stacks`` job run once on a head with two sharded environments, then the ``shard`` job of
+    ``other-a``: (rc, output, outputs, summary, (the shard job's rc, output, checkout))."""
     root = _checkout(tmp_path_factory.mktemp("shards-workflow"))
     workflow = ci.load(WORKFLOW)
     _, base_sha = _head(root)
@@ -96,11 +97,23 @@ def stacks_job(tmp_path_factory):
         "PATH": f"{root / '.venv' / 'bin'}{os.pathsep}{os.environ['PATH']}",
     }
     rc, out = ci.run_scripts(job, env, root, until="--github-output")
+    # A matrix job runs on a fresh runner: its own checkout of the base and of the head.
+    fresh = _checkout(tmp_path_factory.mktemp("shard-job"))
+    shutil.copytree(root / ".pr-head", fresh / ".pr-head")
+    shard_env = {
+        **workflow.get("env", {}),
+        **env,
+        "STACK": "other-a",
+        "SHARD_ENVIRONMENT": "other",
+        "GITHUB_STEP_SUMMARY": str(fresh / "summary.md"),
+        "PATH": f"{fresh / '.venv' / 'bin'}{os.pathsep}{os.environ['PATH']}",
+    }
+    shard = (*ci.run_scripts(workflow["jobs"]["shard"], shard_env, fresh, until="--stack"), fresh)
     outputs = dict(
         line.split("=", 1) for line in (root / "github-output").read_text().splitlines() if line
     ) if rc == 0 else {}  # fmt: skip
     summary = (root / "summary.md").read_text() if (root / "summary.md").exists() else ""
-    return rc, out, outputs, summary
+    return rc, out, outputs, summary, shard
 
 
 def test_a_second_sharded_environment_is_previewed_beside_the_first(stacks_job):
@@ -108,7 +121,7 @@ def test_a_second_sharded_environment_is_previewed_beside_the_first(stacks_job):
     A workflow that names its environment (``ENVIRONMENT: example``) plans, diffs and previews example's
     stacks only: other's shards deploy on main without one preview. Every environment of the head is planned,
     and the one matrix holds the shards the pull request touches in each."""
-    rc, out, outputs, _ = stacks_job
+    rc, out, outputs, _, _ = stacks_job
     assert rc == 0, out
     entries = json.loads(outputs["matrix"])["include"]
     assert [(e["environment"], e["stack"]) for e in entries] == [
@@ -121,7 +134,7 @@ def test_a_second_sharded_environment_is_previewed_beside_the_first(stacks_job):
 
 
 def test_each_environment_gets_its_moves_and_its_access_diff_in_the_summary(stacks_job):
-    rc, out, _, summary = stacks_job
+    rc, out, _, summary, _ = stacks_job
     assert rc == 0, out
     for environment in ("example", "other"):
         assert f"## Services changing stack ({environment})" in summary
@@ -131,6 +144,19 @@ def test_each_environment_gets_its_moves_and_its_access_diff_in_the_summary(stac
     assert "no access change" in example, "a setting's value changes nobody's access"
     other = summary.split("## Access change of environment other", 1)[1]
     assert "no base plan: the head's access matrix follows" in other
+
+
+def test_a_shard_job_previews_its_stack_from_the_foundation_and_its_own_plan(stacks_job):
+    """The ``shard`` job of a matrix entry (``other-a``): its facts, its plan (the foundation and itself, not
+    the environment again: ``tests/offline/test_environment_plan_shard.py``) and its count under the limit."""
+    rc, out, fresh = stacks_job[4]
+    assert rc == 0, out
+    assert "other-a: in environments/other.yaml, " in out and "resources (limit 1000)" in out, out
+    planned = sorted(p.name for p in (fresh / "plan-head").iterdir())
+    assert planned == ["other-a", "other-foundation", "partial.json"], (
+        "the other shard is not planned"
+    )
+    assert "other-a" in (fresh / "summary.md").read_text()
 
 
 def test_an_environment_file_named_to_inject_a_workflow_command_is_refused(tmp_path, capsys):
