@@ -8,7 +8,9 @@ item is one of:
 - ``operator: <precondition>``: what the operator must hold, and how the program checks or helps it;
 - ``OPEN (issue <n> ...): <what is missing>``: a known hole, reported here until its fix names its test.
 
-Every reference must resolve to a test function of the suite (read with ``ast``, nothing imported). Each row
+Every reference must resolve to a test function of the suite (read with ``ast``, nothing imported), in the
+matrix and in the text around it (there `` `::<test>` `` continues the file named before it in the same
+paragraph or bullet). Each row
 has its section under ``## The attacker classes``. Each cloud the program deploys to has its column, and each
 workflow, job and ``platform-secrets <subcommand>`` is named in the document, so that a new store, job or command
 cannot arrive without its place in the matrix. The controls at the end show the checker failing.
@@ -58,13 +60,15 @@ class Cell:
     row: str
     column: str
     text: str
+    place: str = ""
+    """Where a block of text outside the matrix is (``line N``); empty for a cell of the matrix."""
 
     def items(self) -> list[str]:
         return [item for item in SEPARATOR.split(self.text.strip()) if item]
 
     @property
     def where(self) -> str:
-        return f"row {self.row!r}, column {self.column}"
+        return self.place or f"row {self.row!r}, column {self.column}"
 
 
 def split_row(line: str) -> list[str]:
@@ -101,6 +105,30 @@ def cells(text: str) -> list[Cell]:
         for row in rows
         for index, column in enumerate(header[1:], start=1)
     ]
+
+
+BLOCK_START = re.compile(r"^\s*$|^\s*(?:[-*] |#{1,6} |\d+\. )")
+
+
+def text_blocks(text: str) -> list[Cell]:
+    """The paragraphs, bullets and headings outside the matrix's table, each with its first line."""
+    blocks: list[Cell] = []
+    lines: list[str] = []
+    first = 0
+    for number, line in enumerate([*text.splitlines(), ""], start=1):
+        table = line.lstrip().startswith("|")
+        if lines and (table or BLOCK_START.match(line)):
+            blocks.append(Cell("", "", " ".join(lines), place=f"line {first}"))
+            lines = []
+        if table or not line.strip():
+            continue
+        if not lines:
+            first = number
+        lines.append(line)
+        if line.lstrip().startswith("#"):  # a heading is a block of its own
+            blocks.append(Cell("", "", line, place=f"line {number}"))
+            lines = []
+    return blocks
 
 
 @cache
@@ -191,6 +219,8 @@ def problems(
             if (why := item_problem(item))
         ]
         found += reference_problems(cell, root)
+    for block in text_blocks(text):
+        found += reference_problems(block, root)
     return found
 
 
@@ -277,6 +307,8 @@ GOOD = f"""
 {CLASSES_HEADING}
 
 ### a thief
+Shown by `{SELF}::test_no_cell_is_open`
+and `::test_the_readme_links_the_threat_model`.
 ### a mistake
 """
 
@@ -320,6 +352,16 @@ def test_control_a_well_formed_matrix_passes_and_its_open_item_is_counted() -> N
         ("| a thief |", "| a burglar |", "the matrix has no row 'a thief'"),
         ("### a mistake", "### an error", "row 'a mistake' has no section"),
         (" \\| a bar |", " | x |", "row 'a mistake' has 3 cells for 2 columns"),
+        (
+            "and `::test_the_readme_links_the_threat_model`",
+            "and `::test_a_test_nobody_wrote`",
+            f"line 12: {SELF} has no test test_a_test_nobody_wrote",
+        ),
+        (
+            f"Shown by `{SELF}::test_no_cell_is_open`\n",
+            "Shown by\n\n",
+            "line 14: `::test_the_readme_links_the_threat_model` has no `tests/<file>.py`",
+        ),
     ],
     ids=[
         "missing-test",
@@ -333,6 +375,8 @@ def test_control_a_well_formed_matrix_passes_and_its_open_item_is_counted() -> N
         "missing-class",
         "row-without-section",
         "extra-cell",
+        "missing-test-in-the-text",
+        "continuation-across-paragraphs",
     ],
 )
 def test_control_a_bad_matrix_is_refused_naming_the_cell(old: str, new: str, expected: str) -> None:
