@@ -125,6 +125,17 @@ def _one_stack(root: Path, catalog: Path, out: Path) -> env_plan.StackPlan:
     )
 
 
+def _plan_environment(root: Path, catalog: Path, out: Path, workers: int, **kwargs: Any) -> float:
+    """Plan the environment quietly into ``out``; its seconds (a failed plan fails the benchmark)."""
+    started = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()):
+        code = env_plan.plan_environment(
+            ENVIRONMENT, out, config={"catalog": str(catalog)}, workers=workers, root=root, **kwargs
+        )
+    assert code == 0, f"the environment plan into {out.name} failed"
+    return time.perf_counter() - started
+
+
 def measure(size: int, limit: int, workers: int, tmp: Path, per_service: int) -> dict[str, Any]:
     root = tmp / f"size-{size}"
     catalog_path, catalog = write_environment(root, size, limit, per_service)
@@ -135,18 +146,9 @@ def measure(size: int, limit: int, workers: int, tmp: Path, per_service: int) ->
         one_seconds = time.perf_counter() - started
     assert one.error is None, one.error
     held: dict[str, env_plan.StackPlan] = {}
-    started = time.perf_counter()
-    with contextlib.redirect_stdout(io.StringIO()):
-        code = env_plan.plan_environment(
-            ENVIRONMENT,
-            tmp / f"out-{size}",
-            config={"catalog": str(catalog_path)},
-            workers=workers,
-            root=root,
-            on_plans=held.update,
-        )
-    env_seconds = time.perf_counter() - started
-    assert code == 0, f"the environment plan at {size} services failed"
+    env_seconds = _plan_environment(
+        root, catalog_path, tmp / f"out-{size}", workers, on_plans=held.update
+    )
     # A one-service change: a secret added to the first shard's second service.
     layout = shards.read_layout(root / "environments" / f"{ENVIRONMENT}.yaml")
     first = sorted(layout.stacks)[0]
@@ -157,27 +159,10 @@ def measure(size: int, limit: int, workers: int, tmp: Path, per_service: int) ->
         "length": 32,
     }
     catalog_path.write_text(yaml.safe_dump(catalog, sort_keys=False))
-    with contextlib.redirect_stdout(io.StringIO()):
-        code = env_plan.plan_environment(
-            ENVIRONMENT,
-            tmp / f"out-{size}-changed",
-            config={"catalog": str(catalog_path)},
-            workers=workers,
-            root=root,
-        )
-    assert code == 0
-    started = time.perf_counter()
-    with contextlib.redirect_stdout(io.StringIO()):
-        code = env_plan.plan_environment(
-            ENVIRONMENT,
-            tmp / f"out-{size}-shard",
-            config={"catalog": str(catalog_path)},
-            workers=workers,
-            root=root,
-            shards_only=[first],
-        )
-    shard_job_seconds = time.perf_counter() - started
-    assert code == 0
+    _plan_environment(root, catalog_path, tmp / f"out-{size}-changed", workers)
+    shard_job_seconds = _plan_environment(
+        root, catalog_path, tmp / f"out-{size}-shard", workers, shards_only=[first]
+    )
     base, head = tmp / f"out-{size}", tmp / f"out-{size}-changed"
     alone = tmp / f"out-{size}-shard"
     assert (alone / first / "resources.json").read_bytes() == (
