@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from typer._click.core import ParameterSource  # typer vendors click 8: its own classes
 
 from platform_secrets.cli import options
 from platform_secrets.exit_codes import COULD_NOT_RUN
@@ -22,7 +23,11 @@ EXAMPLE = (
 )
 
 
+WORKERS_ENVVAR = "PLATFORM_SECRETS_PLAN_WORKERS"
+
+
 def plan(
+    ctx: typer.Context,
     stack: Annotated[
         str | None, typer.Option("--stack", help="stack name (Pulumi.<stack>.yaml)")
     ] = None,
@@ -44,6 +49,17 @@ def plan(
             "job's preview): no union, no access.json",
         ),
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=0,
+            envvar=WORKERS_ENVVAR,
+            help="with --environment: spawned processes planning the shards side by side; 0 plans "
+            "every stack in this process, one after another (a small environment: no interpreter "
+            "to start per worker)",
+        ),
+    ] = 2,
     out: options.OutDir = None,
     as_json: options.Json = False,
     cloud: options.CloudOption = None,
@@ -82,7 +98,8 @@ def plan(
     if environment is not None:
         if out is None or stub_secrets or diff_against:
             print(
-                "error: --environment takes --out DIR (and --cloud, --config, --project-dir); "
+                "error: --environment takes --out DIR (and --shard, --workers, --cloud, --config, "
+                "--project-dir); "
                 "--stub-secrets and --diff-against plan one stack",
                 file=sys.stderr,
             )
@@ -96,10 +113,20 @@ def plan(
                 print(f"error: {error}", file=sys.stderr)
                 return COULD_NOT_RUN
         return environment_plan.plan_environment(
-            environment, out, cloud=cloud, config=overrides or None, root=root, shards_only=shard
+            environment,
+            out,
+            cloud=cloud,
+            config=overrides or None,
+            workers=workers,
+            root=root,
+            shards_only=shard,
         )
     if shard:
         print("error: --shard plans part of an --environment", file=sys.stderr)
+        return COULD_NOT_RUN
+    # The variable is a default for a shell's environment plans; the flag on a one-stack plan is a mistake.
+    if ctx.get_parameter_source("workers") is ParameterSource.COMMANDLINE:
+        print("error: --workers plans the shards of an --environment", file=sys.stderr)
         return COULD_NOT_RUN
     assert stack is not None
     return offline_plan.plan(
