@@ -18,12 +18,16 @@ secret of the shipped catalog, with an obviously fake value generated for this s
 
 LONG_FIRST = (
     "tests/offline/test_adding_a_service.py",
+    "tests/ci/test_shards_workflow_runs.py",
     "tests/ci/test_scan_secrets.py",
     "tests/program/test_least_privilege_aws.py",
     "tests/offline/test_benchmark_smoke.py",
+    "tests/deploy/test_orchestrate.py",
+    "tests/audit/test_audit_aws.py",
     "tests/live/test_env_aws.py",
 )
-"""Files with a long unit of work (a whole tier run again, a scan of the repository, a live server's replays)."""
+"""Files with a long unit of work (a whole tier run again, a workflow's scripts, the scans of planted
+repositories, a live server's replays), longest first (``make test ARGS=--durations=30``)."""
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
