@@ -95,8 +95,8 @@ def stacks_job(tmp_path_factory):
         "GITHUB_OUTPUT": str(root / "github-output"),
         "GITHUB_STEP_SUMMARY": str(root / "summary.md"),
         "PATH": f"{root / '.venv' / 'bin'}{os.pathsep}{os.environ['PATH']}",
-        # Each plan in this process, one stack after another: the same plans (tests/cli/test_plan_workers.py),
-        # without two interpreters to start for each of the job's plans; GitHub's runners use the default.
+        # Each plan in its own process, one stack after another (no two workers to start per plan); a stack
+        # planned so equals the workers' (test_environment_plan_shard.py). GitHub's runners use the default.
         "PLATFORM_SECRETS_PLAN_WORKERS": "0",
     }
     rc, out = ci.run_scripts(job, env, root, until="--github-output")
